@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "部门整体支出绩效自评系统 · 管理"
+admin.site.site_title = "绩效自评管理"
+admin.site.index_title = "管理首页"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="evaluations:list", permanent=False)),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("evaluations/", include("evaluations.urls")),
+    path("admin/", admin.site.urls),
+]

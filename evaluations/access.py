@@ -1,0 +1,96 @@
+"""Who may see what: the one place every view, admin queryset, export and document URL asks.
+
+Roles are Django groups: 填报人 (fillers, members of one or more units), 审核人 (reviewers, in charge of units
+through ReviewerCharge: a unit, or a unit and everything under it), 管理员 (admins; superusers count as admins).
+What a user may not see is 404; what they may see but not do is 403 (the views decide the status code).
+"""
+
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.lookups import StartsWith
+
+FILLER = "填报人"
+REVIEWER = "审核人"
+ADMIN = "管理员"
+ROLES = (FILLER, REVIEWER, ADMIN)
+
+
+def _groups(user):
+    if not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._role_names = cached
+    return cached
+
+
+def is_admin(user):
+    return user.is_authenticated and (user.is_superuser or ADMIN in _groups(user))
+
+
+def is_reviewer(user):
+    return REVIEWER in _groups(user)
+
+
+def is_filler(user):
+    return FILLER in _groups(user)
+
+
+def role_names(user):
+    names = [role for role in ROLES if role in _groups(user)]
+    if user.is_authenticated and user.is_superuser and ADMIN not in names:
+        names.append(ADMIN)
+    return names
+
+
+# Outer references for a query over evaluations (the unit is a relation) or over units themselves.
+EVALUATION_UNIT = ("unit_id", "unit__path")
+UNIT_ITSELF = ("pk", "path")
+
+
+def in_charge_condition(user, outer=EVALUATION_UNIT):
+    """True for rows whose unit is in the reviewer's charge: one subquery, no extra query."""
+    from evaluations.models import ReviewerCharge
+
+    unit_id, path = (OuterRef(name) for name in outer)
+    charges = ReviewerCharge.objects.filter(reviewer_id=user.pk).filter(
+        Q(unit_id=unit_id) | (Q(include_subunits=True) & StartsWith(path, "unit__path"))
+    )
+    return Exists(charges)
+
+
+def member_condition(user, outer=EVALUATION_UNIT):
+    from evaluations.models import Unit
+
+    return Exists(Unit.members.through.objects.filter(unit_id=OuterRef(outer[0]), user_id=user.pk))
+
+
+def _scoped(queryset, user, outer):
+    if not user.is_authenticated:
+        return queryset.none()
+    if is_admin(user):
+        return queryset
+    condition = Q(pk__in=[])
+    if is_filler(user):
+        condition |= member_condition(user, outer)
+    if is_reviewer(user):
+        condition |= in_charge_condition(user, outer)
+    return queryset.filter(condition)
+
+
+def visible_evaluations(queryset, user):
+    return _scoped(queryset, user, EVALUATION_UNIT)
+
+
+def visible_units(queryset, user):
+    return _scoped(queryset, user, UNIT_ITSELF)
+
+
+def is_member(user, unit):
+    return user.is_authenticated and is_filler(user) and unit.members.filter(pk=user.pk).exists()
+
+
+def in_charge_of(user, unit):
+    from evaluations.models import Unit
+
+    return is_reviewer(user) and Unit.objects.filter(pk=unit.pk).filter(in_charge_condition(user, UNIT_ITSELF)).exists()

@@ -1,0 +1,196 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from evaluations import access, scoring
+from evaluations.models import (
+    BudgetLine,
+    Evaluation,
+    Framework,
+    Indicator,
+    IndicatorResult,
+    NarrativeSection,
+    ReviewerCharge,
+    Unit,
+)
+
+
+class SharedChoicesMixin:
+    """Foreign-key dropdowns repeated on every inline row are read from the database once per request."""
+
+    shared_choice_fields = ()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name in self.shared_choice_fields and field is not None:
+            cache = request.__dict__.setdefault("_shared_choices", {})
+            key = (type(self).__name__, db_field.name)
+            if key not in cache:
+                cache[key] = list(field.choices)
+            field.choices = cache[key]
+        return field
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "short_name", "parent"]
+    list_select_related = ["parent"]
+    search_fields = ["code", "name", "short_name"]
+    list_filter = [("parent", admin.RelatedOnlyFieldListFilter)]
+    autocomplete_fields = ["parent"]
+    filter_horizontal = ["members"]
+
+    def get_queryset(self, request):
+        return access.visible_units(super().get_queryset(request), request.user)
+
+
+# --- The framework --------------------------------------------------------------------------------
+
+
+class IndicatorInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form.instance
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.instance.name
+        ]
+        errors = scoring.framework_errors(kept)
+        if errors:
+            raise ValidationError(errors)
+
+
+class IndicatorInline(SharedChoicesMixin, admin.TabularInline):
+    model = Indicator
+    formset = IndicatorInlineFormSet
+    fk_name = "framework"
+    extra = 0
+    shared_choice_fields = ("parent",)
+    fields = [
+        "parent", "level", "name", "weight", "order", "accepts_unit_rows", "rule", "comparison", "target_value",
+        "unit_of_measure", "deduction_per_point", "actual_source", "scoring_standard",
+    ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "parent":
+            framework_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = Indicator.objects.filter(framework_id=framework_id, level__lt=3).order_by("level", "order")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Framework)
+class FrameworkAdmin(admin.ModelAdmin):
+    list_display = ["year", "name", "excellent_min", "good_min", "pass_min", "submission_deadline"]
+    search_fields = ["name"]
+    inlines = [IndicatorInline]
+
+
+class IndicatorForm(forms.ModelForm):
+    class Meta:
+        model = Indicator
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or not self.instance.framework_id:
+            return cleaned
+        # The whole framework as it would be after this change must still add up.
+        others = [i for i in self.instance.framework.indicators.all() if i.pk != self.instance.pk]
+        errors = scoring.framework_errors([*others, self.instance])
+        if errors:
+            raise ValidationError([*errors, "如需同时调整多个分值，请在“年度指标体系”页面一并修改。"])
+        return cleaned
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(admin.ModelAdmin):
+    form = IndicatorForm
+    list_display = ["name", "level", "parent", "weight", "rule", "framework"]
+    list_select_related = ["parent", "framework"]
+    list_filter = ["framework", "level", "rule"]
+    search_fields = ["name"]
+    autocomplete_fields = ["parent"]
+    ordering = ["framework", "level", "order"]
+
+
+# --- Evaluations ----------------------------------------------------------------------------------
+
+
+class IndicatorResultInline(SharedChoicesMixin, admin.TabularInline):
+    model = IndicatorResult
+    extra = 0
+    shared_choice_fields = ("indicator", "category")
+    fields = [
+        "category", "indicator", "name", "comparison", "target_value", "target_text", "unit_of_measure",
+        "actual_value", "actual_text", "weight", "rule", "deduction_per_point", "actual_source", "band", "score",
+        "deviation_reason", "order",
+    ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        level = {"indicator": 3, "category": 2}.get(db_field.name)
+        if level:
+            kwargs["queryset"] = Indicator.objects.filter(level=level).select_related("framework")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class BudgetLineInline(admin.TabularInline):
+    model = BudgetLine
+    extra = 0
+    max_num = 5
+
+
+class NarrativeSectionInline(admin.StackedInline):
+    model = NarrativeSection
+    extra = 0
+    fields = ["kind", "indicator", "body", "points", "order"]
+    raw_id_fields = ["indicator"]
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(admin.ModelAdmin):
+    list_display = ["unit", "year_display", "status", "total_score_display", "updated_at"]
+    list_select_related = ["unit", "framework"]
+    list_filter = ["framework__year", "status"]
+    search_fields = ["unit__name", "unit__code", "unit__short_name"]
+    readonly_fields = ["status", "version", "created_at", "updated_at", "updated_by"]
+    fields = ["unit", "framework", "budget_note", *readonly_fields]
+    inlines = [BudgetLineInline, IndicatorResultInline, NarrativeSectionInline]
+
+    def get_queryset(self, request):
+        return access.visible_evaluations(super().get_queryset(request), request.user).with_total_score()
+
+    @admin.display(description="年度", ordering="framework__year")
+    def year_display(self, obj):
+        return obj.framework.year
+
+    @admin.display(description="综合得分", ordering="total_score_sum")
+    def total_score_display(self, obj):
+        return scoring.quantize(obj.total_score_sum) if obj.total_score_sum is not None else "—"
+
+    def get_inlines(self, request, obj):
+        # A new evaluation gets its rows, budget lines and sections from the framework on save.
+        return self.inlines if obj else []
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+        if not change:
+            Evaluation.objects.add_skeleton(obj)
+
+    @transaction.atomic
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        Evaluation.objects.with_document_data().get(pk=form.instance.pk).refresh_computed_scores()
+
+
+@admin.register(ReviewerCharge)
+class ReviewerChargeAdmin(admin.ModelAdmin):
+    list_display = ["reviewer", "unit", "include_subunits"]
+    list_select_related = ["reviewer", "unit"]
+    autocomplete_fields = ["unit"]
+    search_fields = ["reviewer__username", "unit__name"]

@@ -1,0 +1,129 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from evaluations import access, demo
+from evaluations.models import (
+    BudgetLine,
+    Evaluation,
+    Framework,
+    Indicator,
+    IndicatorResult,
+    ReviewerCharge,
+    SectionKind,
+    Unit,
+)
+
+DEMO_USERS = [
+    # username, password, role, full name
+    ("filler", "demo-filler-2024", access.FILLER, "化龙镇填报人"),
+    ("reviewer", "demo-reviewer-2024", access.REVIEWER, "财政局审核人"),
+    ("admin", "demo-admin-2024", access.ADMIN, "系统管理员"),
+]
+
+
+def load_default_framework(year):
+    """Create or update the default framework of a year (domain.md §3). Weights and rules stay editable."""
+    framework, _ = Framework.objects.get_or_create(year=year, defaults={"name": f"{year}年度部门整体支出绩效评价指标体系"})
+    for n1, (name1, weight1, categories) in enumerate(demo.DEFAULT_FRAMEWORK, start=1):
+        top, _ = Indicator.objects.update_or_create(
+            framework=framework, parent=None, name=name1, defaults={"level": 1, "weight": weight1, "order": n1}
+        )
+        for n2, (name2, weight2, open_to_units, leaves) in enumerate(categories, start=1):
+            category, _ = Indicator.objects.update_or_create(
+                framework=framework, parent=top, name=name2,
+                defaults={"level": 2, "weight": weight2, "order": n2, "accepts_unit_rows": open_to_units},
+            )
+            for n3, (name3, weight3, rule, comparison, target, uom, per_point, source, standard) in enumerate(leaves, 1):
+                Indicator.objects.update_or_create(
+                    framework=framework, parent=category, name=name3,
+                    defaults={
+                        "level": 3, "weight": weight3, "order": n3, "rule": rule, "comparison": comparison,
+                        "target_value": target, "unit_of_measure": uom, "deduction_per_point": per_point,
+                        "actual_source": source, "scoring_standard": standard,
+                    },
+                )
+    return framework
+
+
+class Command(BaseCommand):
+    help = "载入演示数据：默认指标体系、化龙镇 2024 年自评和每个角色一个用户（可重复运行）。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="在 DEBUG 关闭（生产配置）时也载入。")
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("当前为生产配置（DEBUG 关闭），演示数据会设置公开的演示密码。确需载入请加 --force。")
+        with transaction.atomic():
+            framework = load_default_framework(demo.DEMO_YEAR)
+            units = self.load_units()
+            evaluation = self.load_evaluation(units[demo.DEMO_UNIT_CODE], framework)
+            self.load_users(units)
+        card = evaluation.scorecard()
+        self.stdout.write(self.style.SUCCESS(f"已载入 {evaluation}：综合得分 {card.total} 分，自评结果“{card.grade}”。"))
+        self.stdout.write("演示用户（用户名 / 密码 / 角色）：")
+        for username, password, role, _ in DEMO_USERS:
+            self.stdout.write(f"  {username} / {password} / {role}")
+
+    def load_units(self):
+        units = {}
+        for code, name, short, parent in demo.DEMO_UNITS:
+            unit, _ = Unit.objects.update_or_create(
+                code=code, defaults={"name": name, "short_name": short, "parent": units.get(parent)}
+            )
+            units[code] = unit
+        return units
+
+    def load_evaluation(self, unit, framework):
+        # Rebuilt from scratch each time, so the demo reads as the seed whatever was done to it.
+        Evaluation.objects.filter(unit=unit, framework=framework).delete()
+        evaluation = Evaluation.objects.start(unit=unit, framework=framework)
+        self.fill_budget(evaluation)
+        categories = {i.name: i for i in framework.indicators.filter(level=2)}
+        for row in evaluation.results.select_related("indicator"):
+            if row.name in demo.DEMO_FRAMEWORK_SCORES:
+                row.band, row.score, row.actual_text, row.deviation_reason = demo.DEMO_FRAMEWORK_SCORES[row.name]
+            row.deviation_reason = demo.DEMO_RULE_REASONS.get(row.name, row.deviation_reason)
+            row.save()
+        IndicatorResult.objects.bulk_create(
+            IndicatorResult(
+                evaluation=evaluation, category=categories[category], name=name, rule=rule, comparison=comparison,
+                target_value=target, target_text=target_text, unit_of_measure=uom, actual_value=actual,
+                actual_text=actual_text, weight=weight, band=band, score=score, order=order,
+            )
+            for order, (category, name, rule, comparison, target, target_text, uom, actual, actual_text, weight, band, score)
+            in enumerate(demo.DEMO_UNIT_ROWS, start=1)
+        )
+        for section in evaluation.sections.select_related("indicator"):
+            key = section.indicator.name if section.kind == SectionKind.ANALYSIS else section.kind
+            text = demo.DEMO_NARRATIVE[key]
+            section.body = "\n".join(text["body"])
+            section.points = list(text["points"])
+            section.save()
+        evaluation = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
+        evaluation.refresh_computed_scores()
+        return evaluation
+
+    def fill_budget(self, evaluation):
+        for line in BudgetLine.objects.filter(evaluation=evaluation):
+            line.initial_budget, line.adjusted_budget, line.executed = demo.DEMO_BUDGET[line.item]
+            line.save()
+
+    def load_users(self, units):
+        User = get_user_model()
+        for username, password, role, full_name in DEMO_USERS:
+            user, _ = User.objects.get_or_create(username=username)
+            user.first_name = full_name
+            user.email = f"{username}@example.invalid"
+            user.is_staff = role == access.ADMIN
+            user.set_password(password)
+            user.save()
+            user.groups.set([Group.objects.get(name=role)])
+        User.objects.get(username="filler").filler_units.add(units[demo.DEMO_UNIT_CODE])
+        ReviewerCharge.objects.get_or_create(
+            reviewer=User.objects.get(username="reviewer"), unit=units["440113"], defaults={"include_subunits": True}
+        )
+

@@ -1,0 +1,16 @@
+import pytest
+from django.core.management import call_command
+
+
+@pytest.fixture
+def demo(db, settings):
+    settings.DEBUG = True
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    from evaluations.models import Evaluation
+
+    return Evaluation.objects.get(unit__code="440113-HLZ", framework__year=2024)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

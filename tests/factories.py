@@ -1,0 +1,78 @@
+"""Plain make_* helpers: the default framework, units, users in their roles, evaluations of any size."""
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from evaluations import access
+from evaluations.management.commands.load_demo import load_default_framework
+from evaluations.models import Evaluation, Framework, IndicatorResult, ReviewerCharge, Unit
+
+PASSWORD = "correct-horse-battery-staple"
+_counter = {"n": 0}
+
+
+def _next():
+    _counter["n"] += 1
+    return _counter["n"]
+
+
+def make_framework(year=2024):
+    framework = Framework.objects.filter(year=year).first()
+    return framework or load_default_framework(year)
+
+
+def make_unit(name=None, parent=None, code=None):
+    n = _next()
+    return Unit.objects.create(
+        name=name or f"测试单位{n}", short_name=f"单位{n}", code=code or f"T{n:05d}", parent=parent
+    )
+
+
+def make_user(role=None, units=(), charge=None, include_subunits=True, username=None):
+    user = get_user_model().objects.create_user(username or f"user{_next()}", password=PASSWORD)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    if role == access.ADMIN:
+        user.is_staff = True
+        user.save()
+    for unit in units:
+        unit.members.add(user)
+    if charge is not None:
+        ReviewerCharge.objects.create(reviewer=user, unit=charge, include_subunits=include_subunits)
+    return user
+
+
+def make_evaluation(unit=None, framework=None, extra_rows=0, scored=True):
+    """An evaluation with every framework row scored in full and `extra_rows` unit rows under 产出."""
+    framework = framework or make_framework()
+    evaluation = Evaluation.objects.start(unit=unit or make_unit(), framework=framework)
+    output = framework.indicators.get(level=2, name="产出")
+    benefit = framework.indicators.get(level=2, name="效益")
+    rows = []
+    n = max(extra_rows, 1)
+    for i in range(n):
+        weight = (Decimal("30") / n).quantize(Decimal("0.01")) if i < n - 1 else Decimal("30") - (Decimal("30") / n).quantize(Decimal("0.01")) * (n - 1)
+        rows.append(IndicatorResult(
+            evaluation=evaluation, category=output, name=f"产出指标{i + 1}", rule="proportional", comparison=">=",
+            target_value=Decimal("10"), actual_value=Decimal("10"), unit_of_measure="项", weight=weight, order=i,
+        ))
+    rows.append(IndicatorResult(
+        evaluation=evaluation, category=benefit, name="服务对象满意度", rule="manual", comparison="qualitative",
+        target_text="满意", weight=Decimal("20"), score=Decimal("20"), order=1,
+    ))
+    IndicatorResult.objects.bulk_create(rows)
+    if scored:
+        evaluation.budget_lines.filter(item="fiscal").update(
+            initial_budget=Decimal("100"), adjusted_budget=Decimal("100"), executed=Decimal("100")
+        )
+        for row in evaluation.results.filter(rule="qualitative"):
+            row.band, row.score = "achieved", row.weight
+            row.save()
+    for section in evaluation.sections.all():
+        section.body = f"{section.title}的内容。"
+        section.save()
+    evaluation = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
+    evaluation.refresh_computed_scores()
+    return evaluation
