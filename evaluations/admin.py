@@ -48,6 +48,12 @@ class UnitAdmin(admin.ModelAdmin):
 # --- The framework --------------------------------------------------------------------------------
 
 
+INDICATOR_FIELDS = [
+    "parent", "level", "name", "weight", "order", "accepts_unit_rows", "rule", "comparison", "target_value",
+    "unit_of_measure", "deduction_per_point", "actual_source", "scoring_standard",
+]
+
+
 class IndicatorInlineFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
@@ -69,10 +75,7 @@ class IndicatorInline(SharedChoicesMixin, admin.TabularInline):
     fk_name = "framework"
     extra = 0
     shared_choice_fields = ("parent",)
-    fields = [
-        "parent", "level", "name", "weight", "order", "accepts_unit_rows", "rule", "comparison", "target_value",
-        "unit_of_measure", "deduction_per_point", "actual_source", "scoring_standard",
-    ]
+    fields = INDICATOR_FIELDS
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "parent":
@@ -91,7 +94,7 @@ class FrameworkAdmin(admin.ModelAdmin):
 class IndicatorForm(forms.ModelForm):
     class Meta:
         model = Indicator
-        fields = "__all__"
+        fields = ["framework", *INDICATOR_FIELDS]
 
     def clean(self):
         cleaned = super().clean()

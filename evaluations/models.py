@@ -81,17 +81,6 @@ class Unit(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def display_name(self):
-        return self.short_name or self.name
-
-    def clean(self):
-        ancestor = self.parent
-        while ancestor is not None:
-            if self.pk and ancestor.pk == self.pk:
-                raise ValidationError({"parent": "上级单位不能是本单位或其下级单位。"})
-            ancestor = ancestor.parent
-
     def save(self, *args, **kwargs):
         old_path = self.path
         super().save(*args, **kwargs)
@@ -103,6 +92,17 @@ class Unit(models.Model):
                     path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
                 )
             self.path = new_path
+
+    def clean(self):
+        ancestor = self.parent
+        while ancestor is not None:
+            if self.pk and ancestor.pk == self.pk:
+                raise ValidationError({"parent": "上级单位不能是本单位或其下级单位。"})
+            ancestor = ancestor.parent
+
+    @property
+    def display_name(self):
+        return self.short_name or self.name
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from django.core.management import call_command
 
@@ -5,7 +7,7 @@ from django.core.management import call_command
 @pytest.fixture
 def demo(db, settings):
     settings.DEBUG = True
-    call_command("load_demo", stdout=open("/dev/null", "w"))
+    call_command("load_demo", stdout=io.StringIO())
     from evaluations.models import Evaluation
 
     return Evaluation.objects.get(unit__code="440113-HLZ", framework__year=2024)
