@@ -5,7 +5,7 @@ through ReviewerCharge: a unit, or a unit and everything under it), 管理员 (a
 What a user may not see is 404; what they may see but not do is 403 (the views decide the status code).
 """
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.lookups import StartsWith
 
 FILLER = "填报人"
@@ -54,7 +54,7 @@ def in_charge_condition(user, outer=EVALUATION_UNIT):
 
     unit_id, path = (OuterRef(name) for name in outer)
     charges = ReviewerCharge.objects.filter(reviewer_id=user.pk).filter(
-        Q(unit_id=unit_id) | (Q(include_subunits=True) & StartsWith(path, "unit__path"))
+        Q(unit_id=unit_id) | (Q(include_subunits=True) & StartsWith(path, F("unit__path")))
     )
     return Exists(charges)
 

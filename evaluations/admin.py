@@ -1,7 +1,10 @@
+import copy
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.forms.models import construct_instance
 
 from evaluations import access, scoring
 from evaluations.models import (
@@ -98,11 +101,12 @@ class IndicatorForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.errors or not self.instance.framework_id:
+        if self.errors or not cleaned.get("framework"):
             return cleaned
         # The whole framework as it would be after this change must still add up.
-        others = [i for i in self.instance.framework.indicators.all() if i.pk != self.instance.pk]
-        errors = scoring.framework_errors([*others, self.instance])
+        changed = construct_instance(self, copy.copy(self.instance))
+        others = [i for i in changed.framework.indicators.all() if i.pk != changed.pk]
+        errors = scoring.framework_errors([*others, changed])
         if errors:
             raise ValidationError([*errors, "如需同时调整多个分值，请在“年度指标体系”页面一并修改。"])
         return cleaned

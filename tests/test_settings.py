@@ -1,0 +1,49 @@
+"""Settings come from the environment; the embedded SQLite database is set up for several writers."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_in_subprocess(env, expr):
+    code = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; from django.conf import settings; print({expr})"
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG")}
+    return subprocess.run([sys.executable, "-c", code], env={**clean, **env}, cwd=ROOT, capture_output=True, text=True)
+
+
+def test_secret_key_is_required_when_debug_is_off():
+    result = settings_in_subprocess({}, "settings.DEBUG")
+    assert result.returncode != 0
+    assert "DEBUG 关闭时必须设置环境变量 SECRET_KEY" in result.stderr
+
+
+def test_default_database_is_an_sqlite_file_in_the_project():
+    result = settings_in_subprocess({"DEBUG": "1"}, "settings.DATABASES['default']['NAME']")
+    assert result.stdout.strip() == str(ROOT / "db.sqlite3")
+
+
+def test_postgres_url_selects_postgresql():
+    result = settings_in_subprocess(
+        {"SECRET_KEY": "x", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/jx"},
+        "settings.DATABASES['default']['ENGINE'], settings.LANGUAGE_CODE, settings.TIME_ZONE",
+    )
+    assert result.stdout.strip() == "django.db.backends.postgresql zh-hans Asia/Shanghai"
+
+
+@pytest.mark.django_db
+def test_sqlite_is_set_up_for_several_writers():
+    if connection.vendor != "sqlite":
+        pytest.skip("只在 SQLite 上检查 SQLite 的设置")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] >= 20000
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone()[0] == 1
+    assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in connection.settings_dict["OPTIONS"]["init_command"]

@@ -1,0 +1,107 @@
+"""The first UI: login, the list of evaluations one may see, the evaluation page and its 说明."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from evaluations import access
+from evaluations.models import IndicatorResult
+from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def login(user):
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def test_login_page_is_in_chinese():
+    response = Client().get("/accounts/login/")
+    html = response.content.decode()
+    assert "登录" in html and "用户名" in html and "密码" in html
+
+
+def test_wrong_password_says_so_in_chinese():
+    make_user(access.FILLER, username="zhang")
+    response = Client().post("/accounts/login/", {"username": "zhang", "password": "wrong"})
+    assert "用户名或密码不正确" in response.content.decode()
+
+
+def test_anonymous_is_sent_to_login():
+    response = Client().get("/evaluations/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_filler_sees_only_their_units_evaluations():
+    mine, other = make_evaluation(), make_evaluation()
+    filler = make_user(access.FILLER, units=[mine.unit])
+    html = login(filler).get("/evaluations/").content.decode()
+    assert mine.unit.name in html
+    assert other.unit.name not in html
+
+
+def test_reviewer_sees_units_in_charge_including_subunits():
+    district = make_unit("某区")
+    town = make_unit("某镇", parent=district)
+    elsewhere = make_unit("别的区")
+    in_charge, outside = make_evaluation(unit=town), make_evaluation(unit=elsewhere)
+    reviewer = make_user(access.REVIEWER, charge=district)
+    html = login(reviewer).get("/evaluations/").content.decode()
+    assert "某镇" in html and "别的区" not in html
+    assert login(reviewer).get(f"/evaluations/{outside.pk}/").status_code == 404
+    assert login(reviewer).get(f"/evaluations/{in_charge.pk}/").status_code == 200
+
+
+def test_evaluation_page_shows_table_subtotals_total_grade_and_explanations(demo):
+    client = Client()
+    client.login(username="filler", password="demo-filler-2024")
+    html = client.get(f"/evaluations/{demo.pk}/").content.decode()
+    assert "综合得分 <strong class=\"total-score\">94.96</strong> 分" in html
+    assert "自评结果“<strong class=\"grade\">优</strong>”" in html
+    assert "执行率 96.60%，得 9.66 分（满分 10 分）" in html
+    assert "调整率 17.40%，超出 10% 的上限 7.4 个百分点，每个百分点扣 0.5 分，得 1.30 分（满分 5 分）" in html
+    assert "分值 20，得 15.96" in html  # 预算执行 subtotal: 9.66 + 1.30 + 5.00
+    assert "分值 50，得 44.96" in html  # 管理效率
+    assert "巡查涉水污染源" in html and "单位自设" in html
+    assert "96.60%" in html and "58,700.00" in html  # budget table
+    assert f'href="/evaluations/{demo.pk}/document/"' in html
+
+
+def test_demo_loses_points_where_its_problems_say(demo):
+    lost = {r.name: r.weight - r.score for r in IndicatorResult.objects.filter(evaluation=demo) if r.score < r.weight}
+    assert lost == {"预算编制科学性": Decimal("1.00"), "预算执行率": Decimal("0.34"), "预算调整率": Decimal("3.70")}
+    assert all(r.deviation_reason for r in IndicatorResult.objects.filter(evaluation=demo, name__in=lost))
+
+
+@pytest.mark.parametrize("page", ["", "document/"])
+def test_pages_take_the_same_queries_for_10_and_100_rows(page):
+    small, large = make_evaluation(extra_rows=10), make_evaluation(extra_rows=100)
+    admin = make_user(access.ADMIN)
+    client = login(admin)
+    counts = []
+    for evaluation in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/evaluations/{evaluation.pk}/{page}")
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert large.results.count() >= 100
+    assert counts[0] == counts[1], counts
+
+
+def test_list_takes_the_same_queries_for_few_and_many_units():
+    admin = make_user(access.ADMIN)
+    client = login(admin)
+    make_evaluation()
+    with CaptureQueriesContext(connection) as few:
+        client.get("/evaluations/")
+    for _ in range(15):
+        make_evaluation()
+    with CaptureQueriesContext(connection) as many:
+        html = client.get("/evaluations/").content.decode()
+    assert html.count('href="/evaluations/') >= 16
+    assert len(few) == len(many)
