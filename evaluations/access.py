@@ -48,12 +48,15 @@ EVALUATION_UNIT = ("unit_id", "unit__path")
 UNIT_ITSELF = ("pk", "path")
 
 
-def in_charge_condition(user, outer=EVALUATION_UNIT):
-    """True for rows whose unit is in the reviewer's charge: one subquery, no extra query."""
+def in_charge_condition(user, outer=EVALUATION_UNIT, stage=None):
+    """True for rows whose unit is in the reviewer's charge (at `stage`, or any): one subquery, no extra query."""
     from evaluations.models import ReviewerCharge
 
     unit_id, path = (OuterRef(name) for name in outer)
-    charges = ReviewerCharge.objects.filter(reviewer_id=user.pk).filter(
+    charges = ReviewerCharge.objects.filter(reviewer_id=user.pk)
+    if stage:
+        charges = charges.filter(stage=stage)
+    charges = charges.filter(
         Q(unit_id=unit_id) | (Q(include_subunits=True) & StartsWith(path, F("unit__path")))
     )
     return Exists(charges)
@@ -90,7 +93,32 @@ def is_member(user, unit):
     return user.is_authenticated and is_filler(user) and unit.members.filter(pk=user.pk).exists()
 
 
-def in_charge_of(user, unit):
+def in_charge_of(user, unit, stage=None):
     from evaluations.models import Unit
 
-    return is_reviewer(user) and Unit.objects.filter(pk=unit.pk).filter(in_charge_condition(user, UNIT_ITSELF)).exists()
+    return is_reviewer(user) and Unit.objects.filter(pk=unit.pk).filter(
+        in_charge_condition(user, UNIT_ITSELF, stage)
+    ).exists()
+
+
+def ancestor_ids(unit):
+    """The unit and the units above it, read off its materialised path."""
+    return [int(part) for part in unit.path.strip("/").split("/") if part]
+
+
+def reviewers_in_charge(unit, stage):
+    """The reviewers responsible for a unit at a stage: their charge names the unit or a unit above it."""
+    from django.contrib.auth import get_user_model
+
+    from evaluations.models import ReviewerCharge
+
+    charges = ReviewerCharge.objects.filter(stage=stage).filter(
+        Q(unit_id=unit.pk) | Q(include_subunits=True, unit_id__in=ancestor_ids(unit))
+    )
+    return get_user_model().objects.filter(
+        is_active=True, groups__name=REVIEWER, pk__in=charges.values("reviewer_id")
+    ).distinct()
+
+
+def fillers_of(unit):
+    return unit.members.filter(is_active=True, groups__name=FILLER).distinct()

@@ -70,6 +70,10 @@ class Unit(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name="填报人", blank=True, related_name="filler_units"
     )
+    supervising_department = models.ForeignKey(
+        "self", verbose_name="主管部门", null=True, blank=True, on_delete=models.SET_NULL, related_name="supervised_units",
+        help_text="设有主管部门的单位，提交后先由主管部门审核，再由财政部门审核。",
+    )
 
     objects = UnitQuerySet.as_manager()
 
@@ -226,9 +230,17 @@ class EvaluationQuerySet(models.QuerySet):
         """Everything the evaluation page and the 说明 read, in a fixed number of queries."""
         return self.select_related("unit", "framework", "updated_by").prefetch_related(
             Prefetch("framework__indicators", queryset=Indicator.objects.order_by("level", "order", "pk")),
-            Prefetch("results", queryset=IndicatorResult.objects.select_related("indicator").order_by("order", "pk")),
+            Prefetch(
+                "results", queryset=IndicatorResult.objects.select_related("indicator", "category").order_by("order", "pk")
+            ),
             Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("pk")),
             Prefetch("sections", queryset=NarrativeSection.objects.select_related("indicator").order_by("order", "pk")),
+            Prefetch(
+                "comments",
+                queryset=ReviewComment.objects.select_related(
+                    "author", "answered_by", "result", "section__indicator", "sent_in"
+                ).order_by("created_at", "pk"),
+            ),
         )
 
 
@@ -276,6 +288,11 @@ class Evaluation(models.Model):
     version = models.PositiveIntegerField("版本", default=1)
     budget_note = models.TextField(
         "预算执行情况说明", blank=True, help_text="预算执行率低于 90% 时必须说明原因。"
+    )
+    submitted_at = models.DateTimeField("最近提交时间", null=True, blank=True, editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="最近提交人", null=True, blank=True, editable=False,
+        on_delete=models.SET_NULL, related_name="+",
     )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
@@ -485,6 +502,11 @@ class NarrativeSection(models.Model):
             raise ValidationError({"indicator": "只有“分析”部分需要对应一级指标。"})
 
 
+class ReviewStage(models.TextChoices):
+    DEPARTMENT = "department", "主管部门审核"
+    FINANCE = "finance", "财政部门审核"
+
+
 class ReviewerCharge(models.Model):
     """The units a 审核人 is in charge of: one unit, or a unit and everything under it."""
 
@@ -493,11 +515,112 @@ class ReviewerCharge(models.Model):
     )
     unit = models.ForeignKey(Unit, verbose_name="负责单位", on_delete=models.CASCADE, related_name="reviewer_charges")
     include_subunits = models.BooleanField("含下级单位", default=True)
+    stage = models.CharField("审核环节", max_length=20, choices=ReviewStage.choices, default=ReviewStage.FINANCE)
 
     class Meta:
         verbose_name = "审核分工"
         verbose_name_plural = "审核分工"
-        constraints = [models.UniqueConstraint(fields=["reviewer", "unit"], name="one_charge_per_reviewer_and_unit")]
+        constraints = [
+            models.UniqueConstraint(fields=["reviewer", "unit", "stage"], name="one_charge_per_reviewer_unit_stage")
+        ]
 
     def __str__(self):
-        return f"{self.reviewer} → {self.unit}{'（含下级）' if self.include_subunits else ''}"
+        return f"{self.reviewer} → {self.unit}{'（含下级）' if self.include_subunits else ''}（{self.get_stage_display()}）"
+
+
+class Event(models.Model):
+    """One workflow transition, written in the same transaction as the status change. Never changed or deleted."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.PROTECT, related_name="events")
+    action = models.CharField("操作", max_length=30)
+    from_status = models.CharField("原状态", max_length=24, choices=EvaluationStatus.choices)
+    to_status = models.CharField("新状态", max_length=24, choices=EvaluationStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField("原因或意见", blank=True)
+    total_score = models.DecimalField("当时综合得分", **SCORE)
+    version = models.PositiveIntegerField("当时版本")
+    document_sha256 = models.CharField("归档文件 SHA-256", max_length=64, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "流程记录"
+        verbose_name_plural = "流程记录"
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("流程记录只能追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("流程记录只能追加，不能删除。")
+
+
+class ReviewComment(models.Model):
+    """审核意见 pinned to a row or a narrative section (or the whole evaluation). Sent to the unit on return."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.CASCADE, related_name="comments")
+    result = models.ForeignKey(
+        IndicatorResult, verbose_name="指标", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    section = models.ForeignKey(
+        NarrativeSection, verbose_name="说明章节", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.PROTECT, related_name="+")
+    text = models.TextField("审核意见")
+    created_at = models.DateTimeField("提出时间", auto_now_add=True)
+    sent_in = models.ForeignKey(
+        Event, verbose_name="随退回发出", null=True, blank=True, on_delete=models.PROTECT, related_name="comments"
+    )
+    answer = models.TextField("单位答复", blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="答复人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField("答复时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "审核意见"
+        verbose_name_plural = "审核意见"
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.text[:30]
+
+    @property
+    def target_label(self):
+        if self.result_id:
+            return f"指标“{self.result.name}”"
+        if self.section_id:
+            return f"“{self.section.title}”"
+        return "整体"
+
+    @property
+    def is_open(self):
+        """Sent to the unit and not yet answered."""
+        return self.sent_in_id is not None and not self.answer.strip()
+
+
+class FieldChange(models.Model):
+    """Field-level history of an evaluation's content, written in bulk by each save."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="changes")
+    object_label = models.CharField("对象", max_length=250)
+    field_label = models.CharField("字段", max_length=100)
+    old_value = models.TextField("原值", blank=True)
+    new_value = models.TextField("新值", blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="修改人", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField("修改时间", auto_now_add=True, db_index=True)
+    version = models.PositiveIntegerField("保存后版本")
+
+    class Meta:
+        verbose_name = "修改记录"
+        verbose_name_plural = "修改记录"
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self):
+        return f"{self.object_label} · {self.field_label}"

@@ -6,6 +6,16 @@ app_name = "evaluations"
 
 urlpatterns = [
     path("", views.evaluation_list, name="list"),
+    path("start/", views.evaluation_start, name="start"),
+    path("tasks/", views.task_list, name="tasks"),
+    path("queue/", views.review_queue, name="queue"),
+    path("overview/", views.overview, name="overview"),
     path("<int:pk>/", views.evaluation_detail, name="detail"),
+    path("<int:pk>/edit/", views.evaluation_edit, name="edit"),
+    path("<int:pk>/review/", views.evaluation_review, name="review"),
+    path("<int:pk>/history/", views.evaluation_history, name="history"),
     path("<int:pk>/document/", views.evaluation_document, name="document"),
+    path("<int:pk>/actions/<str:action>/", views.evaluation_transition, name="transition"),
+    path("<int:pk>/comments/", views.comment_add, name="comment_add"),
+    path("<int:pk>/comments/<int:comment_pk>/answer/", views.comment_answer, name="comment_answer"),
 ]

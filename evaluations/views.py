@@ -1,10 +1,27 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Subquery, Sum
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from evaluations import scoring
+from evaluations import access, checklist, editing, notifications, scoring, workflow
 from evaluations.documents import build_document
-from evaluations.models import Evaluation, EvaluationStatus, Framework
+from evaluations.forms import EvaluationContentForm
+from evaluations.models import (
+    Evaluation,
+    EvaluationStatus,
+    Event,
+    FieldChange,
+    Framework,
+    IndicatorResult,
+    NarrativeSection,
+    ReviewComment,
+    Unit,
+)
+
+S = EvaluationStatus
 
 
 def _visible(request):
@@ -16,46 +33,258 @@ def load_evaluation(request, pk):
     return get_object_or_404(_visible(request).with_document_data(), pk=pk)
 
 
+def _year(request, years):
+    year = request.GET.get("year", "")
+    return int(year) if year.isdigit() and int(year) in years else (years[0] if years else None)
+
+
+def _require_reviewer_or_admin(user):
+    if not (access.is_reviewer(user) or access.is_admin(user)):
+        raise PermissionDenied("只有审核人和管理员可以查看此页面。")
+
+
 @login_required
 def evaluation_list(request):
     years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
-    year = request.GET.get("year")
-    year = int(year) if year and year.isdigit() and int(year) in years else (years[0] if years else None)
-    evaluations = (
-        _visible(request)
-        .for_year(year)
-        .select_related("unit", "framework")
-        .with_total_score()
-        .order_by("unit__code")
-    )
+    year = _year(request, years)
+    evaluations = _visible(request).for_year(year).select_related("unit", "framework").with_total_score()
     rows = [
         (e, e.total_score_sum, scoring.grade(e.total_score_sum or 0, e.framework.grade_thresholds))
-        for e in evaluations
+        for e in evaluations.order_by("unit__code")
     ]
     counts = dict(evaluations.order_by().values_list("status").annotate(n=Count("pk")))
-    return render(
-        request,
-        "evaluations/evaluation_list.html",
-        {
-            "rows": rows,
-            "years": years,
-            "year": year,
-            "status_counts": [(label, counts.get(value, 0)) for value, label in EvaluationStatus.choices],
-        },
-    )
+    startable = []
+    if access.is_filler(request.user) and year:
+        startable = list(
+            Unit.objects.filter(members=request.user).exclude(evaluations__framework__year=year).order_by("code")
+        )
+    return render(request, "evaluations/evaluation_list.html", {
+        "rows": rows, "years": years, "year": year, "startable": startable,
+        "status_counts": [(label, counts.get(value, 0)) for value, label in S.choices],
+    })
+
+
+@login_required
+@require_POST
+def evaluation_start(request):
+    unit = get_object_or_404(Unit.objects.filter(members=request.user), pk=request.POST.get("unit"))
+    framework = get_object_or_404(Framework, year=request.POST.get("year"))
+    if not access.is_filler(request.user):
+        raise PermissionDenied("只有填报人可以开始填报。")
+    existing = Evaluation.objects.filter(unit=unit, framework=framework).first()
+    if existing:
+        messages.info(request, f"{existing}已存在。")
+        return redirect("evaluations:detail", existing.pk)
+    evaluation = Evaluation.objects.start(unit=unit, framework=framework, by=request.user)
+    messages.success(request, f"已创建{evaluation}，请逐项填写。")
+    return redirect("evaluations:edit", evaluation.pk)
+
+
+def _page_context(request, evaluation):
+    user = request.user
+    return {
+        "evaluation": evaluation,
+        "scorecard": evaluation.scorecard(),
+        "events": evaluation.events.select_related("actor"),
+        "comments": evaluation.comments.all(),
+        "actions": workflow.available_actions(user, evaluation),
+        "can_edit": workflow.can_edit(user, evaluation),
+        "can_comment": workflow.can_comment(user, evaluation),
+        "can_see_history": access.is_reviewer(user) or access.is_admin(user),
+        "problems": checklist.problems(evaluation) if workflow.can_edit(user, evaluation) else [],
+    }
 
 
 @login_required
 def evaluation_detail(request, pk):
     evaluation = load_evaluation(request, pk)
-    return render(
-        request,
-        "evaluations/evaluation_detail.html",
-        {"evaluation": evaluation, "scorecard": evaluation.scorecard()},
-    )
+    return render(request, "evaluations/evaluation_detail.html", _page_context(request, evaluation))
 
 
 @login_required
 def evaluation_document(request, pk):
     evaluation = load_evaluation(request, pk)
     return render(request, "evaluations/document.html", {"document": build_document(evaluation)})
+
+
+@login_required
+def evaluation_edit(request, pk):
+    evaluation = load_evaluation(request, pk)
+    if not workflow.can_edit(request.user, evaluation):
+        raise PermissionDenied(f"当前状态为“{evaluation.get_status_display()}”，或您不是本单位填报人，不能修改。")
+    form = EvaluationContentForm(evaluation, request.POST if request.method == "POST" else None)
+    status, conflict = 200, None
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                editing.save_content(
+                    evaluation, by=request.user, expected_version=_int(request.POST.get("version")), edits=form.edits()
+                )
+            except editing.StaleEdit as stale:
+                status, conflict = 409, stale
+            except workflow.WorkflowError as refused:
+                messages.error(request, refused.message)
+                return redirect("evaluations:detail", evaluation.pk)
+            else:
+                messages.success(request, "已保存。")
+                return redirect("evaluations:edit", evaluation.pk)
+        else:
+            status = 400
+            messages.error(request, "有内容需要修改，请查看标红的字段。已填写的内容都保留在页面上。")
+    context = _page_context(request, evaluation) | {"form": form, "conflict": conflict}
+    context["version"] = request.POST.get("version", evaluation.version) if conflict else evaluation.version
+    return render(request, "evaluations/evaluation_edit.html", context, status=status)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+@login_required
+@require_POST
+def evaluation_transition(request, pk, action):
+    evaluation = load_evaluation(request, pk)
+    if action not in workflow.TRANSITIONS:
+        raise PermissionDenied("未知的操作。")
+    refused = workflow.refusal(request.user, evaluation, action)
+    if refused:
+        raise PermissionDenied(refused)
+    try:
+        workflow.perform(
+            action, evaluation, by=request.user, reason=request.POST.get("reason", ""),
+            expected_version=request.POST.get("version") or None,
+        )
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+        for problem in error.problems:
+            messages.warning(request, problem.message)
+    else:
+        messages.success(request, f"已{workflow.TRANSITIONS[action].label}：{evaluation}。")
+    return redirect("evaluations:detail", evaluation.pk)
+
+
+@login_required
+def evaluation_review(request, pk):
+    """The table, the budget and the 说明 side by side, with comments pinned to rows and sections."""
+    evaluation = load_evaluation(request, pk)
+    if not (access.is_reviewer(request.user) or access.is_admin(request.user)):
+        raise PermissionDenied("只有审核人和管理员可以打开审核页面。")
+    last_return = evaluation.events.filter(action="return_for_changes").order_by("-pk").first()
+    changed = FieldChange.objects.filter(evaluation=evaluation, version__gt=last_return.version) if last_return else []
+    return render(request, "evaluations/evaluation_review.html", _page_context(request, evaluation) | {
+        "document": build_document(evaluation),
+        "last_return": last_return,
+        "changes_since_return": list(changed.select_related("changed_by")) if last_return else [],
+    })
+
+
+@login_required
+@require_POST
+def comment_add(request, pk):
+    evaluation = load_evaluation(request, pk)
+    if not workflow.can_comment(request.user, evaluation):
+        raise PermissionDenied("只有负责当前审核环节的审核人可以提出审核意见。")
+    result = section = None
+    if request.POST.get("result"):
+        result = get_object_or_404(IndicatorResult, pk=_int(request.POST["result"]), evaluation=evaluation)
+    if request.POST.get("section"):
+        section = get_object_or_404(NarrativeSection, pk=_int(request.POST["section"]), evaluation=evaluation)
+    try:
+        workflow.add_comment(evaluation, by=request.user, text=request.POST.get("text", ""), result=result, section=section)
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "已记录审核意见，退回时将一并发给单位。")
+    return redirect("evaluations:review", evaluation.pk)
+
+
+@login_required
+@require_POST
+def comment_answer(request, pk, comment_pk):
+    evaluation = load_evaluation(request, pk)
+    comment = get_object_or_404(ReviewComment, pk=comment_pk, evaluation=evaluation)
+    if not workflow.can_edit(request.user, evaluation):
+        raise PermissionDenied("只有本单位填报人在退回后可以答复审核意见。")
+    try:
+        workflow.answer_comment(comment, by=request.user, answer=request.POST.get("answer", ""))
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "已答复。")
+    return redirect("evaluations:detail", evaluation.pk)
+
+
+@login_required
+def evaluation_history(request, pk):
+    evaluation = load_evaluation(request, pk)
+    if not (access.is_reviewer(request.user) or access.is_admin(request.user)):
+        raise PermissionDenied("修改记录仅供审核人和管理员查看。")
+    changes = FieldChange.objects.filter(evaluation=evaluation).select_related("changed_by").order_by("-pk")
+    return render(request, "evaluations/evaluation_history.html", {"evaluation": evaluation, "changes": changes})
+
+
+@login_required
+def review_queue(request):
+    _require_reviewer_or_admin(request.user)
+    tasks = list(notifications.pending_tasks(request.user).exclude(status__in=[S.DRAFT, S.RETURNED]))
+    by_year = {}
+    for evaluation in tasks:
+        by_year.setdefault(evaluation.framework.year, []).append(evaluation)
+    return render(request, "evaluations/review_queue.html", {"by_year": sorted(by_year.items(), reverse=True), "count": len(tasks)})
+
+
+@login_required
+def task_list(request):
+    return render(request, "evaluations/task_list.html", {"tasks": notifications.pending_tasks(request.user)})
+
+
+@login_required
+def overview(request):
+    """Every unit in the user's charge for a year: status, score, grade, last action; filters and counts."""
+    _require_reviewer_or_admin(request.user)
+    years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
+    year = _year(request, years)
+    framework = Framework.objects.filter(year=year).first()
+    of_unit = Evaluation.objects.filter(unit=OuterRef("pk"), framework__year=year)
+    last_event = Event.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year).order_by("-pk")
+    units = (
+        access.visible_units(Unit.objects.all(), request.user)
+        .annotate(
+            evaluation_id=Subquery(of_unit.values("pk")[:1]),
+            status=Subquery(of_unit.values("status")[:1]),
+            total=Subquery(
+                IndicatorResult.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year)
+                .values("evaluation").annotate(s=Sum("score")).values("s")[:1]
+            ),
+            last_action=Subquery(last_event.values("action")[:1]),
+            last_action_at=Subquery(last_event.values("created_at")[:1]),
+        )
+        .order_by("code")
+    )
+    deadline = framework.submission_deadline if framework else None
+    overdue_possible = deadline is not None and timezone.localdate() > deadline
+    thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
+    rows = []
+    for unit in units:
+        grade = scoring.grade(unit.total or 0, thresholds) if unit.evaluation_id else ""
+        rows.append({
+            "unit": unit, "grade": grade,
+            "status_label": S(unit.status).label if unit.status else "未开始",
+            "overdue": overdue_possible and unit.status in (None, S.DRAFT, S.RETURNED),
+            "last_action": workflow.TRANSITIONS[unit.last_action].label if unit.last_action else "",
+        })
+    counts = {label: sum(1 for r in rows if r["status_label"] == label) for label in ["未开始", *S.labels]}
+    status_filter, grade_filter = request.GET.get("status", ""), request.GET.get("grade", "")
+    shown = [
+        r for r in rows
+        if (not status_filter or r["status_label"] == status_filter or (status_filter == "逾期" and r["overdue"]))
+        and (not grade_filter or r["grade"] == grade_filter)
+    ]
+    return render(request, "evaluations/overview.html", {
+        "rows": shown, "years": years, "year": year, "counts": counts, "deadline": deadline,
+        "overdue": sum(1 for r in rows if r["overdue"]), "status_filter": status_filter, "grade_filter": grade_filter,
+        "grades": ["优", "良", "中", "差"], "total_units": len(rows),
+    })

@@ -1,0 +1,69 @@
+"""Notices to the responsible people only: the reviewers in charge on submit, the unit's fillers on return,
+approval and reopening. E-mail goes through Django's mail after the transaction commits; the in-app list of
+pending tasks is computed from the data (see pending_tasks), so it can never go stale."""
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.db.models import Q
+
+from evaluations import access
+
+SUBJECTS = {
+    "submit": "【待审核】{evaluation}已提交",
+    "department_approve": "【待审核】{evaluation}已通过主管部门审核",
+    "approve": "【已通过】{evaluation}已审核通过",
+    "return_for_changes": "【已退回】{evaluation}被退回修改",
+    "reopen": "【已重新打开】{evaluation}已重新打开",
+}
+
+
+def _send(users, event):
+    recipients = sorted({u.email for u in users if u.email})
+    if not recipients:
+        return
+    evaluation = event.evaluation
+    subject = SUBJECTS[event.action].format(evaluation=evaluation)
+    lines = [
+        f"{evaluation}：{event.get_from_status_display()} → {event.get_to_status_display()}",
+        f"操作人：{event.actor.get_full_name() or event.actor.username}",
+        f"当时综合得分：{event.total_score} 分",
+    ]
+    if event.reason:
+        lines.append(f"原因或意见：{event.reason}")
+    comments = list(event.comments.select_related("result", "section__indicator"))
+    if comments:
+        lines.append("审核意见：")
+        lines += [f"  {n}. {c.target_label}：{c.text}" for n, c in enumerate(comments, 1)]
+    lines.append("请登录绩效自评系统查看。")
+    body = "\n".join(lines)
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [r]) for r in recipients]
+    transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+
+
+def notify_reviewers(evaluation, stage, event):
+    _send(access.reviewers_in_charge(evaluation.unit, stage), event)
+
+
+def notify_fillers(evaluation, event):
+    _send(access.fillers_of(evaluation.unit), event)
+
+
+def pending_tasks(user):
+    """What waits for this user, oldest first: evaluations to review at their stage, or to fill in and submit."""
+    from evaluations.models import Evaluation, EvaluationStatus, ReviewStage
+
+    S = EvaluationStatus
+    tasks = Evaluation.objects.none()
+    if access.is_reviewer(user):
+        department = Q(status=S.SUBMITTED, unit__supervising_department__isnull=False) & access.in_charge_condition(
+            user, stage=ReviewStage.DEPARTMENT
+        )
+        finance = (
+            Q(status=S.DEPARTMENT_REVIEWED) | Q(status=S.SUBMITTED, unit__supervising_department__isnull=True)
+        ) & access.in_charge_condition(user, stage=ReviewStage.FINANCE)
+        tasks = Evaluation.objects.filter(department | finance).exclude(submitted_by=user)
+    if access.is_filler(user):
+        mine = Evaluation.objects.filter(access.member_condition(user), status__in=[S.DRAFT, S.RETURNED])
+        tasks = tasks | mine if access.is_reviewer(user) else mine
+    return tasks.select_related("unit", "framework").order_by("submitted_at", "created_at")

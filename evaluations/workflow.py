@@ -1,0 +1,216 @@
+"""The evaluation's workflow: the only code that changes Evaluation.status.
+
+Each transition runs in one transaction: it checks who acts and from which state, changes the status with a
+conditional update on the version (so two people acting at once give exactly one transition, on SQLite and
+PostgreSQL alike), and appends one Event with the total score at that moment. Notices go out after commit.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from evaluations import access, checklist, notifications, scoring
+from evaluations.models import Evaluation, EvaluationStatus, Event, ReviewComment, ReviewStage
+
+S = EvaluationStatus
+
+
+class WorkflowError(Exception):
+    """A refused workflow step; the message says in plain Chinese why and what to do."""
+
+    def __init__(self, message, problems=()):
+        super().__init__(message)
+        self.message = message
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: str
+    sources: tuple
+    target: str
+    performer: str  # filler | department | finance | reviewer (of the current stage) | admin
+    reason_required: bool
+
+
+# fmt: off
+TRANSITIONS = {t.action: t for t in (
+    #          action                label              from                                   to                      by            reason
+    Transition("submit",             "提交审核",         (S.DRAFT, S.RETURNED),                 S.SUBMITTED,            "filler",     False),
+    Transition("department_approve", "主管部门审核通过", (S.SUBMITTED,),                        S.DEPARTMENT_REVIEWED,  "department", False),
+    Transition("approve",            "审核通过",         (S.SUBMITTED, S.DEPARTMENT_REVIEWED),  S.APPROVED,             "finance",    False),
+    Transition("return_for_changes", "退回修改",         (S.SUBMITTED, S.DEPARTMENT_REVIEWED),  S.RETURNED,             "reviewer",   True),
+    Transition("reopen",             "重新打开",         (S.APPROVED,),                         S.RETURNED,             "admin",      True),
+)}
+# fmt: on
+
+EDITABLE_STATES = (S.DRAFT, S.RETURNED)
+
+
+def current_stage(evaluation):
+    """Which review stage the evaluation waits for, if any (a unit with a 主管部门 is reviewed there first)."""
+    if evaluation.status == S.SUBMITTED:
+        return ReviewStage.DEPARTMENT if evaluation.unit.supervising_department_id else ReviewStage.FINANCE
+    if evaluation.status == S.DEPARTMENT_REVIEWED:
+        return ReviewStage.FINANCE
+    return None
+
+
+def refusal(user, evaluation, action):
+    """Why `user` may not take `action` now (a Chinese sentence), or None when they may."""
+    t = TRANSITIONS[action]
+    if evaluation.status not in t.sources:
+        return f"当前状态为“{evaluation.get_status_display()}”，不能{t.label}。"
+    stage = current_stage(evaluation)
+    if t.performer == "filler":
+        if not access.is_member(user, evaluation.unit):
+            return "只有本单位的填报人可以提交。"
+        return None
+    if t.performer == "admin":
+        return None if access.is_admin(user) else "只有管理员可以重新打开已通过的自评。"
+    needed = {"department": ReviewStage.DEPARTMENT, "finance": ReviewStage.FINANCE, "reviewer": stage}[t.performer]
+    if needed != stage:
+        return (
+            "该自评需先经主管部门审核。" if stage == ReviewStage.DEPARTMENT else f"该自评当前不在{ReviewStage(needed).label}环节。"
+        )
+    if not access.in_charge_of(user, evaluation.unit, stage):
+        return f"您不负责该单位的{ReviewStage(stage).label}。"
+    if evaluation.submitted_by_id == user.pk:
+        return "不能审核自己提交的自评。"
+    return None
+
+
+def can(user, evaluation, action):
+    return refusal(user, evaluation, action) is None
+
+
+def available_actions(user, evaluation):
+    return [t for t in TRANSITIONS.values() if can(user, evaluation, t.action)]
+
+
+def can_edit(user, evaluation):
+    """Fillers edit their own units' evaluations, and only while in 草稿 or 已退回; reviewers never edit."""
+    return evaluation.status in EDITABLE_STATES and access.is_member(user, evaluation.unit)
+
+
+def can_comment(user, evaluation):
+    """Reviewers comment while the evaluation waits for their stage."""
+    stage = current_stage(evaluation)
+    return stage is not None and access.in_charge_of(user, evaluation.unit, stage) and evaluation.submitted_by_id != user.pk
+
+
+def _total_score(evaluation):
+    total = evaluation.results.aggregate(total=Sum("score"))["total"]
+    return scoring.quantize(total or 0)
+
+
+@transaction.atomic
+def _perform(evaluation, action, *, by, reason="", expected_version=None, **fields):
+    t = TRANSITIONS[action]
+    reason = (reason or "").strip()
+    problem = refusal(by, evaluation, action)
+    if problem:
+        raise WorkflowError(problem)
+    if t.reason_required and not reason:
+        raise WorkflowError(f"请填写{t.label}的原因。")
+    if expected_version is not None and int(expected_version) != evaluation.version:
+        raise WorkflowError("页面显示的不是最新内容（其他人刚刚修改或处理了该自评），请刷新页面后再操作。")
+    updated = Evaluation.objects.filter(pk=evaluation.pk, status=evaluation.status, version=evaluation.version).update(
+        status=t.target, version=F("version") + 1, updated_at=timezone.now(), **fields
+    )
+    if not updated:
+        raise WorkflowError("该自评刚刚已被其他人处理或修改，请刷新页面查看最新状态。")
+    event = Event.objects.create(
+        evaluation=evaluation, action=action, from_status=evaluation.status, to_status=t.target, actor=by,
+        reason=reason, total_score=_total_score(evaluation), version=evaluation.version + 1,
+    )
+    evaluation.status, evaluation.version = t.target, evaluation.version + 1
+    for name, value in fields.items():
+        setattr(evaluation, name, value)
+    return event
+
+
+def submit(evaluation, *, by, reason="", expected_version=None):
+    """草稿/已退回 → 已提交, when the checklist has no blocking problem."""
+    if evaluation.status in TRANSITIONS["submit"].sources and access.is_member(by, evaluation.unit):
+        loaded = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
+        problems = checklist.blocking(loaded)
+        if problems:
+            raise WorkflowError(f"还有 {len(problems)} 项需要完善，暂不能提交。", problems)
+    event = _perform(
+        evaluation, "submit", by=by, reason=reason, expected_version=expected_version,
+        submitted_at=timezone.now(), submitted_by=by,
+    )
+    stage = current_stage(evaluation)
+    notifications.notify_reviewers(evaluation, stage, event)
+    return event
+
+
+def department_approve(evaluation, *, by, reason="", expected_version=None):
+    event = _perform(evaluation, "department_approve", by=by, reason=reason, expected_version=expected_version)
+    notifications.notify_reviewers(evaluation, ReviewStage.FINANCE, event)
+    return event
+
+
+def approve(evaluation, *, by, reason="", expected_version=None):
+    event = _perform(evaluation, "approve", by=by, reason=reason, expected_version=expected_version)
+    notifications.notify_fillers(evaluation, event)
+    return event
+
+
+def return_for_changes(evaluation, *, by, reason="", expected_version=None):
+    """Back to the unit with a reason; every comment not yet sent goes with it."""
+    event = _perform(evaluation, "return_for_changes", by=by, reason=reason, expected_version=expected_version)
+    ReviewComment.objects.filter(evaluation=evaluation, sent_in__isnull=True).update(sent_in=event)
+    notifications.notify_fillers(evaluation, event)
+    return event
+
+
+def reopen(evaluation, *, by, reason="", expected_version=None):
+    event = _perform(evaluation, "reopen", by=by, reason=reason, expected_version=expected_version)
+    notifications.notify_fillers(evaluation, event)
+    return event
+
+
+ACTIONS = {
+    "submit": submit,
+    "department_approve": department_approve,
+    "approve": approve,
+    "return_for_changes": return_for_changes,
+    "reopen": reopen,
+}
+
+
+def perform(action, evaluation, *, by, reason="", expected_version=None):
+    if action not in ACTIONS:
+        raise WorkflowError("未知的操作。")
+    return ACTIONS[action](evaluation, by=by, reason=reason, expected_version=expected_version)
+
+
+# --- Review comments -------------------------------------------------------------------------------
+
+
+def add_comment(evaluation, *, by, text, result=None, section=None):
+    text = (text or "").strip()
+    if not can_comment(by, evaluation):
+        raise WorkflowError("只有负责当前审核环节的审核人可以提出审核意见。")
+    if not text:
+        raise WorkflowError("请填写审核意见。")
+    for target in (result, section):
+        if target is not None and target.evaluation_id != evaluation.pk:
+            raise WorkflowError("审核意见所指的指标或章节不属于该自评。")
+    return ReviewComment.objects.create(evaluation=evaluation, author=by, text=text, result=result, section=section)
+
+
+def answer_comment(comment, *, by, answer):
+    answer = (answer or "").strip()
+    if not can_edit(by, comment.evaluation) or comment.sent_in_id is None:
+        raise WorkflowError("只有本单位填报人可以在退回后答复审核意见。")
+    if not answer:
+        raise WorkflowError("请填写答复内容。")
+    comment.answer, comment.answered_by, comment.answered_at = answer, by, timezone.now()
+    comment.save(update_fields=["answer", "answered_by", "answered_at"])
+    return comment
