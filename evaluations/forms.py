@@ -107,7 +107,8 @@ class EvaluationContentForm:
         return [self.rows, self.budget, self.sections, self.note]
 
     def is_valid(self):
-        return all([part.is_valid() for part in self.parts])
+        results = [part.is_valid() for part in self.parts]  # validate every part, so all errors show at once
+        return all(results)
 
     def edits(self):
         """(object, {changed field: old value}) for every object the user changed."""

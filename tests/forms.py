@@ -28,13 +28,12 @@ class _FormReader(HTMLParser):
             self.data[name] = ""
         elif tag == "select" and name:
             self._select, self._select_value = name, None
-        elif tag == "option" and self._select:
-            if "selected" in attrs or self._select_value is None:
-                self._select_value = attrs.get("value", "")
-                if "selected" in attrs:
-                    self.data[self._select] = self._select_value
-                else:
-                    self.data.setdefault(self._select, "")
+        elif tag == "option" and self._select and ("selected" in attrs or self._select_value is None):
+            self._select_value = attrs.get("value", "")
+            if "selected" in attrs:
+                self.data[self._select] = self._select_value
+            else:
+                self.data.setdefault(self._select, "")
 
     def handle_endtag(self, tag):
         if tag == "textarea":
