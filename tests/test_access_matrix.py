@@ -1,0 +1,186 @@
+"""The access matrix, built from the URLconf itself: every URL pattern × every actor × every state.
+
+A URL without an entry in EXPECTED fails the test, so a new page cannot ship without deciding who may open it.
+What you may not see is 404; what you may see but not do is 403.
+"""
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from evaluations import access, workflow
+from evaluations.models import Event, ReviewComment
+from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+
+ACTORS = ["anonymous", "filler", "other_filler", "reviewer", "other_reviewer", "admin"]
+STATES = ["draft", "submitted", "returned", "approved"]
+SEES = {"filler", "reviewer", "admin"}  # who can see the evaluation at all
+
+
+def walk(patterns, prefix="", namespace=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            yield f"{namespace}{p.name or prefix + str(p.pattern)}", prefix + str(p.pattern)
+
+
+def visible(actor, code_if_visible):
+    return code_if_visible if actor in SEES else 404
+
+
+def for_evaluation_page(role_ok, ok=200):
+    def rule(actor, state, **_):
+        if actor == "anonymous":
+            return 302
+        return visible(actor, ok if role_ok(actor, state) else 403)
+    return rule
+
+
+EDITABLE = {"draft", "returned"}
+ALLOWED_ACTION = {
+    ("submit", "filler"): {"draft", "returned"},
+    ("approve", "reviewer"): {"submitted"},
+    ("return_for_changes", "reviewer"): {"submitted"},
+    ("reopen", "admin"): {"approved"},
+}
+
+
+def transition_rule(actor, state, action, **_):
+    if actor == "anonymous":
+        return 302
+    return visible(actor, 302 if state in ALLOWED_ACTION.get((action, actor), ()) else 403)
+
+
+def logged_in(code):
+    return lambda actor, state, **_: 302 if actor == "anonymous" else code
+
+
+def reviewers_and_admins(actor, state, **_):
+    if actor == "anonymous":
+        return 302
+    return 200 if actor in ("reviewer", "other_reviewer", "admin") else 403
+
+
+def start_rule(actor, state, **_):
+    if actor == "anonymous":
+        return 302
+    return 302 if actor == "filler" else 404  # the unit is not theirs to start
+
+
+# url name → (method, rule(actor, state, **params) → expected status code)
+EXPECTED = {
+    "evaluations:list": ("get", logged_in(200)),
+    "evaluations:tasks": ("get", logged_in(200)),
+    "evaluations:queue": ("get", reviewers_and_admins),
+    "evaluations:overview": ("get", reviewers_and_admins),
+    "evaluations:start": ("post", start_rule),
+    "evaluations:detail": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:document": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:edit": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
+    "evaluations:review": ("get", for_evaluation_page(lambda a, s: a in ("reviewer", "admin"))),
+    "evaluations:history": ("get", for_evaluation_page(lambda a, s: a in ("reviewer", "admin"))),
+    "evaluations:transition": ("post", transition_rule),
+    "evaluations:comment_add": ("post", for_evaluation_page(lambda a, s: a == "reviewer" and s == "submitted", ok=302)),
+    "evaluations:comment_answer": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
+    # Django's own pages
+    "login": ("get", lambda actor, state, **_: 200),
+    "logout": ("post", lambda actor, state, **_: 302),
+    "password_change": ("get", logged_in(200)),
+    "password_change_done": ("get", logged_in(200)),
+    "password_reset": ("get", lambda actor, state, **_: 200),
+    "password_reset_done": ("get", lambda actor, state, **_: 200),
+    "password_reset_confirm": ("get", lambda actor, state, **_: 200),
+    "password_reset_complete": ("get", lambda actor, state, **_: 200),
+    "": ("get", lambda actor, state, **_: 302),  # the root redirects to the list
+}
+# The admin site: only admins get in; everyone else is sent to the admin login.
+ADMIN_PAGES = {"admin:index", "admin:evaluations_evaluation_changelist", "admin:evaluations_evaluation_change"}
+
+
+def admin_rule(actor, state, **_):
+    return 200 if actor == "admin" else 302
+
+
+def url_for(name, route, evaluation, comment, action=None):
+    from django.urls import reverse
+
+    kwargs = {}
+    if "<int:pk>" in route:
+        kwargs["pk"] = evaluation.pk
+    if "<int:comment_pk>" in route:
+        kwargs["comment_pk"] = comment.pk
+    if "<str:action>" in route:
+        kwargs["action"] = action
+    if "<path:object_id>" in route:
+        kwargs["object_id"] = evaluation.pk
+    if "<uidb64>" in route:
+        return reverse(name, kwargs={"uidb64": "MQ", "token": "set-password"})
+    if name == "":
+        return "/"
+    return reverse(name, kwargs=kwargs)
+
+
+def build_world(state):
+    district = make_unit("某区")
+    town = make_unit("某镇", parent=district)
+    evaluation = make_evaluation(unit=town)
+    users = {
+        "filler": make_user(access.FILLER, units=[town]),
+        "other_filler": make_user(access.FILLER, units=[make_unit("别镇")]),
+        "reviewer": make_user(access.REVIEWER, charge=district),
+        "other_reviewer": make_user(access.REVIEWER, charge=make_unit("别区")),
+        "admin": make_user(access.ADMIN),
+    }
+    if state != "draft":
+        workflow.submit(evaluation, by=users["filler"])
+    if state == "returned":
+        workflow.return_for_changes(evaluation, by=users["reviewer"], reason="请修改")
+    if state == "approved":
+        workflow.approve(evaluation, by=users["reviewer"])
+    event = Event.objects.filter(evaluation=evaluation).first()
+    comment = ReviewComment.objects.create(evaluation=evaluation, author=users["reviewer"], text="意见", sent_in=event)
+    return evaluation, users, comment
+
+
+def test_every_url_has_an_entry():
+    names = [name for name, route in walk(get_resolver().url_patterns) if not name.startswith("admin:")]
+    missing = [n for n in names if n not in EXPECTED]
+    assert not missing, f"这些 URL 没有写进访问矩阵：{missing}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", STATES)
+def test_access_matrix(state):
+    evaluation, users, comment = build_world(state)
+    clients = {"anonymous": Client()}
+    for actor, user in users.items():
+        clients[actor] = Client()
+        clients[actor].login(username=user.username, password=PASSWORD)
+    failures = []
+    for name, route in walk(get_resolver().url_patterns):
+        if name.startswith("admin:"):
+            if name not in ADMIN_PAGES:
+                continue
+            method, rule = "get", admin_rule
+        else:
+            method, rule = EXPECTED[name]
+        actions = list(workflow.TRANSITIONS) if "<str:action>" in route else [None]
+        for action in actions:
+            url = url_for(name, route, evaluation, comment, action)
+            for actor in ACTORS:
+                expected = rule(actor, state, action=action)
+                data = {"reason": "原因", "text": "意见", "answer": "答复", "unit": evaluation.unit_id,
+                        "year": evaluation.framework.year, "version": evaluation.version}
+                client = clients[actor]
+                if name == "logout" and actor != "anonymous":  # a throwaway session, so the others stay logged in
+                    client = Client()
+                    client.login(username=users[actor].username, password=PASSWORD)
+                with transaction.atomic():
+                    response = getattr(client, method)(url, data if method == "post" else None)
+                    transaction.set_rollback(True)
+                if response.status_code != expected:
+                    failures.append(f"{state} {actor} {method.upper()} {url}: {response.status_code}，应为 {expected}")
+    assert not failures, "\n".join(failures)
