@@ -37,6 +37,13 @@ def _text(value):
     return str(value)
 
 
+def _whole_row(evaluation, row, what, old, new, by, version):
+    return FieldChange(
+        evaluation=evaluation, object_label=f"单位自设指标（{row.category.name}）", field_label=what,
+        old_value=old, new_value=new, changed_by=by, version=version,
+    )
+
+
 def changes_since(evaluation, version):
     return list(
         FieldChange.objects.filter(evaluation=evaluation, version__gt=version).select_related("changed_by").order_by("pk")
@@ -44,11 +51,13 @@ def changes_since(evaluation, version):
 
 
 @transaction.atomic
-def save_content(evaluation, *, by, expected_version, edits):
-    """Apply `edits`: a list of (object, {field: old value}) whose objects already hold the new values.
-
-    The evaluation itself may be among the objects (for budget_note). Returns the refreshed scorecard.
+def save_content(evaluation, *, by, expected_version, edits=(), created=(), deleted=()):
+    """Apply `edits`: a list of (object, {field: old value}) whose objects already hold the new values;
+    `created`: the unit's new rows; `deleted`: unit rows to remove. The evaluation itself may be among the
+    edited objects (for budget_note). Returns the evaluation reloaded and its refreshed scorecard.
     """
+    if any(not row.is_unit_row for row in deleted):
+        raise workflow.WorkflowError("体系内的指标不能删除，只能删除单位自设的指标。")
     if not workflow.can_edit(by, evaluation):
         raise workflow.WorkflowError(
             f"当前状态为“{evaluation.get_status_display()}”，不能修改。只有本单位填报人在草稿或已退回状态下可以修改。"
@@ -82,6 +91,13 @@ def save_content(evaluation, *, by, expected_version, edits):
             ))
     for model, (fields, objects) in by_model.items():
         model.objects.bulk_update(objects, sorted(fields), batch_size=200)
+    for row in created:
+        row.evaluation = evaluation
+    IndicatorResult.objects.bulk_create(created)
+    if deleted:
+        IndicatorResult.objects.filter(evaluation=evaluation, indicator__isnull=True, pk__in=[r.pk for r in deleted]).delete()
+    history += [_whole_row(evaluation, row, "新增", "", row.name, by, new_version) for row in created]
+    history += [_whole_row(evaluation, row, "删除", row.name, "", by, new_version) for row in deleted]
     FieldChange.objects.bulk_create(history)
     fresh = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
     return fresh, fresh.refresh_computed_scores()

@@ -4,7 +4,9 @@ which asks evaluations.scoring; saving goes through evaluations.editing."""
 import re
 
 from django import forms
+from django.forms.formsets import BaseFormSet, formset_factory
 
+from evaluations import scoring
 from evaluations.models import BudgetLine, Evaluation, IndicatorResult, NarrativeSection
 
 FRAMEWORK_ROW_FIELDS = ["actual_value", "actual_text", "band", "score", "deviation_reason"]
@@ -12,43 +14,145 @@ UNIT_ROW_FIELDS = [
     "name", "comparison", "target_value", "target_text", "unit_of_measure", "weight", "rule", "deduction_per_point",
     *FRAMEWORK_ROW_FIELDS,
 ]
+TYPED_NUMBER = re.compile(r"^\s*\d+\s*[.．、]\s*")
 
 
-class PointsField(forms.CharField):
-    """Numbered points typed one per line; stored as a list and numbered when printed."""
+class PointsWidget(forms.Widget):
+    """Numbered points as an ordered list of inputs (add, remove and move them in the page); the numbers are
+    printed, never typed. Without JavaScript the list still works, with one empty line to add a point."""
 
-    widget = forms.Textarea(attrs={"rows": 6})
+    template_name = "evaluations/widgets/points.html"
 
-    def prepare_value(self, value):
-        return "\n".join(value) if isinstance(value, list) else value
+    def format_value(self, value):
+        return list(value or [])
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["points"] = [*self.format_value(value), ""]
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name, [])
+
+    def value_omitted_from_data(self, data, files, name):
+        return False
+
+
+class PointsField(forms.Field):
+    widget = PointsWidget
 
     def to_python(self, value):
-        text = super().to_python(value)
+        if isinstance(value, str):
+            value = value.splitlines()
         # People paste "1. …" from Word: the numbers are printed for them, so drop typed ones.
-        return [re.sub(r"^\s*\d+\s*[.．、]\s*", "", line).strip() for line in text.splitlines() if line.strip()]
+        return [TYPED_NUMBER.sub("", str(v)).strip() for v in (value or []) if str(v).strip()]
 
     def has_changed(self, initial, data):
-        return (initial or []) != self.to_python(data)
+        return list(initial or []) != self.to_python(data)
+
+
+def _style(form):
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.Select):
+            widget.attrs.setdefault("class", "form-select form-select-sm")
+        elif isinstance(widget, (forms.TextInput, forms.NumberInput, forms.Textarea)):
+            widget.attrs.setdefault("class", "form-control form-control-sm")
 
 
 class IndicatorResultForm(forms.ModelForm):
+    row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    category_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    order = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput(attrs={"data-order": ""}))
+
     class Meta:
         model = IndicatorResult
         fields = UNIT_ROW_FIELDS
         widgets = {
             "deviation_reason": forms.Textarea(attrs={"rows": 2}),
-            "actual_text": forms.TextInput(),
+            "actual_text": forms.TextInput(attrs={"placeholder": "定性完成情况"}),
+            "target_text": forms.TextInput(attrs={"placeholder": "定性目标"}),
+            "unit_of_measure": forms.TextInput(attrs={"placeholder": "单位", "size": 4}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, categories=(), **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.instance.is_unit_row:
+        self.categories = {c.pk: c for c in categories}
+        row = self.instance
+        if row.pk:
+            self.initial.update(row_id=row.pk, category_id=row.category_id, order=row.order)
+        if row.pk and not row.is_unit_row:
             for name in set(UNIT_ROW_FIELDS) - set(FRAMEWORK_ROW_FIELDS):
                 self.fields[name].disabled = True
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-control form-control-sm")
-        for name in ("band", "comparison", "rule"):
-            self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
+            if scoring.is_rule_scored(row.rule):  # the rule decides; the live score shows below the box
+                self.fields["score"].disabled = True
+            if row.actual_source:
+                self.fields["actual_value"].disabled = True
+        for name in ("target_value", "actual_value", "weight", "score", "deduction_per_point"):
+            self.fields[name].widget.attrs.update(inputmode="decimal", **{"data-live": ""})
+        for name in ("band", "comparison", "rule", "actual_text", "name"):
+            self.fields[name].widget.attrs["data-live"] = ""
+        _style(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        row = self.instance
+        if row.pk and cleaned.get("row_id") not in (None, row.pk):
+            raise forms.ValidationError("页面已过期（指标行顺序已变化），请刷新页面后重新填写。")
+        if not row.pk:
+            category = self.categories.get(cleaned.get("category_id"))
+            if category is None:
+                raise forms.ValidationError("请选择自设指标所属的二级指标（只能加在允许单位自设指标的类别下）。")
+            row.category = category
+            if not cleaned.get("name"):
+                self.add_error("name", "请填写指标名称。")
+        if cleaned.get("order") is not None:
+            row.order = cleaned["order"]
+        return cleaned
+
+
+class BaseRowFormSet(BaseFormSet):
+    """One form per row, bound to the row objects already loaded with the page (no query per row)."""
+
+    def __init__(self, *args, rows=(), evaluation=None, categories=(), **kwargs):
+        self.rows, self.evaluation, self.categories = list(rows), evaluation, list(categories)
+        kwargs.setdefault("initial", [{} for _ in self.rows])
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        if index is not None and index < len(self.rows):
+            instance = self.rows[index]
+        else:
+            instance = IndicatorResult(evaluation=self.evaluation, indicator=None, rule="proportional", comparison=">=")
+        return {"instance": instance, "categories": self.categories}
+
+    def clean(self):
+        for form in self.forms:
+            if self._should_delete_form(form) and form.instance.pk and not form.instance.is_unit_row:
+                raise forms.ValidationError(f"体系内的指标“{form.instance.name}”不能删除。")
+
+    def changes(self):
+        """(edited, created, deleted) for editing.save_content."""
+        edited, created, deleted = [], [], []
+        for form in self.forms:
+            row = form.instance
+            if self._should_delete_form(form):
+                if row.pk:
+                    deleted.append(row)
+                continue
+            if not row.pk:
+                if form.has_changed():
+                    created.append(row)
+                continue
+            old = {name: form.initial.get(name) for name in form.changed_data if name in form._meta.fields}
+            if form.cleaned_data.get("order") not in (None, form.initial.get("order")):
+                old["order"] = form.initial.get("order")
+            if old:
+                edited.append((row, old))
+        return edited, created, deleted
+
+
+RowFormSet = formset_factory(IndicatorResultForm, formset=BaseRowFormSet, extra=0, can_delete=True)
 
 
 class BudgetLineForm(forms.ModelForm):
@@ -59,21 +163,20 @@ class BudgetLineForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
-            field.widget.attrs["class"] = "form-control form-control-sm text-end"
+            field.widget.attrs.update({"class": "form-control form-control-sm text-end", "inputmode": "decimal", "data-live": ""})
 
 
 class NarrativeSectionForm(forms.ModelForm):
-    points = PointsField(label="分条要点（每行一条，打印时自动编号）", required=False)
+    points = PointsField(label="分条要点（打印时自动编号 1. 2. …）", required=False)
 
     class Meta:
         model = NarrativeSection
         fields = ["body", "points"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 4, "class": "form-control"})}
+        widgets = {"body": forms.Textarea(attrs={"rows": 4, "class": "form-control", "data-live": ""})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].label = "正文（每段一行）"
-        self.fields["points"].widget.attrs["class"] = "form-control"
 
 
 class BudgetNoteForm(forms.ModelForm):
@@ -83,9 +186,23 @@ class BudgetNoteForm(forms.ModelForm):
         widgets = {"budget_note": forms.Textarea(attrs={"rows": 2, "class": "form-control"})}
 
 
-RowFormSet = forms.modelformset_factory(IndicatorResult, form=IndicatorResultForm, extra=0)
-BudgetFormSet = forms.modelformset_factory(BudgetLine, form=BudgetLineForm, extra=0)
-SectionFormSet = forms.modelformset_factory(NarrativeSection, form=NarrativeSectionForm, extra=0)
+class InstanceFormSet(BaseFormSet):
+    """A formset over objects already loaded (budget lines, sections): no queries to bind them."""
+
+    def __init__(self, *args, objects=(), **kwargs):
+        self.objects = list(objects)
+        kwargs.setdefault("initial", [{} for _ in self.objects])
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {"instance": self.objects[index]}
+
+    def total_form_count(self):
+        return len(self.objects)
+
+
+BudgetFormSet = formset_factory(BudgetLineForm, formset=InstanceFormSet, extra=0)
+SectionFormSet = formset_factory(NarrativeSectionForm, formset=InstanceFormSet, extra=0)
 
 
 class EvaluationContentForm:
@@ -93,14 +210,13 @@ class EvaluationContentForm:
 
     def __init__(self, evaluation, data=None):
         self.evaluation = evaluation
-        rows = sorted(evaluation.results.all(), key=lambda r: (r.category.order if r.category_id else 0, r.order, r.pk))
-        self.rows = RowFormSet(data, queryset=IndicatorResult.objects.none(), prefix="rows")
-        self.rows._queryset = rows  # already loaded with the page: no further queries
-        self.budget = BudgetFormSet(data, queryset=BudgetLine.objects.none(), prefix="budget")
-        self.budget._queryset = list(evaluation.budget_lines.all())
-        self.sections = SectionFormSet(data, queryset=NarrativeSection.objects.none(), prefix="sections")
-        self.sections._queryset = evaluation.sections_in_order()
+        categories = [c for c in evaluation.framework.indicators.all() if c.level == 2 and c.accepts_unit_rows]
+        rows = sorted(evaluation.results.all(), key=lambda r: (r.category.order, r.order, r.pk))
+        self.rows = RowFormSet(data, prefix="rows", rows=rows, evaluation=evaluation, categories=categories)
+        self.budget = BudgetFormSet(data, prefix="budget", objects=evaluation.budget_lines.all())
+        self.sections = SectionFormSet(data, prefix="sections", objects=evaluation.sections_in_order())
         self.note = BudgetNoteForm(data, instance=evaluation, prefix="note")
+        self.categories = categories
 
     @property
     def parts(self):
@@ -110,11 +226,37 @@ class EvaluationContentForm:
         results = [part.is_valid() for part in self.parts]  # validate every part, so all errors show at once
         return all(results)
 
-    def edits(self):
-        """(object, {changed field: old value}) for every object the user changed."""
-        found = []
-        for formset in (self.rows, self.budget, self.sections):
+    def changes(self):
+        """Keyword arguments for editing.save_content."""
+        edited, created, deleted = self.rows.changes()
+        for formset in (self.budget, self.sections):
             for form in formset.forms:
-                found.append((form.instance, {name: form.initial.get(name) for name in form.changed_data}))
-        found.append((self.note.instance, {name: self.note.initial.get(name) for name in self.note.changed_data}))
-        return [(obj, old) for obj, old in found if old]
+                old = {name: form.initial.get(name) for name in form.changed_data}
+                if old:
+                    edited.append((form.instance, old))
+        note = {name: self.note.initial.get(name) for name in self.note.changed_data}
+        if note:
+            edited.append((self.note.instance, note))
+        return {"edits": edited, "created": created, "deleted": deleted}
+
+    def preview(self):
+        """The evaluation as typed (valid parts applied in memory, nothing saved), for the live scorecard."""
+        evaluation = self.evaluation
+        kept = [f.instance for f in self.rows.forms if not self.rows._should_delete_form(f) and
+                (f.instance.pk or (f.has_changed() and f.instance.category_id))]
+        evaluation._prefetched_objects_cache["results"] = kept
+        return evaluation
+
+
+def table_of(form, scorecard):
+    """The row forms arranged under the framework's tree, each with its live score: for the edit page."""
+    scored_by_row = {id(s.row): s for s in scorecard.rows}
+    forms_by_category = {}
+    for row_form in form.rows.forms:
+        forms_by_category.setdefault(row_form.instance.category_id, []).append(
+            (row_form, scored_by_row.get(id(row_form.instance)))
+        )
+    return [
+        (dimension, [(category, forms_by_category.get(category.indicator.pk, [])) for category in dimension.categories])
+        for dimension in scorecard.dimensions
+    ]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("overview/", views.overview, name="overview"),
     path("<int:pk>/", views.evaluation_detail, name="detail"),
     path("<int:pk>/edit/", views.evaluation_edit, name="edit"),
+    path("<int:pk>/edit/preview/", views.evaluation_preview, name="preview"),
     path("<int:pk>/review/", views.evaluation_review, name="review"),
     path("<int:pk>/history/", views.evaluation_history, name="history"),
     path("<int:pk>/document/", views.evaluation_document, name="document"),

@@ -107,18 +107,23 @@ def evaluation_document(request, pk):
     return render(request, "evaluations/document.html", {"document": build_document(evaluation)})
 
 
-@login_required
-def evaluation_edit(request, pk):
+def _editable(request, pk):
     evaluation = load_evaluation(request, pk)
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied(f"当前状态为“{evaluation.get_status_display()}”，或您不是本单位填报人，不能修改。")
+    return evaluation
+
+
+@login_required
+def evaluation_edit(request, pk):
+    evaluation = _editable(request, pk)
     form = EvaluationContentForm(evaluation, request.POST if request.method == "POST" else None)
     status, conflict = 200, None
     if request.method == "POST":
         if form.is_valid():
             try:
                 editing.save_content(
-                    evaluation, by=request.user, expected_version=_int(request.POST.get("version")), edits=form.edits()
+                    evaluation, by=request.user, expected_version=_int(request.POST.get("version")), **form.changes()
                 )
             except editing.StaleEdit as stale:
                 status, conflict = 409, stale
@@ -130,10 +135,27 @@ def evaluation_edit(request, pk):
                 return redirect("evaluations:edit", evaluation.pk)
         else:
             status = 400
-            messages.error(request, "有内容需要修改，请查看标红的字段。已填写的内容都保留在页面上。")
-    context = _page_context(request, evaluation) | {"form": form, "conflict": conflict}
-    context["version"] = request.POST.get("version", evaluation.version) if conflict else evaluation.version
+            messages.error(request, "有内容需要修改，请查看标红的字段。已填写的内容都保留在页面上，尚未保存。")
+        form.preview()
+    context = _page_context(request, evaluation) | {
+        "form": form, "conflict": conflict, "document": build_document(evaluation),
+        # After a conflict the page carries the version now current, so saving again applies the user's input.
+        "version": evaluation.version if conflict is None else Evaluation.objects.values_list("version", flat=True).get(pk=pk),
+    }
     return render(request, "evaluations/evaluation_edit.html", context, status=status)
+
+
+@login_required
+@require_POST
+def evaluation_preview(request, pk):
+    """What the edit page shows as values are typed: scores, subtotals, total, grade, 执行率, the 说明.
+    Nothing is saved; the fragments replace their counterparts in the page (htmx out-of-band swaps)."""
+    evaluation = _editable(request, pk)
+    form = EvaluationContentForm(evaluation, request.POST)
+    form.is_valid()
+    form.preview()
+    context = _page_context(request, evaluation) | {"form": form, "document": build_document(evaluation)}
+    return render(request, "evaluations/_edit_live.html", context)
 
 
 def _int(value):

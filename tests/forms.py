@@ -25,7 +25,11 @@ class _FormReader(HTMLParser):
                 self.data[name] = attrs.get("value") or ""
         elif tag == "textarea" and name:
             self._textarea = name
-            self.data[name] = ""
+            if name in self.data:  # repeated names (the numbered points) post as a list
+                previous = self.data[name]
+                self.data[name] = [*(previous if isinstance(previous, list) else [previous]), ""]
+            else:
+                self.data[name] = ""
         elif tag == "select" and name:
             self._select, self._select_value = name, None
         elif tag == "option" and self._select and ("selected" in attrs or self._select_value is None):
@@ -43,7 +47,11 @@ class _FormReader(HTMLParser):
 
     def handle_data(self, data):
         if self._textarea:
-            self.data[self._textarea] += data
+            value = self.data[self._textarea]
+            if isinstance(value, list):
+                value[-1] += data
+            else:
+                self.data[self._textarea] = value + data
 
 
 def form_data(html, form_id=None):

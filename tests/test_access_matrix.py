@@ -80,6 +80,7 @@ EXPECTED = {
     "evaluations:detail": ("get", for_evaluation_page(lambda a, s: True)),
     "evaluations:document": ("get", for_evaluation_page(lambda a, s: True)),
     "evaluations:edit": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
+    "evaluations:preview": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
     "evaluations:review": ("get", for_evaluation_page(lambda a, s: a in ("reviewer", "admin"))),
     "evaluations:history": ("get", for_evaluation_page(lambda a, s: a in ("reviewer", "admin"))),
     "evaluations:transition": ("post", transition_rule),

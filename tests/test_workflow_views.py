@@ -95,7 +95,7 @@ def test_review_round_trip_over_http(demo):
     from tests.forms import form_data
 
     data = form_data(filler.get(f"/evaluations/{demo.pk}/edit/").content.decode())
-    reason_field = next(k for k in data if k.endswith("-deviation_reason") and data[k.replace("deviation_reason", "id")] == str(row.pk))
+    reason_field = next(k for k in data if k.endswith("-deviation_reason") and data[k.replace("deviation_reason", "row_id")] == str(row.pk))
     data[reason_field] = "年中追加重点项目，调整幅度较大；下一步细化预算编制。"
     assert filler.post(f"/evaluations/{demo.pk}/edit/", data).status_code == 302
     filler.post(f"/evaluations/{demo.pk}/actions/submit/", {})

@@ -1,6 +1,7 @@
 from django import template
 
 from evaluations import scoring
+from evaluations.forms import table_of
 
 register = template.Library()
 
@@ -19,3 +20,8 @@ def money(value):
 @register.filter
 def percent(value):
     return "—" if value is None else f"{value}%"
+
+
+@register.simple_tag
+def edit_table(form, scorecard):
+    return table_of(form, scorecard)
