@@ -33,7 +33,7 @@ def make_unit(name=None, parent=None, code=None):
 def make_user(role=None, units=(), charge=None, include_subunits=True, username=None):
     user = get_user_model().objects.create_user(username or f"user{_next()}", password=PASSWORD)
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     if role == access.ADMIN:
         user.is_staff = True
         user.save()

@@ -1,0 +1,67 @@
+"""Two pages editing the same evaluation (the second save is refused and keeps its input), and the whole app
+working with the network cut off (no CDN: every asset is served by the app itself)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from evaluations.models import Evaluation
+from tests.browser.conftest import login
+from tests.factories import PASSWORD, make_evaluation, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def evaluation():
+    evaluation = make_evaluation()
+    make_user("填报人", units=[evaluation.unit], username="tianbao")
+    make_user("审核人", charge=evaluation.unit, username="shenhe")
+    return evaluation
+
+
+def test_second_save_is_refused_and_its_input_kept(evaluation, new_page, shots):
+    first, second = new_page(), new_page()
+    for page in (first, second):
+        login(page, "tianbao", PASSWORD)
+        page.goto(f"/evaluations/{evaluation.pk}/edit/")
+    first.get_by_label("预算执行情况说明").fill("第一位同事的说明")
+    first.get_by_role("button", name="保存").first.click()
+    expect(first.locator(".alert-success").first).to_contain_text("已保存")
+
+    second.get_by_label("预算执行情况说明").fill("第二位同事的说明")
+    second.get_by_role("button", name="保存").first.click()
+    expect(second.locator("#conflict")).to_contain_text("其他人已保存了修改")
+    expect(second.locator("#conflict")).to_contain_text("第一位同事的说明")
+    expect(second.get_by_label("预算执行情况说明")).to_have_value("第二位同事的说明")
+    shots(second, "第二次保存被拒绝并保留输入")
+    assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第一位同事的说明"
+
+    # Saving again, knowingly, applies the kept input.
+    second.get_by_role("button", name="保存").first.click()
+    expect(second.locator(".alert-success").first).to_contain_text("已保存")
+    assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第二位同事的说明"
+
+
+def test_every_page_works_with_the_network_cut_off(evaluation, new_page, shots, live_server):
+    page = new_page(offline_hosts=True)
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    login(page, "tianbao", PASSWORD)
+    for url in ["/evaluations/", f"/evaluations/{evaluation.pk}/", f"/evaluations/{evaluation.pk}/edit/",
+                f"/evaluations/{evaluation.pk}/document/", "/evaluations/tasks/"]:
+        page.goto(url)
+        expect(page.locator("body")).not_to_be_empty()
+    # Bootstrap's CSS and htmx are loaded from the app, and the live score works.
+    page.goto(f"/evaluations/{evaluation.pk}/edit/")
+    assert page.evaluate("getComputedStyle(document.querySelector('.btn-primary')).backgroundColor") == "rgb(13, 110, 253)"
+    assert page.evaluate("typeof window.htmx") == "object"
+    row = page.locator("tr[data-row]").filter(has=page.locator("input[value='产出指标1']"))
+    row.locator("input[name$='-actual_value']").fill("5")
+    expect(page.locator("#live-total")).not_to_have_text("100.00")
+    shots(page, "断网时填写页面仍可计分")
+    assert not failed, failed
+    reviewer = new_page(offline_hosts=True)
+    login(reviewer, "shenhe", PASSWORD)
+    for url in ["/evaluations/queue/", "/evaluations/overview/"]:
+        reviewer.goto(url)
+        expect(reviewer.locator("h1")).to_be_visible()
