@@ -9,8 +9,14 @@ class _FormReader(HTMLParser):
         self.data, self._in_form, self._form_id = {}, form_id is None, form_id
         self._textarea, self._select, self._select_value = None, None, None
 
+    _in_template = 0
+
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if tag == "template":  # browsers do not submit a <template>'s inputs
+            self._in_template += 1
+        if self._in_template:
+            return
         if tag == "form" and self._form_id is not None:
             self._in_form = attrs.get("id") == self._form_id
         if not self._in_form:
@@ -40,13 +46,15 @@ class _FormReader(HTMLParser):
                 self.data.setdefault(self._select, "")
 
     def handle_endtag(self, tag):
+        if tag == "template":
+            self._in_template -= 1
         if tag == "textarea":
             self._textarea = None
         elif tag == "select":
             self._select = None
 
     def handle_data(self, data):
-        if self._textarea:
+        if self._textarea and not self._in_template:
             value = self.data[self._textarea]
             if isinstance(value, list):
                 value[-1] += data

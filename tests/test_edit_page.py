@@ -1,0 +1,105 @@
+"""The edit page: constant queries from 10 to 150 rows, 150 rows save and submit, errors keep what was typed."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from evaluations import access
+from evaluations.models import Evaluation, EvaluationStatus, FieldChange
+from tests.factories import PASSWORD, make_evaluation, make_user
+from tests.forms import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+def filler_client(evaluation):
+    user = make_user(access.FILLER, units=[evaluation.unit])
+    client = Client()
+    client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def test_edit_page_and_preview_keep_constant_queries_from_10_to_150_rows():
+    counts = {"get": [], "preview": []}
+    for rows in (10, 150):
+        evaluation = make_evaluation(extra_rows=rows)
+        client = filler_client(evaluation)
+        with CaptureQueriesContext(connection) as get:
+            html = client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode()
+        with CaptureQueriesContext(connection) as preview:
+            client.post(f"/evaluations/{evaluation.pk}/edit/preview/", form_data(html, "edit-form"))
+        counts["get"].append(len(get))
+        counts["preview"].append(len(preview))
+    assert counts["get"][0] == counts["get"][1], counts
+    assert counts["preview"][0] == counts["preview"][1], counts
+
+
+def test_150_rows_save_and_submit():
+    evaluation = make_evaluation(extra_rows=150)
+    client = filler_client(evaluation)
+    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    reasons = [k for k in data if k.endswith("-deviation_reason")]
+    assert len(reasons) >= 150
+    for key in reasons:
+        data[key] = "已说明"
+    with CaptureQueriesContext(connection) as saving:
+        response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert FieldChange.objects.filter(evaluation=evaluation).count() == len(reasons)
+    assert len(saving) < 40, len(saving)
+    client.post(f"/evaluations/{evaluation.pk}/actions/submit/", {})
+    assert Evaluation.objects.get(pk=evaluation.pk).status == EvaluationStatus.SUBMITTED
+
+
+def test_failed_validation_keeps_everything_typed_and_says_what_to_fix():
+    evaluation = make_evaluation()
+    client = filler_client(evaluation)
+    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    row_prefix = next(k[: -len("-score")] for k in data if k.endswith("-score") and data[k] == "5.00")
+    data[f"{row_prefix}-score"] = "50"
+    data["note-budget_note"] = "这段说明不能丢"
+    data["budget-0-executed"] = "很多"
+    response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "这段说明不能丢" in html and 'value="50"' in html and 'value="很多"' in html
+    assert "得分应在" in html and "输入一个数字" in html
+    assert Evaluation.objects.get(pk=evaluation.pk).budget_note == ""
+
+
+def test_unit_rows_can_be_added_moved_and_removed():
+    evaluation = make_evaluation(extra_rows=2)
+    client = filler_client(evaluation)
+    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    output = evaluation.framework.indicators.get(name="产出")
+    n = int(data["rows-TOTAL_FORMS"])
+    data.update({
+        "rows-TOTAL_FORMS": str(n + 1), f"rows-{n}-category_id": str(output.pk), f"rows-{n}-name": "新增自设指标",
+        f"rows-{n}-comparison": ">=", f"rows-{n}-rule": "proportional", f"rows-{n}-target_value": "1",
+        f"rows-{n}-actual_value": "1", f"rows-{n}-weight": "0", f"rows-{n}-order": "0",
+    })
+    first = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "产出指标1")
+    second = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "产出指标2")
+    data[f"{first}-order"], data[f"{second}-order"] = "2", "1"
+    response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
+    assert response.status_code == 302, response.content.decode()[:300]
+    names = list(evaluation.results.filter(category=output).order_by("order", "pk").values_list("name", flat=True))
+    assert names == ["新增自设指标", "产出指标2", "产出指标1"]
+    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    added = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "新增自设指标")
+    data[f"{added}-DELETE"] = "on"
+    assert client.post(f"/evaluations/{evaluation.pk}/edit/", data).status_code == 302
+    assert not evaluation.results.filter(name="新增自设指标").exists()
+    assert FieldChange.objects.filter(field_label__in=["新增", "删除"]).count() == 2
+
+
+def test_framework_rows_cannot_be_deleted():
+    evaluation = make_evaluation()
+    client = filler_client(evaluation)
+    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    prefix = next(k[: -len("-row_id")] for k in data if k.endswith("-row_id") and data[k] == str(evaluation.results.get(name="资产管理").pk))
+    data[f"{prefix}-DELETE"] = "on"
+    response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
+    assert "体系内的指标“资产管理”不能删除" in response.content.decode()
+    assert evaluation.results.filter(name="资产管理").exists()
