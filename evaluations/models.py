@@ -4,6 +4,7 @@ Scores and totals are never typed twice: rows carry their own 得分, everything
 `evaluations.scoring`, and the printed 说明 reads the same numbers.
 """
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -269,6 +270,34 @@ class EvaluationManager(models.Manager.from_queryset(EvaluationQuerySet)):
         NarrativeSection.objects.bulk_create(section_skeleton(evaluation, indicators))
 
 
+    @transaction.atomic
+    def start_from_previous(self, *, unit, framework, previous, by=None):
+        """A new draft prefilled from the unit's previous year: its own rows and targets (no results or scores),
+        and the narrative as a starting point. Everything copied is marked, so it is checked before use."""
+        evaluation = self.start(unit=unit, framework=framework, by=by)
+        categories = {c.name: c for c in framework.indicators.filter(level=2, accepts_unit_rows=True)}
+        IndicatorResult.objects.bulk_create(
+            IndicatorResult(
+                evaluation=evaluation, category=categories[row.category.name], name=row.name,
+                comparison=row.comparison, target_value=row.target_value, target_text=row.target_text,
+                unit_of_measure=row.unit_of_measure, weight=row.weight, rule=row.rule,
+                deduction_per_point=row.deduction_per_point, order=row.order, copied_from_previous_year=True,
+            )
+            for row in previous.results.filter(indicator__isnull=True).select_related("category")
+            if row.category.name in categories
+        )
+        old_sections = {(s.kind, s.indicator.name if s.indicator_id else ""): s
+                        for s in previous.sections.select_related("indicator")}
+        copied = []
+        for section in evaluation.sections.select_related("indicator"):
+            old = old_sections.get((section.kind, section.indicator.name if section.indicator_id else ""))
+            if old and old.is_filled:
+                section.body, section.points, section.copied_from_previous_year = old.body, old.points, True
+                copied.append(section)
+        NarrativeSection.objects.bulk_update(copied, ["body", "points", "copied_from_previous_year"])
+        return evaluation
+
+
 def section_skeleton(evaluation, indicators):
     """The 说明's outline: the goal, the conclusion, one analysis per 一级指标, problems, improvements."""
     tops = [i for i in indicators if i.level == 1]
@@ -469,6 +498,7 @@ class NarrativeSection(models.Model):
     body = models.TextField("正文", blank=True, help_text="每段一行。")
     points = models.JSONField("分条要点", default=list, blank=True, help_text="按顺序排列，打印时自动编号 1. 2. …")
     order = models.PositiveIntegerField("排序", default=0)
+    copied_from_previous_year = models.BooleanField("沿用上年", default=False)
 
     class Meta:
         verbose_name = "说明章节"
@@ -601,6 +631,35 @@ class ReviewComment(models.Model):
     def is_open(self):
         """Sent to the unit and not yet answered."""
         return self.sent_in_id is not None and not self.answer.strip()
+
+
+def evidence_path(instance, filename):
+    """A safe name chosen by us (the uploaded name is kept only as a label)."""
+    return f"evidence/{instance.evaluation_id}/{uuid.uuid4().hex}.{instance.kind}"
+
+
+class Evidence(models.Model):
+    """佐证材料: a file attached to an evaluation or one of its rows, kept outside the static files."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.CASCADE, related_name="evidence")
+    result = models.ForeignKey(
+        IndicatorResult, verbose_name="指标", null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence"
+    )
+    file = models.FileField("文件", upload_to=evidence_path, max_length=200)
+    original_name = models.CharField("原文件名", max_length=255)
+    kind = models.CharField("类型", max_length=10)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "佐证材料"
+        verbose_name_plural = "佐证材料"
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self):
+        return self.original_name
 
 
 class FieldChange(models.Model):

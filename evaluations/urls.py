@@ -18,5 +18,8 @@ urlpatterns = [
     path("<int:pk>/document/", views.evaluation_document, name="document"),
     path("<int:pk>/actions/<str:action>/", views.evaluation_transition, name="transition"),
     path("<int:pk>/comments/", views.comment_add, name="comment_add"),
+    path("<int:pk>/evidence/", views.evidence_upload, name="evidence_upload"),
+    path("<int:pk>/evidence/<int:evidence_pk>/", views.evidence_download, name="evidence_download"),
+    path("<int:pk>/evidence/<int:evidence_pk>/delete/", views.evidence_delete, name="evidence_delete"),
     path("<int:pk>/comments/<int:comment_pk>/answer/", views.comment_answer, name="comment_answer"),
 ]

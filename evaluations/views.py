@@ -1,18 +1,21 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from evaluations import access, checklist, editing, notifications, scoring, workflow
+from evaluations import access, checklist, editing, evidence, notifications, scoring, workflow
 from evaluations.documents import build_document
 from evaluations.forms import EvaluationContentForm
 from evaluations.models import (
     Evaluation,
     EvaluationStatus,
     Event,
+    Evidence,
     FieldChange,
     Framework,
     IndicatorResult,
@@ -56,7 +59,9 @@ def evaluation_list(request):
     startable = []
     if access.is_filler(request.user) and year:
         startable = list(
-            Unit.objects.filter(members=request.user).exclude(evaluations__framework__year=year).order_by("code")
+            Unit.objects.filter(members=request.user).exclude(evaluations__framework__year=year)
+            .annotate(previous_year=Max("evaluations__framework__year", filter=Q(evaluations__framework__year__lt=year)))
+            .order_by("code")
         )
     return render(request, "evaluations/evaluation_list.html", {
         "rows": rows, "years": years, "year": year, "startable": startable,
@@ -75,8 +80,16 @@ def evaluation_start(request):
     if existing:
         messages.info(request, f"{existing}已存在。")
         return redirect("evaluations:detail", existing.pk)
-    evaluation = Evaluation.objects.start(unit=unit, framework=framework, by=request.user)
-    messages.success(request, f"已创建{evaluation}，请逐项填写。")
+    previous = (
+        Evaluation.objects.filter(unit=unit, framework__year__lt=framework.year).order_by("-framework__year").first()
+        if request.POST.get("from_previous") else None
+    )
+    if previous:
+        evaluation = Evaluation.objects.start_from_previous(unit=unit, framework=framework, previous=previous, by=request.user)
+        messages.success(request, f"已创建{evaluation}，并沿用了{previous.year}年的自设指标、目标和说明文字（已标注“沿用上年”），请逐项核实、修改。")
+    else:
+        evaluation = Evaluation.objects.start(unit=unit, framework=framework, by=request.user)
+        messages.success(request, f"已创建{evaluation}，请逐项填写。")
     return redirect("evaluations:edit", evaluation.pk)
 
 
@@ -92,6 +105,8 @@ def _page_context(request, evaluation):
         "can_comment": workflow.can_comment(user, evaluation),
         "can_see_history": access.is_reviewer(user) or access.is_admin(user),
         "problems": checklist.problems(evaluation) if workflow.can_edit(user, evaluation) else [],
+        "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
+        "evidence_types": "、".join(evidence.ALLOWED.values()),
     }
 
 
@@ -237,6 +252,40 @@ def comment_answer(request, pk, comment_pk):
     else:
         messages.success(request, "已答复。")
     return redirect("evaluations:detail", evaluation.pk)
+
+
+@login_required
+@require_POST
+def evidence_upload(request, pk):
+    evaluation = _editable(request, pk)
+    result = None
+    if request.POST.get("result"):
+        result = get_object_or_404(IndicatorResult, pk=_int(request.POST["result"]), evaluation=evaluation)
+    try:
+        attached = evidence.attach(evaluation, request.FILES.get("file"), by=request.user, result=result)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"已上传佐证材料“{attached.original_name}”。")
+    return redirect(f"{reverse('evaluations:detail', args=[evaluation.pk])}#evidence")
+
+
+@login_required
+def evidence_download(request, pk, evidence_pk):
+    evaluation = load_evaluation(request, pk)
+    item = get_object_or_404(Evidence, pk=evidence_pk, evaluation=evaluation)
+    return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name)
+
+
+@login_required
+@require_POST
+def evidence_delete(request, pk, evidence_pk):
+    evaluation = _editable(request, pk)
+    item = get_object_or_404(Evidence, pk=evidence_pk, evaluation=evaluation)
+    item.file.delete(save=False)
+    item.delete()
+    messages.success(request, f"已删除佐证材料“{item.original_name}”。")
+    return redirect(f"{reverse('evaluations:detail', args=[evaluation.pk])}#evidence")
 
 
 @login_required

@@ -5,12 +5,13 @@ What you may not see is 404; what you may see but not do is 403.
 """
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from evaluations import access, workflow
-from evaluations.models import Event, ReviewComment
+from evaluations.models import Event, Evidence, ReviewComment
 from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
 
 ACTORS = ["anonymous", "filler", "other_filler", "reviewer", "other_reviewer", "admin"]
@@ -81,6 +82,9 @@ EXPECTED = {
     "evaluations:document": ("get", for_evaluation_page(lambda a, s: True)),
     "evaluations:edit": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
     "evaluations:preview": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
+    "evaluations:evidence_upload": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
+    "evaluations:evidence_download": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:evidence_delete": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
     "evaluations:review": ("get", for_evaluation_page(lambda a, s: a in ("reviewer", "admin"))),
     "evaluations:history": ("get", for_evaluation_page(lambda a, s: a in ("reviewer", "admin"))),
     "evaluations:transition": ("post", transition_rule),
@@ -105,7 +109,7 @@ def admin_rule(actor, state, **_):
     return 200 if actor == "admin" else 302
 
 
-def url_for(name, route, evaluation, comment, action=None):
+def url_for(name, route, evaluation, comment, evidence, action=None):
     from django.urls import reverse
 
     kwargs = {}
@@ -113,6 +117,8 @@ def url_for(name, route, evaluation, comment, action=None):
         kwargs["pk"] = evaluation.pk
     if "<int:comment_pk>" in route:
         kwargs["comment_pk"] = comment.pk
+    if "<int:evidence_pk>" in route:
+        kwargs["evidence_pk"] = evidence.pk
     if "<str:action>" in route:
         kwargs["action"] = action
     if "<path:object_id>" in route:
@@ -143,7 +149,9 @@ def build_world(state):
         workflow.approve(evaluation, by=users["reviewer"])
     event = Event.objects.filter(evaluation=evaluation).first()
     comment = ReviewComment.objects.create(evaluation=evaluation, author=users["reviewer"], text="意见", sent_in=event)
-    return evaluation, users, comment
+    evidence = Evidence(evaluation=evaluation, original_name="a.pdf", kind="pdf", size=8, sha256="0", uploaded_by=users["filler"])
+    evidence.file.save("a.pdf", ContentFile(b"%PDF-1.4"), save=True)
+    return evaluation, users, comment, evidence
 
 
 def test_every_url_has_an_entry():
@@ -154,8 +162,9 @@ def test_every_url_has_an_entry():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("state", STATES)
-def test_access_matrix(state):
-    evaluation, users, comment = build_world(state)
+def test_access_matrix(state, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    evaluation, users, comment, evidence = build_world(state)
     clients = {"anonymous": Client()}
     for actor, user in users.items():
         clients[actor] = Client()
@@ -170,7 +179,7 @@ def test_access_matrix(state):
             method, rule = EXPECTED[name]
         actions = list(workflow.TRANSITIONS) if "<str:action>" in route else [None]
         for action in actions:
-            url = url_for(name, route, evaluation, comment, action)
+            url = url_for(name, route, evaluation, comment, evidence, action)
             for actor in ACTORS:
                 expected = rule(actor, state, action=action)
                 data = {"reason": "原因", "text": "意见", "answer": "答复", "unit": evaluation.unit_id,
