@@ -4,7 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: install run test lint check clean
+.PHONY: install run test lint check clean deps-debian fonts
+
+# What the PDF of the 说明 needs from the system (README「PDF 与字体」): WeasyPrint's Pango / HarfBuzz libraries and
+# TrueType Chinese fonts (song, kai, hei). Not needed to run or test the rest: PDF tests skip without them.
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig \
+                   fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更高版本（当前 %s）。可用 make PYTHON=python3.11 指定。" % sys.version.split()[0])'
@@ -30,3 +36,9 @@ lint: install
 
 clean:
 	rm -rf $(VENV) staticfiles test_db.sqlite3*
+
+deps-debian:
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBIAN_PACKAGES)
+
+fonts: deps-debian

@@ -8,12 +8,16 @@
     二、存在的主要问题
     三、下一步改进措施
 
-Numbered points are stored as a list and numbered here. HTML, PDF and Word all render this same outline.
+    附件  the 自评表: the budget table and the indicator table with subtotals, total and grade
+
+Numbered points are stored as a list and numbered here. HTML, PDF and Word all render this same outline and the
+same appendix tables (evaluations/rendering.py), so the three can never disagree.
 """
 
 from dataclasses import dataclass, field
 
-from evaluations.models import SectionKind
+from evaluations import scoring
+from evaluations.models import Comparison, SectionKind
 
 NUMERALS = "零一二三四五六七八九"
 
@@ -39,14 +43,44 @@ class Block:
 
 
 @dataclass
+class Cell:
+    text: str = ""
+    colspan: int = 1
+    rowspan: int = 1
+    numeric: bool = False
+
+
+@dataclass
+class Row:
+    cells: list[Cell]
+    kind: str = ""  # "" | subtotal | total
+
+
+@dataclass
+class Table:
+    """An appendix table as a grid of cells with spans: the HTML template and the Word writer both draw it."""
+
+    caption: str
+    columns: list[str]
+    widths: list[int]  # percent of the text width, one per column
+    rows: list[Row]
+    css_class: str = ""
+
+
+@dataclass
 class Document:
     evaluation: object
     scorecard: object
     blocks: list[Block] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
 
     @property
     def title(self) -> str:
         return self.blocks[0].text
+
+    @property
+    def appendix_title(self) -> str:
+        return f"{self.evaluation.year}年{self.evaluation.unit.name}部门整体支出绩效自评表"
 
     def paragraphs(self) -> list[str]:
         """Every printed line in order: title, headings and paragraphs (what the seed comparison reads)."""
@@ -93,8 +127,114 @@ def build_document(evaluation) -> Document:
         add([Block("subheading", f"（{chinese_numeral(n)}）{title}", anchor=f"section-{section.pk}")])
         add(section_blocks(section, lead))
 
+    document.tables = [budget_table(scorecard.budget), indicator_table(scorecard)]
+
     closing = [s for kind in (SectionKind.PROBLEMS, SectionKind.IMPROVEMENTS) for s in by_kind.get(kind, [])]
     for n, section in enumerate(closing, start=2):
         add([Block("heading", f"{chinese_numeral(n)}、{section.title}", anchor=f"section-{section.pk}")])
         add(section_blocks(section))
     return document
+
+
+def percent(value) -> str:
+    return "—" if value is None else f"{value}%"
+
+
+def budget_table(budget) -> Table:
+    """预算执行情况 (domain.md §5), in 万元 with two decimals."""
+    rows = [
+        Row(
+            [
+                Cell(row.label),
+                Cell(scoring.money(row.initial_budget), numeric=True),
+                Cell(scoring.money(row.adjusted_budget), numeric=True),
+                Cell(scoring.money(row.executed), numeric=True),
+                Cell(percent(row.rate), numeric=True),
+            ],
+            kind="total" if row.is_total else "",
+        )
+        for row in budget.rows
+    ]
+    return Table(
+        "预算执行情况（单位：万元）",
+        ["项目", "年初预算数", "全年预算数（A）", "全年执行数（B）", "执行率（B/A）"],
+        [28, 18, 18, 18, 18],
+        rows,
+        css_class="budget-table",
+    )
+
+
+INDICATOR_COLUMNS = [
+    "一级指标", "二级指标", "三级指标", "指标性质", "年度指标值", "度量单位", "实际完成值", "分值", "得分",
+    "偏差原因分析及改进措施",
+]
+INDICATOR_WIDTHS = [8, 8, 16, 6, 10, 6, 10, 6, 7, 23]
+
+
+def indicator_table(scorecard) -> Table:
+    """The 自评表 laid out from the scorecard: each 二级 closes with its 小计, each 一级 with its 合计, then
+    综合得分 and the grade. Every number is read from the scorecard, none computed here."""
+    rows = []
+    for dimension in scorecard.dimensions:
+        dimension_span = sum(max(1, len(c.rows)) + 1 for c in dimension.categories)
+        for n, category in enumerate(dimension.categories):
+            lead = []
+            if n == 0:
+                lead.append(Cell(f"{dimension.indicator.name}\n（{scoring.plain(dimension.weight)}分）", rowspan=dimension_span))
+            lead.append(
+                Cell(f"{category.indicator.name}\n（{scoring.plain(category.weight)}分）", rowspan=max(1, len(category.rows)) + 1)
+            )
+            for scored in category.rows:
+                rows.append(Row([*lead, *indicator_cells(scored)]))
+                lead = []
+            if not category.rows:
+                rows.append(Row([*lead, Cell("尚无三级指标", colspan=5), Cell(), Cell(), Cell()]))
+            rows.append(
+                Row(
+                    [
+                        Cell("小计", colspan=5),
+                        Cell(scoring.plain(category.weight), numeric=True),
+                        Cell(str(scoring.quantize(category.score)), numeric=True),
+                        Cell(),
+                    ],
+                    kind="subtotal",
+                )
+            )
+        rows.append(
+            Row(
+                [
+                    Cell(f"{dimension.indicator.name}合计", colspan=7),
+                    Cell(scoring.plain(dimension.weight), numeric=True),
+                    Cell(str(scoring.quantize(dimension.score)), numeric=True),
+                    Cell(),
+                ],
+                kind="subtotal",
+            )
+        )
+    rows.append(
+        Row(
+            [
+                Cell("综合得分", colspan=7),
+                Cell(scoring.plain(scorecard.max_total), numeric=True),
+                Cell(str(scorecard.total), numeric=True),
+                Cell(f"自评结果：{scorecard.grade}"),
+            ],
+            kind="total",
+        )
+    )
+    return Table("部门整体支出绩效自评表", INDICATOR_COLUMNS, INDICATOR_WIDTHS, rows, css_class="indicator-table")
+
+
+def indicator_cells(scored) -> list[Cell]:
+    row = scored.row
+    qualitative = row.comparison == Comparison.QUALITATIVE or row.target_value is None
+    return [
+        Cell(row.name),
+        Cell(row.get_comparison_display()),
+        Cell(row.target_text if qualitative else scoring.plain(row.target_value)),
+        Cell(row.unit_of_measure),
+        Cell(row.actual_display),
+        Cell(scoring.plain(row.weight), numeric=True),
+        Cell("—" if scored.score is None else str(scored.score), numeric=True),
+        Cell(row.deviation_reason.strip()),
+    ]

@@ -3,8 +3,12 @@ which asks evaluations.scoring; saving goes through evaluations.editing."""
 
 import re
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
 from django.forms.formsets import BaseFormSet, formset_factory
+from django.urls import reverse
 
 from evaluations import scoring
 from evaluations.models import BudgetLine, Evaluation, IndicatorResult, NarrativeSection
@@ -260,3 +264,35 @@ def table_of(form, scorecard):
         (dimension, [(category, forms_by_category.get(category.indicator.pk, [])) for category in dimension.categories])
         for dimension in scorecard.dimensions
     ]
+
+
+class CommentForm(forms.Form):
+    """审核意见, pinned to a row or a section of the 说明 (or to the whole evaluation)."""
+
+    result = forms.TypedChoiceField(label="针对指标", required=False, coerce=int, empty_value=None)
+    section = forms.TypedChoiceField(label="或针对说明章节", required=False, coerce=int, empty_value=None)
+    text = forms.CharField(label="意见", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+    def __init__(self, *args, evaluation, scorecard, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["result"].choices = [("", "（不针对具体指标）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
+        self.fields["section"].choices = [("", "（不针对具体章节）")] + [(s.pk, s.title) for s in evaluation.sections_in_order()]
+        self.helper = FormHelper()
+        self.helper.form_id = "comment-form"
+        self.helper.form_action = reverse("evaluations:comment_add", args=[evaluation.pk])
+        self.helper.add_input(Submit("save", "记录意见", css_class="btn-outline-primary btn-sm"))
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(label="上传文件")
+    result = forms.TypedChoiceField(label="对应指标（可选）", required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, evaluation, scorecard, types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = f"{types}，不超过 {settings.EVIDENCE_MAX_SIZE // 1024 // 1024} MB。"
+        self.fields["file"].widget.attrs["accept"] = ".pdf,.docx,.xlsx,.jpg,.jpeg,.png"
+        self.fields["result"].choices = [("", "（整个自评）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
+        self.helper = FormHelper()
+        self.helper.form_action = reverse("evaluations:evidence_upload", args=[evaluation.pk])
+        self.helper.attrs = {"enctype": "multipart/form-data"}
+        self.helper.add_input(Submit("upload", "上传", css_class="btn-outline-primary btn-sm"))

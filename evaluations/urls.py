@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evaluations import views
+from evaluations import document_views, views
 
 app_name = "evaluations"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("<int:pk>/review/", views.evaluation_review, name="review"),
     path("<int:pk>/history/", views.evaluation_history, name="history"),
     path("<int:pk>/document/", views.evaluation_document, name="document"),
+    path("<int:pk>/document.pdf", document_views.evaluation_pdf, name="document_pdf"),
+    path("<int:pk>/document.docx", document_views.evaluation_docx, name="document_docx"),
     path("<int:pk>/actions/<str:action>/", views.evaluation_transition, name="transition"),
     path("<int:pk>/comments/", views.comment_add, name="comment_add"),
     path("<int:pk>/evidence/", views.evidence_upload, name="evidence_upload"),

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from evaluations import access, checklist, editing, evidence, notifications, scoring, workflow
 from evaluations.documents import build_document
-from evaluations.forms import EvaluationContentForm
+from evaluations.forms import CommentForm, EvaluationContentForm, EvidenceForm
 from evaluations.models import (
     Evaluation,
     EvaluationStatus,
@@ -106,8 +106,19 @@ def _page_context(request, evaluation):
         "can_see_history": access.is_reviewer(user) or access.is_admin(user),
         "problems": checklist.problems(evaluation) if workflow.can_edit(user, evaluation) else [],
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
-        "evidence_types": "、".join(evidence.ALLOWED.values()),
-    }
+    } | _side_forms(evaluation, user)
+
+
+def _side_forms(evaluation, user):
+    scorecard = evaluation.scorecard()
+    forms = {}
+    if workflow.can_comment(user, evaluation):
+        forms["comment_form"] = CommentForm(evaluation=evaluation, scorecard=scorecard)
+    if workflow.can_edit(user, evaluation):
+        forms["evidence_form"] = EvidenceForm(
+            evaluation=evaluation, scorecard=scorecard, types="、".join(evidence.ALLOWED.values())
+        )
+    return forms
 
 
 @login_required

@@ -80,6 +80,8 @@ EXPECTED = {
     "evaluations:start": ("post", start_rule),
     "evaluations:detail": ("get", for_evaluation_page(lambda a, s: True)),
     "evaluations:document": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:document_pdf": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:document_docx": ("get", for_evaluation_page(lambda a, s: True)),
     "evaluations:edit": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
     "evaluations:preview": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
     "evaluations:evidence_upload": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),

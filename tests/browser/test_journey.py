@@ -106,7 +106,7 @@ def test_fill_submit_return_fix_resubmit_approve(town, new_page, shots):
     reviewer.goto("/evaluations/queue/")
     reviewer.get_by_role("link", name="审核", exact=True).first.click()
     reviewer.get_by_label("针对指标").select_option(label="服务对象满意度")
-    reviewer.get_by_label("意见", exact=True).fill("满意度低于目标，请补充调查方法。")
+    reviewer.locator("#comment-form").get_by_label("意见").fill("满意度低于目标，请补充调查方法。")
     reviewer.get_by_role("button", name="记录意见").click()
     reviewer.get_by_label("退回修改原因（必填）").fill("请按意见修改。")
     reviewer.get_by_role("button", name="退回修改").click()

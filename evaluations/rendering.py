@@ -1,0 +1,363 @@
+"""The 说明 as files: HTML (the print page), PDF (WeasyPrint) and Word (python-docx), all from build_document().
+
+Each renderer takes an evaluation loaded with Evaluation.objects.with_document_data() and returns the finished
+file, so the download views, the render_document command and the archive at approval share one code path.
+WeasyPrint needs Pango and CJK fonts from the system (README, `make deps-debian`); it is imported only when a PDF
+is asked for, so the rest of the application runs without them.
+"""
+
+import io
+import mimetypes
+import re
+import shutil
+import subprocess
+from functools import cache
+from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import DataHandler, Request
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.exceptions import SuspiciousFileOperation
+from django.template.loader import render_to_string
+
+from evaluations.documents import build_document
+
+TEMPLATE = "evaluations/document.html"
+PDF_TYPE = "application/pdf"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+# ---------------------------------------------------------------------------------------------------------------
+# File names
+# ---------------------------------------------------------------------------------------------------------------
+
+UNSAFE_IN_FILENAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f\s]+')
+
+
+def document_filename(evaluation, extension: str) -> str:
+    """`440113-HLZ_2024年广州市番禺区化龙镇人民政府自评表说明.pdf`: unique per evaluation (the unit code), safe on
+    Windows, Linux and inside zip files, and short enough for a 255-byte file name limit."""
+    stem = f"{evaluation.unit.code}_{evaluation.year}年{evaluation.unit.name}"
+    stem = UNSAFE_IN_FILENAMES.sub("_", stem).strip("._")[:60]
+    return f"{stem}自评表说明.{extension}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def render_html(evaluation, standalone: bool = True) -> str:
+    """The 说明 as HTML. Standalone: one self-contained file with the print CSS inlined (the command's output and
+    the PDF); otherwise it links the static print.css, as the browser page does."""
+    css = ""
+    if standalone:
+        with open(finders.find("css/print.css"), encoding="utf-8") as f:
+            css = f.read()
+    return render_to_string(TEMPLATE, {"document": build_document(evaluation), "inline_css": css})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PDF
+# ---------------------------------------------------------------------------------------------------------------
+
+# Relative URLs in the template resolve against this origin, which fetch_document_resource() maps onto the
+# staticfiles finders. ".invalid" never resolves (RFC 2606), and no request is ever made for it.
+DOCUMENT_BASE_URL = "https://document.invalid/"
+
+
+class RefusedURL(ValueError):
+    pass
+
+
+def fetch_document_resource(url: str) -> tuple[bytes, str]:
+    """What a PDF may load: our own static files and data: URLs. Anything else (file://, the network) is refused
+    before any I/O, so a document can neither read the server's files nor reach another host (issue 6)."""
+    if url.startswith("data:"):
+        with DataHandler().data_open(Request(url)) as response:
+            return response.read(), response.headers.get_content_type()
+    static = urlsplit(urljoin(DOCUMENT_BASE_URL, settings.STATIC_URL))
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc) == (static.scheme, static.netloc) and parts.path.startswith(static.path):
+        relative = unquote(parts.path[len(static.path) :])
+        try:
+            path = finders.find(relative) if relative else None
+        except SuspiciousFileOperation:
+            path = None
+        if not path:
+            raise RefusedURL(f"没有这个静态文件：{relative}")
+        with open(path, "rb") as f:
+            return f.read(), mimetypes.guess_type(path)[0] or "application/octet-stream"
+    raise RefusedURL(f"说明只能引用本系统的静态文件和 data: 地址，已拒绝：{url}")
+
+
+@cache
+def _weasyprint():
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticFilesFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            body, content_type = fetch_document_resource(url)
+            return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+    return HTML, StaticFilesFetcher
+
+
+def html_to_pdf(html: str) -> bytes:
+    HTML, StaticFilesFetcher = _weasyprint()
+    return HTML(string=html, base_url=DOCUMENT_BASE_URL, url_fetcher=StaticFilesFetcher()).write_pdf()
+
+
+def render_pdf(evaluation) -> bytes:
+    """The 说明 and its 自评表 appendix as an A4 PDF, from the same template as the HTML page. The print CSS is
+    inlined (read through the finders), so a hashed static file name in production cannot lose it."""
+    return html_to_pdf(render_html(evaluation))
+
+
+@cache
+def pdf_unavailable_reason() -> str | None:
+    """Why this machine cannot make the PDF (no Pango, no Chinese font), in words for the user; None when it can."""
+    try:
+        _weasyprint()
+    except (ImportError, OSError) as error:
+        return f"无法生成 PDF：WeasyPrint 所需的系统库（Pango）未安装（{error}）。请按 README 运行 make deps-debian。"
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return "无法生成 PDF：找不到 fontconfig 的 fc-list，无法确认已安装中文字体。请按 README 运行 make deps-debian。"
+    families = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, check=False).stdout
+    if not families.strip():
+        return "无法生成 PDF：系统未安装中文字体（如 fonts-arphic-uming）。请按 README 运行 make deps-debian。"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Word
+# ---------------------------------------------------------------------------------------------------------------
+
+# The font names of Chinese official documents (GB/T 9704); Word and WPS substitute what a machine lacks.
+TITLE_FONT = "方正小标宋简体"
+HEADING_FONT = "黑体"
+SUBHEADING_FONT = "楷体_GB2312"
+BODY_FONT = "仿宋_GB2312"
+PAGE_NUMBER_FONT = "宋体"
+BODY_SIZE = 16  # 三号
+TITLE_SIZE = 22  # 二号
+TABLE_SIZE = 10.5  # 五号
+LINE_SPACING = 28.95  # fixed: 22 lines in the 225 mm 版心
+
+BLOCK_STYLES = {"title": "公文标题", "heading": "公文一级标题", "subheading": "公文二级标题"}
+
+
+def render_docx(evaluation) -> bytes:
+    """The 说明 and its 自评表 appendix as an editable Word document (.docx; WPS opens it too)."""
+    import docx
+    from docx.enum.section import WD_SECTION
+
+    document = build_document(evaluation)
+    word = docx.Document()
+    word.core_properties.title = document.title
+    word.core_properties.author = evaluation.unit.name
+    styles = _add_styles(word)
+    section = word.sections[0]
+    _page_setup(section)
+    _add_page_number(section, styles)
+    for block in document.blocks:
+        _paragraph(word, block.printed, BLOCK_STYLES.get(block.kind, "Normal"), styles)
+
+    if document.tables:
+        appendix = word.add_section(WD_SECTION.NEW_PAGE)  # its footer continues the page numbers
+        _page_setup(appendix, landscape=True)
+        _paragraph(word, "附件", "附件标记", styles)
+        _paragraph(word, document.appendix_title, "附件标题", styles)
+        text_width = appendix.page_width - appendix.left_margin - appendix.right_margin
+        for table in document.tables:
+            _paragraph(word, table.caption, "表题", styles)
+            _table(word, table, text_width, styles)
+
+    buffer = io.BytesIO()
+    word.save(buffer)
+    return buffer.getvalue()
+
+
+def _set_fonts(element, name):
+    """Name the font for every script: w:ascii/w:hAnsi (what python-docx sets) and w:eastAsia, which Word and
+    WPS read for Chinese characters; without it they fall back to the theme's East Asian font."""
+    from docx.oxml.ns import qn
+
+    rfonts = element.get_or_add_rPr().get_or_add_rFonts()
+    for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        rfonts.set(qn(attribute), name)
+
+
+def _indent(paragraph_format_element, chars: int):
+    """First-line indent in characters (w:firstLineChars, which Word prefers) and in points for other readers."""
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    ppr = paragraph_format_element.get_or_add_pPr()
+    ind = ppr.get_or_add_ind()
+    ind.set(qn("w:firstLine"), str(int(Pt(BODY_SIZE * chars).twips)))
+    ind.set(qn("w:firstLineChars"), str(chars * 100))
+
+
+def _add_styles(word) -> dict[str, str]:
+    """The document's paragraph styles, so staff editing in Word keep the layout; returns name → style id."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    styles = word.styles
+    normal = styles["Normal"]
+    normal.font.size = Pt(BODY_SIZE)
+    _set_fonts(normal.element, BODY_FONT)
+    fmt = normal.paragraph_format
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    fmt.line_spacing = Pt(LINE_SPACING)
+    fmt.space_before = fmt.space_after = Pt(0)
+    fmt.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    _indent(normal.element, 2)
+
+    def add(name, font, size, indent=0, align=None, outline=None, spacing=None):
+        style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = normal
+        style.quick_style = True
+        style.font.size = Pt(size)
+        _set_fonts(style.element, font)
+        if spacing is not None:
+            style.paragraph_format.line_spacing_rule = spacing
+        if align is not None:
+            style.paragraph_format.alignment = align
+        _indent(style.element, indent)
+        if outline is not None:  # shows in Word's navigation pane and table of contents
+            level = OxmlElement("w:outlineLvl")
+            level.set(qn("w:val"), str(outline))
+            style.element.get_or_add_pPr().append(level)
+        return style
+
+    title = add("公文标题", TITLE_FONT, TITLE_SIZE, align=WD_ALIGN_PARAGRAPH.CENTER)
+    title.paragraph_format.line_spacing = Pt(36)
+    title.paragraph_format.space_after = Pt(LINE_SPACING)
+    add("公文一级标题", HEADING_FONT, BODY_SIZE, indent=2, outline=0)
+    add("公文二级标题", SUBHEADING_FONT, BODY_SIZE, indent=2, outline=1)
+    add("附件标记", HEADING_FONT, BODY_SIZE, align=WD_ALIGN_PARAGRAPH.LEFT)
+    add("附件标题", TITLE_FONT, 18, align=WD_ALIGN_PARAGRAPH.CENTER)
+    add("表题", HEADING_FONT, 12, align=WD_ALIGN_PARAGRAPH.CENTER, spacing=WD_LINE_SPACING.SINGLE)
+    add("表格文字", BODY_FONT, TABLE_SIZE, align=WD_ALIGN_PARAGRAPH.LEFT, spacing=WD_LINE_SPACING.SINGLE)
+    add("表头", HEADING_FONT, TABLE_SIZE, align=WD_ALIGN_PARAGRAPH.CENTER, spacing=WD_LINE_SPACING.SINGLE)
+    add("页码", PAGE_NUMBER_FONT, 14, align=WD_ALIGN_PARAGRAPH.CENTER, spacing=WD_LINE_SPACING.SINGLE)
+    # Setting a paragraph's style by name searches all styles each time (most of the time of a table).
+    return {style.name: style.style_id for style in styles if style.type == WD_STYLE_TYPE.PARAGRAPH}
+
+
+def _page_setup(section, landscape=False):
+    """A4 with the 公文 margins (天头 37 mm, 订口 28 mm: a 156 × 225 mm 版心); the appendix turns to landscape."""
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Mm
+
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Mm(297), Mm(210)
+        section.top_margin, section.bottom_margin = Mm(25), Mm(28)
+        section.left_margin = section.right_margin = Mm(20)
+    else:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+        section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.footer_distance = Mm(25)
+
+
+def _add_page_number(section, styles):
+    """「— 1 —」centred in the footer: a PAGE field, so Word and WPS number every page."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    paragraph = section.footer.paragraphs[0]
+    paragraph._p.style = styles["页码"]
+    _run(paragraph, "— ", PAGE_NUMBER_FONT)
+    for kind, text in (("begin", None), ("instr", " PAGE "), ("separate", None), ("text", "1"), ("end", None)):
+        run = _run(paragraph, text if kind == "text" else "", PAGE_NUMBER_FONT)
+        if kind == "instr":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = text
+            run._r.append(instr)
+        elif kind != "text":
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run._r.append(char)
+    _run(paragraph, " —", PAGE_NUMBER_FONT)
+
+
+STYLE_FONTS = {
+    "Normal": BODY_FONT, "公文标题": TITLE_FONT, "公文一级标题": HEADING_FONT, "公文二级标题": SUBHEADING_FONT,
+    "附件标记": HEADING_FONT, "附件标题": TITLE_FONT, "表题": HEADING_FONT, "表格文字": BODY_FONT, "表头": HEADING_FONT,
+}
+
+
+def _run(paragraph, text, font, bold=False):
+    run = paragraph.add_run(text)
+    _set_fonts(run._r, font)  # on the run as well as the style, so text pasted elsewhere keeps its face
+    if bold:
+        run.bold = True
+    return run
+
+
+def _paragraph(container, text, style, styles):
+    paragraph = container.add_paragraph()
+    paragraph._p.style = styles[style]
+    _run(paragraph, text, STYLE_FONTS[style])
+    return paragraph
+
+
+def _table(word, table, text_width, styles):
+    """Draw a documents.Table: place each cell on the grid (skipping places taken by spans above), merge its
+    span, then write its text."""
+    from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.table import _Cell
+
+    columns = len(table.columns)
+    grid = word.add_table(rows=1 + len(table.rows), cols=columns)
+    grid.style = "Table Grid"
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    grid.autofit = False
+    widths = [int(text_width * w / 100) for w in table.widths]
+    for column, width in zip(grid.columns, widths, strict=True):
+        column.width = width
+    rows = grid._tbl.tr_lst
+    for tr in rows:
+        tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        for tc, width in zip(tr.tc_lst, widths, strict=True):
+            tc.width = width
+    rows[0].get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeated on every page
+
+    def write(tc, text, style, numeric=False, bold=False):
+        cell = _Cell(tc, grid)
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+        paragraph = cell.paragraphs[0]
+        paragraph._p.style = styles[style]
+        if numeric:
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        _run(paragraph, text, STYLE_FONTS[style], bold=bold)
+
+    for tc, name in zip(rows[0].tc_lst, table.columns, strict=True):
+        write(tc, name, "表头")
+
+    taken = set()
+    placed = []
+    for r, row in enumerate(table.rows, start=1):
+        c = 0
+        for cell in row.cells:
+            while (r, c) in taken:
+                c += 1
+            taken.update((r + dr, c + dc) for dr in range(cell.rowspan) for dc in range(cell.colspan))
+            placed.append((rows[r].tc_lst[c], rows[r + cell.rowspan - 1].tc_lst[c + cell.colspan - 1], cell, row.kind))
+            c += cell.colspan
+    # Merging removes the swallowed <w:tc> of horizontal spans, so every corner is looked up before any merge.
+    for first, last, cell, kind in placed:
+        tc = first.merge(last) if first is not last else first
+        write(tc, cell.text, "表格文字", numeric=cell.numeric, bold=kind == "total")
