@@ -25,7 +25,8 @@ run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py load_demo
 	@echo "在浏览器打开 http://$(HOST)/ （按 Ctrl+C 停止）"
-	DEBUG=1 $(PY) manage.py runserver $(HOST)
+	@# Background exports run inside the request here; production runs `manage.py db_worker` beside the server.
+	DEBUG=1 TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend $(PY) manage.py runserver $(HOST)
 
 test: install
 	$(PY) -m pytest

@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "js_lib_bootstrap5",
     "django_htmx",
     "evaluations",
+    "django_tasks",
+    "django_tasks_db",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -152,4 +155,22 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# --- Excel import/export and background jobs (issue 5) -----------------------------------------------------
+# Uploads over IMPORT_MAX_FILE_SIZE bytes, or .xlsx files unpacking to more than IMPORT_MAX_UNPACKED_SIZE bytes
+# (zip bombs), are refused before any row is read.
+IMPORT_MAX_FILE_SIZE = int(os.environ.get("IMPORT_MAX_FILE_SIZE", 10 * 1024 * 1024))
+IMPORT_MAX_UNPACKED_SIZE = int(os.environ.get("IMPORT_MAX_UNPACKED_SIZE", 100 * 1024 * 1024))
+IMPORT_TMP_DIR = Path(os.environ.get("IMPORT_TMP_DIR", BASE_DIR / "var" / "imports"))
+# Finished exports are kept here and downloadable for EXPORT_LINK_HOURS hours.
+EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", BASE_DIR / "var" / "exports"))
+EXPORT_LINK_HOURS = int(os.environ.get("EXPORT_LINK_HOURS", "24"))
+# Background tasks (django-tasks): a queue in the database, run by `manage.py db_worker`; no extra server.
+# TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend runs them inside the request instead.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
 }

@@ -2,6 +2,8 @@ import copy
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import construct_instance
@@ -16,6 +18,14 @@ from evaluations.models import (
     NarrativeSection,
     ReviewerCharge,
     Unit,
+)
+from evaluations.resources import (
+    ExcelAdminMixin,
+    FrameworkResource,
+    IndicatorResource,
+    IndicatorResultResource,
+    UnitResource,
+    UserResource,
 )
 
 
@@ -36,7 +46,8 @@ class SharedChoicesMixin:
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(ExcelAdminMixin, admin.ModelAdmin):
+    resource_classes = [UnitResource]
     list_display = ["code", "name", "short_name", "parent"]
     list_select_related = ["parent"]
     search_fields = ["code", "name", "short_name"]
@@ -88,7 +99,8 @@ class IndicatorInline(SharedChoicesMixin, admin.TabularInline):
 
 
 @admin.register(Framework)
-class FrameworkAdmin(admin.ModelAdmin):
+class FrameworkAdmin(ExcelAdminMixin, admin.ModelAdmin):
+    resource_classes = [IndicatorResource, FrameworkResource]
     list_display = ["year", "name", "excellent_min", "good_min", "pass_min", "submission_deadline"]
     search_fields = ["name"]
     inlines = [IndicatorInline]
@@ -113,7 +125,8 @@ class IndicatorForm(forms.ModelForm):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(admin.ModelAdmin):
+class IndicatorAdmin(ExcelAdminMixin, admin.ModelAdmin):
+    resource_classes = [IndicatorResource]
     form = IndicatorForm
     list_display = ["name", "level", "parent", "weight", "rule", "framework"]
     list_select_related = ["parent", "framework"]
@@ -157,7 +170,8 @@ class NarrativeSectionInline(admin.StackedInline):
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(admin.ModelAdmin):
+class EvaluationAdmin(ExcelAdminMixin, admin.ModelAdmin):
+    resource_classes = [IndicatorResultResource]
     list_display = ["unit", "year_display", "status", "total_score_display", "updated_at"]
     list_select_related = ["unit", "framework"]
     list_filter = ["framework__year", "status"]
@@ -201,3 +215,12 @@ class ReviewerChargeAdmin(admin.ModelAdmin):
     list_select_related = ["reviewer", "unit"]
     autocomplete_fields = ["unit"]
     search_fields = ["reviewer__username", "unit__name"]
+
+
+# Users keep Django's admin; the Excel columns are names, units and roles, never passwords.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserAdmin(ExcelAdminMixin, auth_admin.UserAdmin):
+    resource_classes = [UserResource]

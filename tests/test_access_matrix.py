@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from evaluations import access, workflow
 from evaluations.models import Event, Evidence, ReviewComment
+from reports.models import ExportJob
 from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
 
 ACTORS = ["anonymous", "filler", "other_filler", "reviewer", "other_reviewer", "admin"]
@@ -92,6 +93,14 @@ EXPECTED = {
     "evaluations:transition": ("post", transition_rule),
     "evaluations:comment_add": ("post", for_evaluation_page(lambda a, s: a == "reviewer" and s == "submitted", ok=302)),
     "evaluations:comment_answer": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
+    # Excel exports and imports (reports app)
+    "reports:export_list": ("get", logged_in(200)),
+    "reports:start_summary": ("get", logged_in(405)),
+    # A job (requested by the reviewer) is its requester's alone; a queued job's download goes back to its page.
+    "reports:export_detail": ("get", lambda actor, state, **_: {"anonymous": 302, "reviewer": 200}.get(actor, 404)),
+    "reports:export_download": ("get", lambda actor, state, **_: {"anonymous": 302, "reviewer": 302}.get(actor, 404)),
+    "reports:official_workbook": ("get", for_evaluation_page(lambda a, s: True)),
+    "reports:import_official": ("get", lambda actor, state, **_: {"anonymous": 302, "admin": 200}.get(actor, 403)),
     # Django's own pages
     "login": ("get", lambda actor, state, **_: 200),
     "logout": ("post", lambda actor, state, **_: 302),
@@ -119,6 +128,8 @@ def url_for(name, route, evaluation, comment, evidence, action=None):
         kwargs["pk"] = evaluation.pk
     if "<int:comment_pk>" in route:
         kwargs["comment_pk"] = comment.pk
+    if "<uuid:pk>" in route:
+        kwargs["pk"] = ExportJob.objects.get().pk
     if "<int:evidence_pk>" in route:
         kwargs["evidence_pk"] = evidence.pk
     if "<str:action>" in route:
@@ -153,6 +164,7 @@ def build_world(state):
     comment = ReviewComment.objects.create(evaluation=evaluation, author=users["reviewer"], text="意见", sent_in=event)
     evidence = Evidence(evaluation=evaluation, original_name="a.pdf", kind="pdf", size=8, sha256="0", uploaded_by=users["filler"])
     evidence.file.save("a.pdf", ContentFile(b"%PDF-1.4"), save=True)
+    ExportJob.objects.create(year=evaluation.framework.year, requested_by=users["reviewer"])
     return evaluation, users, comment, evidence
 
 

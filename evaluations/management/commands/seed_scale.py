@@ -1,0 +1,137 @@
+"""Realistic data at scale for the benchmarks: N units, each with an evaluation of R indicator rows.
+
+Rows are built in memory and written with bulk_create in batches; scores decided by rules are computed by
+`scoring.build_scorecard` from the same budget figures, exactly as `Evaluation.refresh_computed_scores` would
+(without its per-evaluation queries).
+"""
+
+import random
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
+
+from evaluations import scoring
+from evaluations.management.commands.load_demo import load_default_framework
+from evaluations.models import (
+    FUNDING_SOURCES,
+    SPENDING_KINDS,
+    BudgetItem,
+    BudgetLine,
+    Evaluation,
+    EvaluationStatus,
+    IndicatorResult,
+    Unit,
+)
+
+BATCH = 500  # evaluations per transaction
+STATUSES = [EvaluationStatus.DRAFT, EvaluationStatus.SUBMITTED, EvaluationStatus.RETURNED, EvaluationStatus.APPROVED]
+LABELS = dict(BudgetItem.choices)
+OUTPUT_TARGETS = [("巡查涉水污染源", "家次", 500), ("问题企业完成整改", "家", 20), ("培训人次", "人次", 300),
+                  ("项目完成数", "个", 12), ("案件办结率", "%", 100), ("道路维护里程", "公里", 40)]
+BENEFITS = ["经济效益", "社会效益", "生态效益", "可持续影响", "服务对象满意度"]
+
+
+class Command(BaseCommand):
+    help = "生成大规模测试数据（基准测试用）：N 个单位，每个单位一份含 R 个三级指标的自评。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--units", type=int, required=True)
+        parser.add_argument("--rows", type=int, default=40, help="每份自评的三级指标行数（含体系指标）")
+        parser.add_argument("--year", type=int, default=2024)
+        parser.add_argument("--prefix", default="S", help="单位编码前缀")
+        parser.add_argument("--seed", type=int, default=2024)
+
+    def handle(self, *args, units, rows, year, prefix, seed, **options):
+        framework = load_default_framework(year)
+        indicators = list(framework.indicators.order_by("level", "order", "pk"))
+        leaves = [i for i in indicators if i.level == 3]
+        if rows < len(leaves) + 2:
+            raise CommandError(f"--rows 至少为 {len(leaves) + 2}（体系指标 {len(leaves)} 个，加产出、效益各一个）。")
+        output = next(i for i in indicators if i.level == 2 and i.name == "产出")
+        benefit = next(i for i in indicators if i.level == 2 and i.name == "效益")
+        rng = random.Random(seed)
+        start = Unit.objects.filter(code__startswith=prefix).count()
+        root, _ = Unit.objects.get_or_create(code=f"{prefix}-ROOT", defaults={"name": f"{prefix} 测试上级单位"})
+        for first in range(0, units, BATCH):
+            with transaction.atomic():
+                batch = [
+                    Unit(code=f"{prefix}{n:06d}", name=f"{prefix}测试单位{n:06d}", short_name=f"单位{n}", parent=root)
+                    for n in range(start + first, start + min(units, first + BATCH))
+                ]
+                Unit.objects.bulk_create(batch)
+                created = list(Unit.objects.filter(code__in=[u.code for u in batch]))
+                Unit.objects.filter(pk__in=[u.pk for u in created]).update(
+                    path=Concat(Value(root.path), Cast("pk", CharField()), Value("/"))
+                )
+                evaluations = Evaluation.objects.bulk_create(
+                    Evaluation(unit=u, framework=framework, status=rng.choice(STATUSES)) for u in created
+                )
+                evaluations = list(Evaluation.objects.filter(unit__in=created, framework=framework))
+                lines, results = [], []
+                for evaluation in evaluations:
+                    budget = self.budget(evaluation, rng)
+                    lines += budget
+                    results += self.rows(evaluation, leaves, output, benefit, rows, budget, framework, indicators, rng)
+                BudgetLine.objects.bulk_create(lines)
+                IndicatorResult.objects.bulk_create(results, batch_size=2000)
+            self.stdout.write(f"  {min(units, first + BATCH)}/{units}")
+        self.stdout.write(self.style.SUCCESS(f"已生成 {units} 个单位、{units * rows} 个三级指标（{year} 年）。"))
+
+    def budget(self, evaluation, rng):
+        lines = []
+        for item in (*FUNDING_SOURCES, *SPENDING_KINDS):
+            initial = Decimal(rng.randint(100, 50000))
+            adjusted = (initial * Decimal(rng.uniform(0.95, 1.2))).quantize(Decimal("0.01"))
+            executed = (adjusted * Decimal(rng.uniform(0.85, 1.0))).quantize(Decimal("0.01"))
+            lines.append(BudgetLine(evaluation=evaluation, item=item, initial_budget=initial,
+                                    adjusted_budget=adjusted, executed=executed))
+        return lines
+
+    def rows(self, evaluation, leaves, output, benefit, count, budget, framework, indicators, rng):
+        rows = []
+        for i in leaves:
+            row = IndicatorResult(
+                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, comparison=i.comparison,
+                target_value=i.target_value, unit_of_measure=i.unit_of_measure, weight=i.weight, rule=i.rule,
+                deduction_per_point=i.deduction_per_point, actual_source=i.actual_source, order=i.order,
+            )
+            if i.rule == "qualitative":
+                row.band = rng.choice(["achieved", "achieved", "partly"])
+                low, high = scoring.band_range(row.band, row.weight)
+                row.score = high if row.band == "achieved" else low
+                row.actual_text = "按要求完成" if row.band == "achieved" else "部分完成"
+                if row.score < row.weight:
+                    row.deviation_reason = "部分工作未达预期，下一步加强管理。"
+            rows.append(row)
+        extra = count - len(leaves)
+        outputs, benefits = extra - extra // 3, extra // 3
+        for category, n, weight in ((output, outputs, Decimal("30")), (benefit, benefits, Decimal("20"))):
+            share = (weight / n).quantize(Decimal("0.01"))
+            for k in range(n):
+                w = share if k < n - 1 else weight - share * (n - 1)
+                if category is output:
+                    name, uom, target = OUTPUT_TARGETS[k % len(OUTPUT_TARGETS)]
+                    actual = Decimal(round(target * rng.uniform(0.8, 1.1)))
+                    rows.append(IndicatorResult(
+                        evaluation=evaluation, category=category, name=f"{name}（{k + 1}）", rule="proportional",
+                        comparison=">=", target_value=Decimal(target), unit_of_measure=uom, actual_value=actual,
+                        weight=w, order=k + 1,
+                        deviation_reason="" if actual >= target else "受年中任务调整影响未完成，下一步加快进度。",
+                    ))
+                else:
+                    rows.append(IndicatorResult(
+                        evaluation=evaluation, category=category, name=f"{BENEFITS[k % len(BENEFITS)]}（{k + 1}）",
+                        rule="manual", comparison="qualitative", target_text="效益明显", actual_text="达到预期",
+                        weight=w, score=w, order=k + 1,
+                    ))
+        summary = scoring.summarize_budget(budget, FUNDING_SOURCES, SPENDING_KINDS, LABELS)
+        card = scoring.build_scorecard(indicators, rows, summary, framework.grade_thresholds)
+        measures = summary.measures()
+        for scored in card.rows:
+            if scoring.is_rule_scored(scored.row.rule):
+                scored.row.score = scored.score
+                scored.row.actual_value = scoring.actual_of(scored.row, measures)
+        return rows

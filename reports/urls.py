@@ -1,0 +1,14 @@
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("exports/", views.export_list, name="export_list"),
+    path("exports/summary/", views.start_summary_export, name="start_summary"),
+    path("exports/<uuid:pk>/", views.export_detail, name="export_detail"),
+    path("exports/<uuid:pk>/download/", views.export_download, name="export_download"),
+    path("evaluations/<int:pk>/official.xlsx", views.official_workbook, name="official_workbook"),
+    path("import/official/", views.import_official, name="import_official"),
+]

@@ -1,0 +1,105 @@
+"""Summary exports in the background: a job with a status, scoped to its requester, a link that expires."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from evaluations import access
+from reports.models import ExportJob
+from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+
+pytestmark = pytest.mark.django_db
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+@pytest.fixture(autouse=True)
+def export_root(settings, tmp_path):
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    settings.TASKS = IMMEDIATE
+
+
+def login(user):
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def start(client, year=2024):
+    response = client.post("/reports/exports/summary/", {"year": year})
+    assert response.status_code == 302
+    return ExportJob.objects.latest("created_at")
+
+
+def test_filler_exports_only_their_unit_and_downloads_it():
+    mine, other = make_evaluation(), make_evaluation()
+    filler = make_user(access.FILLER, units=[mine.unit])
+    client = login(filler)
+    job = start(client)
+    page = client.get(f"/reports/exports/{job.pk}/").content.decode()
+    assert "已完成" in page and "下载汇总表" in page
+    response = client.get(f"/reports/exports/{job.pk}/download/")
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    codes = [r[0] for r in wb["汇总"].iter_rows(min_row=3, values_only=True)]
+    assert codes == [mine.unit.code] and other.unit.code not in codes
+
+
+def test_someone_elses_job_is_404():
+    make_evaluation()
+    job = start(login(make_user(access.ADMIN)))
+    stranger = login(make_user(access.FILLER, units=[make_unit()]))
+    assert stranger.get(f"/reports/exports/{job.pk}/").status_code == 404
+    assert stranger.get(f"/reports/exports/{job.pk}/download/").status_code == 404
+
+
+def test_expired_link_is_gone():
+    make_evaluation()
+    client = login(make_user(access.ADMIN))
+    job = start(client)
+    ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    response = client.get(f"/reports/exports/{job.pk}/download/")
+    assert response.status_code == 410 and "下载链接已于" in response.content.decode()
+
+
+def test_unknown_year_is_refused():
+    client = login(make_user(access.ADMIN))
+    response = client.post("/reports/exports/summary/", {"year": "1999"}, follow=True)
+    assert "请选择有指标体系的年度。" in response.content.decode() and not ExportJob.objects.exists()
+
+
+def test_job_pages_query_count_does_not_grow_with_data():
+    client = login(make_user(access.ADMIN))
+    make_evaluation()
+    job = start(client)
+    counts = []
+    for extra in (0, 5):
+        for _ in range(extra):
+            make_evaluation(extra_rows=5)
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(f"/reports/exports/{job.pk}/")
+            client.get("/reports/exports/")
+        counts.append(len(ctx))
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_queue_and_worker(settings):
+    settings.TASKS = DATABASE
+    make_evaluation()
+    client = login(make_user(access.ADMIN))
+    job = start(client)
+    assert ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.QUEUED
+    assert "排队中" in client.get(f"/reports/exports/{job.pk}/").content.decode()
+    call_command("db_worker", batch=True, startup_delay=False, interval=0.1, verbosity=0)
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.DONE and job.unit_count == 1 and job.path.exists()
+    assert job.expires_at > timezone.now() + timedelta(hours=23)
