@@ -10,6 +10,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="evaluations:list", permanent=False)),
     path("accounts/", include("django.contrib.auth.urls")),
     path("evaluations/", include("evaluations.urls")),
+    path("public/", include("evaluations.public_urls")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,21 +1,26 @@
 import copy
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import construct_instance
 
-from evaluations import access, scoring
+from evaluations import access, scoring, workflow
 from evaluations.models import (
+    ArchivedDocument,
     BudgetLine,
     Evaluation,
+    Event,
+    Evidence,
+    FieldChange,
     Framework,
     Indicator,
     IndicatorResult,
     NarrativeSection,
+    ReviewComment,
     ReviewerCharge,
     Unit,
 )
@@ -172,11 +177,12 @@ class NarrativeSectionInline(admin.StackedInline):
 @admin.register(Evaluation)
 class EvaluationAdmin(ExcelAdminMixin, admin.ModelAdmin):
     resource_classes = [IndicatorResultResource]
-    list_display = ["unit", "year_display", "status", "total_score_display", "updated_at"]
+    list_display = ["unit", "year_display", "status", "total_score_display", "published_at", "updated_at"]
     list_select_related = ["unit", "framework"]
-    list_filter = ["framework__year", "status"]
+    list_filter = ["framework__year", "status", ("published_at", admin.EmptyFieldListFilter)]
     search_fields = ["unit__name", "unit__code", "unit__short_name"]
-    readonly_fields = ["status", "version", "created_at", "updated_at", "updated_by"]
+    readonly_fields = ["status", "version", "published_at", "created_at", "updated_at", "updated_by"]
+    actions = ["publish_selected"]
     fields = ["unit", "framework", "budget_note", *readonly_fields]
     inlines = [BudgetLineInline, IndicatorResultInline, NarrativeSectionInline]
 
@@ -190,6 +196,20 @@ class EvaluationAdmin(ExcelAdminMixin, admin.ModelAdmin):
     @admin.display(description="综合得分", ordering="total_score_sum")
     def total_score_display(self, obj):
         return scoring.quantize(obj.total_score_sum) if obj.total_score_sum is not None else "—"
+
+    @admin.action(description="公开所选的已通过自评（信息公开）")
+    def publish_selected(self, request, queryset):
+        done, refused = 0, []
+        for evaluation in queryset.select_related("unit", "framework"):
+            try:
+                workflow.publish(evaluation, by=request.user)
+                done += 1
+            except workflow.WorkflowError as error:
+                refused.append(f"{evaluation}：{error.message}")
+        if done:
+            self.message_user(request, f"已公开 {done} 份自评。", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)
 
     def get_inlines(self, request, obj):
         # A new evaluation gets its rows, budget lines and sections from the framework on save.
@@ -209,9 +229,83 @@ class EvaluationAdmin(ExcelAdminMixin, admin.ModelAdmin):
         Evaluation.objects.with_document_data().get(pk=form.instance.pk).refresh_computed_scores()
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The record is for reading: written only by the workflow and the edit page, never by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "evaluation", "action_label", "from_status", "to_status", "actor", "total_score"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "actor"]
+    list_filter = ["action", "to_status", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name", "actor__username", "reason"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
+        )
+
+    @admin.display(description="操作")
+    def action_label(self, obj):
+        return obj.action_label
+
+
+@admin.register(FieldChange)
+class FieldChangeAdmin(ReadOnlyAdmin):
+    list_display = ["changed_at", "evaluation", "object_label", "field_label", "old_value", "new_value", "changed_by"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "changed_by"]
+    search_fields = ["evaluation__unit__name", "object_label", "field_label"]
+    list_filter = ["evaluation__framework__year"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
+        )
+
+
+@admin.register(ReviewComment)
+class ReviewCommentAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "evaluation", "target_label", "text", "author", "answer"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "author", "result", "section__indicator"]
+    search_fields = ["evaluation__unit__name", "text", "answer"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
+        )
+
+    @admin.display(description="针对")
+    def target_label(self, obj):
+        return obj.target_label
+
+
+@admin.register(Evidence, ArchivedDocument)
+class FileRecordAdmin(ReadOnlyAdmin):
+    list_select_related = ["evaluation__unit", "evaluation__framework"]
+    search_fields = ["evaluation__unit__name"]
+
+    def get_list_display(self, request):
+        return ["evaluation", "__str__", "size", "sha256"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
+        )
+
+
 @admin.register(ReviewerCharge)
 class ReviewerChargeAdmin(admin.ModelAdmin):
-    list_display = ["reviewer", "unit", "include_subunits"]
+    list_display = ["reviewer", "unit", "stage", "include_subunits"]
     list_select_related = ["reviewer", "unit"]
     autocomplete_fields = ["unit"]
     search_fields = ["reviewer__username", "unit__name"]

@@ -224,6 +224,10 @@ class EvaluationQuerySet(models.QuerySet):
     def for_year(self, year):
         return self.filter(framework__year=year)
 
+    def published(self):
+        """What the public may read (信息公开): approved and published by an admin."""
+        return self.filter(status=EvaluationStatus.APPROVED, published_at__isnull=False)
+
     def with_total_score(self):
         return self.annotate(total_score_sum=models.Sum("results__score"))
 
@@ -323,6 +327,7 @@ class Evaluation(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="最近提交人", null=True, blank=True, editable=False,
         on_delete=models.SET_NULL, related_name="+",
     )
+    published_at = models.DateTimeField("公开时间", null=True, blank=True, editable=False)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     updated_by = models.ForeignKey(
@@ -588,6 +593,12 @@ class Event(models.Model):
     def delete(self, *args, **kwargs):
         raise ValidationError("流程记录只能追加，不能删除。")
 
+    @property
+    def action_label(self):
+        from evaluations.workflow import ACTION_LABELS
+
+        return ACTION_LABELS.get(self.action, self.action)
+
 
 class ReviewComment(models.Model):
     """审核意见 pinned to a row or a narrative section (or the whole evaluation). Sent to the unit on return."""
@@ -631,6 +642,29 @@ class ReviewComment(models.Model):
     def is_open(self):
         """Sent to the unit and not yet answered."""
         return self.sent_in_id is not None and not self.answer.strip()
+
+
+def archive_path(instance, filename):
+    return f"archive/{instance.evaluation_id}/{instance.sha256}.pdf"
+
+
+class ArchivedDocument(models.Model):
+    """The 说明 as approved: rendered once at approval, stored, and its SHA-256 recorded in the approval event."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.PROTECT, related_name="archives")
+    event = models.OneToOneField(Event, verbose_name="审核通过记录", on_delete=models.PROTECT, related_name="archive")
+    file = models.FileField("归档 PDF", upload_to=archive_path, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    created_at = models.DateTimeField("归档时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "归档说明"
+        verbose_name_plural = "归档说明"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.evaluation}（{self.created_at:%Y-%m-%d}）"
 
 
 def evidence_path(instance, filename):

@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from evaluations import access, checklist, editing, evidence, notifications, scoring, workflow
+from evaluations import access, checklist, editing, evidence, notifications, rendering, scoring, workflow
 from evaluations.documents import build_document
 from evaluations.forms import CommentForm, EvaluationContentForm, EvidenceForm
 from evaluations.models import (
+    ArchivedDocument,
     Evaluation,
     EvaluationStatus,
     Event,
@@ -106,6 +107,8 @@ def _page_context(request, evaluation):
         "can_see_history": access.is_reviewer(user) or access.is_admin(user),
         "problems": checklist.problems(evaluation) if workflow.can_edit(user, evaluation) else [],
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
+        "archive": evaluation.archives.order_by("-pk").first() if evaluation.status == S.APPROVED else None,
+        "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
     } | _side_forms(evaluation, user)
 
 
@@ -300,6 +303,32 @@ def evidence_delete(request, pk, evidence_pk):
 
 
 @login_required
+def archived_document(request, pk, archive_pk):
+    """The PDF stored at approval, byte for byte (verify_document checks copies of it)."""
+    evaluation = load_evaluation(request, pk)
+    document = get_object_or_404(ArchivedDocument, pk=archive_pk, evaluation=evaluation)
+    return FileResponse(
+        document.file.open("rb"), as_attachment=True, content_type="application/pdf",
+        filename=rendering.document_filename(evaluation, "pdf").replace("自评表说明", "自评表说明（审核通过归档）"),
+    )
+
+
+@login_required
+@require_POST
+def evaluation_publish(request, pk, unpublish=False):
+    evaluation = load_evaluation(request, pk)
+    if not access.is_admin(request.user):
+        raise PermissionDenied("只有管理员可以公开或撤回公开。")
+    try:
+        workflow.publish(evaluation, by=request.user, unpublish=unpublish, reason=request.POST.get("reason", ""))
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已撤回公开：{evaluation}。" if unpublish else f"已公开：{evaluation}，公众可在“信息公开”页面查看。")
+    return redirect("evaluations:detail", evaluation.pk)
+
+
+@login_required
 def evaluation_history(request, pk):
     evaluation = load_evaluation(request, pk)
     if not (access.is_reviewer(request.user) or access.is_admin(request.user)):
@@ -356,7 +385,7 @@ def overview(request):
             "unit": unit, "grade": grade,
             "status_label": S(unit.status).label if unit.status else "未开始",
             "overdue": overdue_possible and unit.status in (None, S.DRAFT, S.RETURNED),
-            "last_action": workflow.TRANSITIONS[unit.last_action].label if unit.last_action else "",
+            "last_action": workflow.ACTION_LABELS.get(unit.last_action, ""),
         })
     counts = {label: sum(1 for r in rows if r["status_label"] == label) for label in ["未开始", *S.labels]}
     status_filter, grade_filter = request.GET.get("status", ""), request.GET.get("grade", "")

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from evaluations import access, checklist, notifications, scoring
+from evaluations import access, archive, checklist, notifications, scoring
 from evaluations.models import Evaluation, EvaluationStatus, Event, ReviewComment, ReviewStage
 
 S = EvaluationStatus
@@ -46,6 +46,9 @@ TRANSITIONS = {t.action: t for t in (
     Transition("reopen",             "重新打开",         (S.APPROVED,),                         S.RETURNED,             "admin",      True),
 )}
 # fmt: on
+
+# Every action an event can record: the transitions, and publication (which leaves the status as it is).
+ACTION_LABELS = {action: t.label for action, t in TRANSITIONS.items()} | {"publish": "公开", "unpublish": "撤回公开"}
 
 EDITABLE_STATES = (S.DRAFT, S.RETURNED)
 
@@ -108,7 +111,7 @@ def _total_score(evaluation):
 
 
 @transaction.atomic
-def _perform(evaluation, action, *, by, reason="", expected_version=None, **fields):
+def _perform(evaluation, action, *, by, reason="", expected_version=None, event_fields=None, **fields):
     t = TRANSITIONS[action]
     reason = (reason or "").strip()
     problem = refusal(by, evaluation, action)
@@ -125,7 +128,7 @@ def _perform(evaluation, action, *, by, reason="", expected_version=None, **fiel
         raise WorkflowError("该自评刚刚已被其他人处理或修改，请刷新页面查看最新状态。")
     event = Event.objects.create(
         evaluation=evaluation, action=action, from_status=evaluation.status, to_status=t.target, actor=by,
-        reason=reason, total_score=_total_score(evaluation), version=evaluation.version + 1,
+        reason=reason, total_score=_total_score(evaluation), version=evaluation.version + 1, **(event_fields or {}),
     )
     evaluation.status, evaluation.version = t.target, evaluation.version + 1
     for name, value in fields.items():
@@ -156,7 +159,18 @@ def department_approve(evaluation, *, by, reason="", expected_version=None):
 
 
 def approve(evaluation, *, by, reason="", expected_version=None):
-    event = _perform(evaluation, "approve", by=by, reason=reason, expected_version=expected_version)
+    """已提交/主管部门已审核 → 已通过; the 说明 is rendered once, stored, and its SHA-256 recorded in the event."""
+    problem = refusal(by, evaluation, "approve")
+    if problem:
+        raise WorkflowError(problem)
+    pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes about a second
+    with transaction.atomic():
+        event = _perform(
+            evaluation, "approve", by=by, reason=reason, expected_version=expected_version,
+            event_fields={"document_sha256": archive.sha256(pdf) if pdf else ""},
+        )
+        if pdf:
+            archive.store(evaluation, event, pdf)
     notifications.notify_fillers(evaluation, event)
     return event
 
@@ -170,7 +184,8 @@ def return_for_changes(evaluation, *, by, reason="", expected_version=None):
 
 
 def reopen(evaluation, *, by, reason="", expected_version=None):
-    event = _perform(evaluation, "reopen", by=by, reason=reason, expected_version=expected_version)
+    """An admin reopens an approved evaluation (it leaves the public pages until approved again)."""
+    event = _perform(evaluation, "reopen", by=by, reason=reason, expected_version=expected_version, published_at=None)
     notifications.notify_fillers(evaluation, event)
     return event
 
@@ -188,6 +203,28 @@ def perform(action, evaluation, *, by, reason="", expected_version=None):
     if action not in ACTIONS:
         raise WorkflowError("未知的操作。")
     return ACTIONS[action](evaluation, by=by, reason=reason, expected_version=expected_version)
+
+
+# --- Publication (信息公开) -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def publish(evaluation, *, by, unpublish=False, reason=""):
+    """An admin publishes an approved evaluation (or withdraws it); recorded as an event, status unchanged."""
+    if not access.is_admin(by):
+        raise WorkflowError("只有管理员可以公开或撤回公开。")
+    if evaluation.status != S.APPROVED:
+        raise WorkflowError("只有已通过审核的自评可以公开。")
+    if unpublish and not (reason or "").strip():
+        raise WorkflowError("请填写撤回公开的原因。")
+    published_at = None if unpublish else timezone.now()
+    Evaluation.objects.filter(pk=evaluation.pk).update(published_at=published_at)
+    evaluation.published_at = published_at
+    return Event.objects.create(
+        evaluation=evaluation, action="unpublish" if unpublish else "publish", from_status=S.APPROVED,
+        to_status=S.APPROVED, actor=by, reason=(reason or "").strip(), total_score=_total_score(evaluation),
+        version=evaluation.version,
+    )
 
 
 # --- Review comments -------------------------------------------------------------------------------

@@ -16,3 +16,9 @@ def demo(db, settings):
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def archive_only_where_tested(request, settings):
+    """Rendering the PDF at every approval costs about a second; tests that check the archive ask for it."""
+    settings.ARCHIVE_APPROVED_DOCUMENTS = "archive" in request.keywords

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from evaluations import access, workflow
-from evaluations.models import Event, Evidence, ReviewComment
+from evaluations.models import ArchivedDocument, Event, Evidence, ReviewComment
 from reports.models import ExportJob
 from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
 
@@ -93,6 +93,15 @@ EXPECTED = {
     "evaluations:transition": ("post", transition_rule),
     "evaluations:comment_add": ("post", for_evaluation_page(lambda a, s: a == "reviewer" and s == "submitted", ok=302)),
     "evaluations:comment_answer": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
+    "evaluations:archived_document": ("get", lambda actor, state, **_: 302 if actor == "anonymous" else (
+        200 if actor in SEES and state == "approved" else 404)),  # only an approved evaluation has an archive
+    "evaluations:publish": ("post", for_evaluation_page(lambda a, s: a == "admin", ok=302)),
+    "evaluations:unpublish": ("post", for_evaluation_page(lambda a, s: a == "admin", ok=302)),
+    # 信息公开: public, but only what is published (the evaluation here is not)
+    "public:list": ("get", lambda actor, state, **_: 200),
+    "public:document": ("get", lambda actor, state, **_: 404),
+    "public:pdf": ("get", lambda actor, state, **_: 404),
+    "public:table": ("get", lambda actor, state, **_: 404),
     # Excel exports and imports (reports app)
     "reports:export_list": ("get", logged_in(200)),
     "reports:start_summary": ("get", logged_in(405)),
@@ -130,6 +139,9 @@ def url_for(name, route, evaluation, comment, evidence, action=None):
         kwargs["comment_pk"] = comment.pk
     if "<uuid:pk>" in route:
         kwargs["pk"] = ExportJob.objects.get().pk
+    if "<int:archive_pk>" in route:
+        archived = ArchivedDocument.objects.first()
+        kwargs["archive_pk"] = archived.pk if archived else 999999
     if "<int:evidence_pk>" in route:
         kwargs["evidence_pk"] = evidence.pk
     if "<str:action>" in route:
@@ -165,6 +177,10 @@ def build_world(state):
     evidence = Evidence(evaluation=evaluation, original_name="a.pdf", kind="pdf", size=8, sha256="0", uploaded_by=users["filler"])
     evidence.file.save("a.pdf", ContentFile(b"%PDF-1.4"), save=True)
     ExportJob.objects.create(year=evaluation.framework.year, requested_by=users["reviewer"])
+    if state == "approved":
+        approval = Event.objects.get(evaluation=evaluation, action="approve")
+        archived = ArchivedDocument(evaluation=evaluation, event=approval, sha256="0" * 64, size=8)
+        archived.file.save("approved.pdf", ContentFile(b"%PDF-1.4"), save=True)
     return evaluation, users, comment, evidence
 
 

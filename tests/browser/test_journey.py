@@ -6,12 +6,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from evaluations import access
+from evaluations import access, rendering
 from evaluations.models import Evaluation, EvaluationStatus
 from tests.browser.conftest import login
 from tests.factories import PASSWORD, make_framework, make_unit, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.archive]
 
 QUALITATIVE = ["预算编制科学性", "绩效目标合理性", "预决算信息公开", "绩效管理工作", "政府采购管理", "资产管理"]
 
@@ -135,6 +135,9 @@ def test_fill_submit_return_fix_resubmit_approve(town, new_page, shots):
     reviewer.get_by_role("button", name="审核通过").click()
     expect(reviewer.locator(".alert-success").first).to_contain_text("已审核通过")
     assert Evaluation.objects.get(pk=evaluation.pk).status == EvaluationStatus.APPROVED
+    if not rendering.pdf_unavailable_reason():
+        filler.goto(f"/evaluations/{evaluation.pk}/")
+        expect(filler.locator("#archive")).to_contain_text("下载归档说明 PDF（审核通过版本）")
 
     reviewer.goto(f"/evaluations/{evaluation.pk}/document/")
     expect(reviewer.locator("body")).to_contain_text("自评综合得分为 92.50分，自评结果为“优”。")

@@ -1,0 +1,44 @@
+"""The 说明 as approved: rendered once at approval, stored, its SHA-256 written into the approval event, so any
+copy can later be checked against what was approved (manage.py verify_document)."""
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from evaluations import rendering
+from evaluations.models import ArchivedDocument, Evaluation, Event
+
+logger = logging.getLogger(__name__)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def render_for_approval(evaluation) -> bytes | None:
+    """The PDF to archive, or None where archiving is switched off or the machine cannot render PDFs (then the
+    approval goes on and the log says why: a missing font must not stop the finance bureau's work)."""
+    if not getattr(settings, "ARCHIVE_APPROVED_DOCUMENTS", True):
+        return None
+    reason = rendering.pdf_unavailable_reason()
+    if reason:
+        logger.warning("审核通过时未能归档说明 PDF：%s", reason)
+        return None
+    return rendering.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk))
+
+
+def store(evaluation, event, pdf: bytes) -> ArchivedDocument:
+    document = ArchivedDocument(evaluation=evaluation, event=event, sha256=sha256(pdf), size=len(pdf))
+    document.file.save("approved.pdf", ContentFile(pdf), save=True)
+    return document
+
+
+def find(data: bytes):
+    """The approval event whose archived document has exactly these bytes, or None."""
+    return (
+        Event.objects.filter(action="approve", document_sha256=sha256(data))
+        .select_related("evaluation__unit", "evaluation__framework", "actor")
+        .first()
+    )

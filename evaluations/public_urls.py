@@ -1,0 +1,12 @@
+from django.urls import path
+
+from evaluations import public_views
+
+app_name = "public"
+
+urlpatterns = [
+    path("", public_views.public_list, name="list"),
+    path("<int:pk>/", public_views.public_document, name="document"),
+    path("<int:pk>/document.pdf", public_views.public_pdf, name="pdf"),
+    path("<int:pk>/table/", public_views.public_table, name="table"),
+]

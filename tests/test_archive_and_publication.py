@@ -1,0 +1,115 @@
+"""Archived at approval (approve, download, verify; one changed byte fails) and 信息公开 (public pages show only
+what is published, with no review comments or personal data)."""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+
+from evaluations import access, rendering, workflow
+from evaluations.models import ArchivedDocument, Event
+from tests.factories import make_evaluation, make_unit, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def approved(evaluation, settings):
+    filler = make_user(access.FILLER, units=[evaluation.unit])
+    reviewer = make_user(access.REVIEWER, charge=evaluation.unit)
+    reviewer.first_name = "王审核"
+    reviewer.save()
+    workflow.submit(evaluation, by=filler)
+    workflow.add_comment(evaluation, by=reviewer, text="内部审核意见：请勿公开")
+    workflow.approve(evaluation, by=reviewer)
+    return filler, reviewer
+
+
+@pytest.mark.archive
+def test_approval_archives_the_pdf_and_verify_finds_it(demo, settings, tmp_path):
+    if rendering.pdf_unavailable_reason():
+        pytest.skip(rendering.pdf_unavailable_reason())
+    settings.MEDIA_ROOT = tmp_path / "media"
+    filler, reviewer = approved(demo, settings)
+    document = ArchivedDocument.objects.get(evaluation=demo)
+    event = Event.objects.get(evaluation=demo, action="approve")
+    assert event.document_sha256 == document.sha256 and len(document.sha256) == 64
+
+    client = Client()
+    client.login(username="filler", password="demo-filler-2024")
+    page = client.get(f"/evaluations/{demo.pk}/").content.decode()
+    assert "下载归档说明 PDF（审核通过版本）" in page and document.sha256 in page
+    response = client.get(f"/evaluations/{demo.pk}/archive/{document.pk}.pdf")
+    downloaded = tmp_path / "下载的说明.pdf"
+    downloaded.write_bytes(b"".join(response.streaming_content))
+    assert downloaded.read_bytes().startswith(b"%PDF")
+
+    out = io.StringIO()
+    call_command("verify_document", str(downloaded), stdout=out)
+    assert f"一致：该文件就是“{demo}”" in out.getvalue() and f"流程记录 #{event.pk}" in out.getvalue()
+
+    data = bytearray(downloaded.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    tampered = tmp_path / "改过的说明.pdf"
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(CommandError, match="不一致"):
+        call_command("verify_document", str(tampered))
+
+
+def test_approval_still_works_without_archiving(demo, settings):
+    approved(demo, settings)
+    assert not ArchivedDocument.objects.exists()
+    assert Event.objects.get(action="approve").document_sha256 == ""
+
+
+def test_only_admins_publish_and_only_approved(demo, settings):
+    admin = make_user(access.ADMIN)
+    with pytest.raises(workflow.WorkflowError, match="只有已通过审核的自评可以公开"):
+        workflow.publish(demo, by=admin)
+    filler, reviewer = approved(demo, settings)
+    with pytest.raises(workflow.WorkflowError, match="只有管理员"):
+        workflow.publish(demo, by=reviewer)
+    workflow.publish(demo, by=admin)
+    assert demo.events.filter(action="publish").count() == 1
+    workflow.reopen(demo, by=admin, reason="更正")
+    demo.refresh_from_db()
+    assert demo.published_at is None  # a reopened evaluation leaves the public pages
+
+
+def crawl(start):
+    """Every page reachable from `start` without logging in, following links within /public/."""
+    client, seen, queue, pages = Client(), set(), [start], {}
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        pages[url] = response
+        if response.get("Content-Type", "").startswith("text/html"):
+            queue += [u for u in re.findall(r'href="([^"#]+)"', response.content.decode()) if u.startswith("/public/")]
+    return pages
+
+
+def test_public_pages_show_only_published_evaluations_without_comments_or_names(demo, settings):
+    admin = make_user(access.ADMIN)
+    approved(demo, settings)
+    hidden = make_evaluation(unit=make_unit("未公开镇"))
+    workflow.submit(hidden, by=make_user(access.FILLER, units=[hidden.unit]))
+    workflow.approve(hidden, by=make_user(access.REVIEWER, charge=hidden.unit))
+    assert "暂无公开的自评" in Client().get("/public/").content.decode()
+    workflow.publish(demo, by=admin)
+
+    pages = crawl("/public/")
+    assert all(r.status_code == 200 for url, r in pages.items() if not url.endswith(".pdf")), {
+        u: r.status_code for u, r in pages.items()}
+    html = "".join(r.content.decode() for u, r in pages.items() if r.get("Content-Type", "").startswith("text/html"))
+    assert "广州市番禺区化龙镇人民政府" in html and "自评综合得分为 94.96分" in html
+    assert "未公开镇" not in html
+    for private in ("内部审核意见", "王审核", "filler", "reviewer", "/evaluations/", "/admin/"):
+        assert private not in html, private
+    for url in (f"/public/{hidden.pk}/", f"/public/{hidden.pk}/table/", f"/public/{hidden.pk}/document.pdf"):
+        assert Client().get(url).status_code == 404
+    assert {f"/public/{demo.pk}/", f"/public/{demo.pk}/table/", f"/public/{demo.pk}/document.pdf"} <= set(pages)
