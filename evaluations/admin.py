@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import construct_instance
 
-from evaluations import access, scoring, workflow
+from evaluations import access, editing, scoring, workflow
 from evaluations.models import (
     ArchivedDocument,
     BudgetLine,
@@ -223,9 +223,22 @@ class EvaluationAdmin(ExcelAdminMixin, admin.ModelAdmin):
         if not change:
             Evaluation.objects.add_skeleton(obj)
 
+    def has_change_permission(self, request, obj=None):
+        # Content changes only while the unit may edit too; an approved evaluation never changes (reopen it first).
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.status in workflow.EDITABLE_STATES)
+
     @transaction.atomic
     def save_related(self, request, form, formsets, change):
+        edits = [(form.instance, {n: form.initial.get(n) for n in form.changed_data})] if change else []
+        for formset in formsets:
+            edits += [(f.instance, {n: f.initial.get(n) for n in f.changed_data}) for f in formset.initial_forms
+                      if f.changed_data and f not in formset.deleted_forms]
         super().save_related(request, form, formsets, change)
+        if change:
+            FieldChange.objects.bulk_create(
+                editing.field_changes(form.instance, edits, by=request.user, version=form.instance.version)
+            )
         Evaluation.objects.with_document_data().get(pk=form.instance.pk).refresh_computed_scores()
 
 

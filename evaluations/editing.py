@@ -37,6 +37,19 @@ def _text(value):
     return str(value)
 
 
+def field_changes(evaluation, edits, *, by, version):
+    """History rows for (object, {field: old value}) pairs whose objects hold the new values."""
+    return [
+        FieldChange(
+            evaluation=evaluation, object_label=_label(obj), field_label=str(obj._meta.get_field(name).verbose_name),
+            old_value=_text(before), new_value=_text(getattr(obj, name)), changed_by=by, version=version,
+        )
+        for obj, old in edits
+        for name, before in old.items()
+        if _text(before) != _text(getattr(obj, name))
+    ]
+
+
 def _whole_row(evaluation, row, what, old, new, by, version):
     return FieldChange(
         evaluation=evaluation, object_label=f"单位自设指标（{row.category.name}）", field_label=what,
@@ -75,20 +88,13 @@ def save_content(evaluation, *, by, expected_version, edits=(), created=(), dele
     new_version = expected_version + 1
 
     by_model = {}
-    history = []
     for obj, old in edits:
-        if not old:
-            continue
-        if not isinstance(obj, Evaluation):
+        if old and not isinstance(obj, Evaluation):
             by_model.setdefault(type(obj), (set(), []))
             fields, objects = by_model[type(obj)]
             fields.update(old)
             objects.append(obj)
-        for name, before in old.items():
-            history.append(FieldChange(
-                evaluation=evaluation, object_label=_label(obj), field_label=str(obj._meta.get_field(name).verbose_name),
-                old_value=_text(before), new_value=_text(getattr(obj, name)), changed_by=by, version=new_version,
-            ))
+    history = field_changes(evaluation, edits, by=by, version=new_version)
     for model, (fields, objects) in by_model.items():
         model.objects.bulk_update(objects, sorted(fields), batch_size=200)
     for row in created:

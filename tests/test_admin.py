@@ -163,3 +163,30 @@ def test_evaluation_changelist_queries_do_not_grow(admin_client):
     with CaptureQueriesContext(connection) as many:
         admin_client.get("/admin/evaluations/evaluation/")
     assert len(few) == len(many)
+
+
+def test_admin_edits_are_recorded_in_the_history(admin_client, demo):
+    from evaluations.models import FieldChange
+
+    url = f"/admin/evaluations/evaluation/{demo.pk}/change/"
+
+    def change(data):
+        data["budget_note"] = "管理员补充的说明"
+
+    assert post_change(admin_client, url, change).status_code == 302
+    [record] = FieldChange.objects.filter(evaluation=demo)
+    assert (record.field_label, record.old_value, record.new_value) == ("预算执行情况说明", "", "管理员补充的说明")
+
+
+def test_submitted_or_approved_evaluations_are_read_only_in_the_admin(admin_client, demo):
+    from django.contrib.auth.models import User
+
+    from evaluations import workflow
+
+    workflow.submit(demo, by=User.objects.get(username="filler"))
+    url = f"/admin/evaluations/evaluation/{demo.pk}/change/"
+    before = snapshot()
+    page = admin_client.get(url).content.decode()
+    assert 'name="budget_note"' not in page  # shown, not editable
+    admin_client.post(url, {"budget_note": "不应保存", "_save": "保存"})
+    assert snapshot() == before
