@@ -280,7 +280,7 @@ class CommentForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_id = "comment-form"
         self.helper.form_action = reverse("evaluations:comment_add", args=[evaluation.pk])
-        self.helper.add_input(Submit("save", "记录意见", css_class="btn-outline-primary btn-sm"))
+        self.helper.add_input(Submit("save", "记录意见", css_class="btn-sm"))
 
 
 class EvidenceForm(forms.Form):
@@ -295,4 +295,4 @@ class EvidenceForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_action = reverse("evaluations:evidence_upload", args=[evaluation.pk])
         self.helper.attrs = {"enctype": "multipart/form-data"}
-        self.helper.add_input(Submit("upload", "上传", css_class="btn-outline-primary btn-sm"))
+        self.helper.add_input(Submit("upload", "上传", css_class="btn-sm"))
