@@ -1,0 +1,47 @@
+"""The 自评表 as data: units, the yearly indicator framework, evaluations and their rows, and the record kept
+beside them. Scores and totals are never typed twice: rows carry their own 得分, everything above them is summed
+by `evaluations.scoring`, and the printed 说明 reads the same numbers.
+"""
+
+from evaluations.models.common import (
+    MONEY,
+    NON_NEGATIVE,
+    SCORE,
+    ActualSource,
+    Comparison,
+    QualitativeBand,
+    ScoringRule,
+)
+from evaluations.models.evaluations import (
+    FUNDING_SOURCES,
+    SPENDING_KINDS,
+    BudgetItem,
+    BudgetLine,
+    Evaluation,
+    EvaluationManager,
+    EvaluationQuerySet,
+    EvaluationStatus,
+    IndicatorResult,
+    NarrativeSection,
+    SectionKind,
+    section_skeleton,
+)
+from evaluations.models.frameworks import Framework, Indicator
+from evaluations.models.records import (
+    ArchivedDocument,
+    Event,
+    Evidence,
+    FieldChange,
+    ReviewComment,
+    archive_path,
+    evidence_path,
+)
+from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuerySet
+
+__all__ = [
+    "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "QualitativeBand", "ScoringRule",
+    "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
+    "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
+    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "Evidence", "FieldChange",
+    "ReviewComment", "archive_path", "evidence_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
+]

@@ -1,0 +1,37 @@
+"""Shared field settings and the choices the framework and the rows use."""
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+SCORE = {"max_digits": 5, "decimal_places": 2}
+NON_NEGATIVE = [MinValueValidator(Decimal("0"), message="不能为负数。")]
+
+
+class Comparison(models.TextChoices):
+    EQUAL = "=", "="
+    AT_LEAST = ">=", "≥"
+    AT_MOST = "<=", "≤"
+    QUALITATIVE = "qualitative", "定性"
+
+
+class ScoringRule(models.TextChoices):
+    PROPORTIONAL = "proportional", "按比例计分"
+    DEDUCTION = "deduction", "超限扣分"
+    QUALITATIVE = "qualitative", "定性分档"
+    MANUAL = "manual", "人工评分"
+
+
+class QualitativeBand(models.TextChoices):
+    ACHIEVED = "achieved", "达成"
+    PARTLY = "partly", "部分达成"
+    NOT_ACHIEVED = "not_achieved", "未达成"
+
+
+class ActualSource(models.TextChoices):
+    ENTERED = "", "填报"
+    BUDGET_EXECUTION_RATE = "budget_execution_rate", "取自预算执行率"
+    BUDGET_ADJUSTMENT_RATE = "budget_adjustment_rate", "取自预算调整率"
+    BUDGET_BALANCE_RATE = "budget_balance_rate", "取自结转结余率"

@@ -1,0 +1,352 @@
+"""A unit's self-evaluation for a year: budget lines, indicator rows and the 说明's sections."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Prefetch, Q
+
+from evaluations import scoring
+from evaluations.models.common import (
+    MONEY,
+    NON_NEGATIVE,
+    SCORE,
+    ActualSource,
+    Comparison,
+    QualitativeBand,
+    ScoringRule,
+)
+from evaluations.models.frameworks import Framework, Indicator
+from evaluations.models.units import Unit
+
+class EvaluationStatus(models.TextChoices):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "已提交"
+    DEPARTMENT_REVIEWED = "department_reviewed", "主管部门已审核"
+    RETURNED = "returned", "已退回"
+    APPROVED = "approved", "已通过"
+
+
+class EvaluationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from evaluations import access
+
+        return access.visible_evaluations(self, user)
+
+    def for_year(self, year):
+        return self.filter(framework__year=year)
+
+    def published(self):
+        """What the public may read (信息公开): approved and published by an admin."""
+        return self.filter(status=EvaluationStatus.APPROVED, published_at__isnull=False)
+
+    def with_total_score(self):
+        return self.annotate(total_score_sum=models.Sum("results__score"))
+
+    def with_document_data(self):
+        """Everything the evaluation page and the 说明 read, in a fixed number of queries."""
+        from evaluations.models.records import ReviewComment
+
+        return self.select_related("unit", "framework", "updated_by").prefetch_related(
+            Prefetch("framework__indicators", queryset=Indicator.objects.order_by("level", "order", "pk")),
+            Prefetch(
+                "results", queryset=IndicatorResult.objects.select_related("indicator", "category").order_by("order", "pk")
+            ),
+            Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("pk")),
+            Prefetch("sections", queryset=NarrativeSection.objects.select_related("indicator").order_by("order", "pk")),
+            Prefetch(
+                "comments",
+                queryset=ReviewComment.objects.select_related(
+                    "author", "answered_by", "result", "section__indicator", "sent_in"
+                ).order_by("created_at", "pk"),
+            ),
+        )
+
+
+class EvaluationManager(models.Manager.from_queryset(EvaluationQuerySet)):
+    @transaction.atomic
+    def start(self, *, unit, framework, by=None):
+        """A new draft with one row per 三级 framework indicator, the budget lines and the 说明's sections."""
+        evaluation = self.create(unit=unit, framework=framework, updated_by=by)
+        self.add_skeleton(evaluation)
+        return evaluation
+
+    def add_skeleton(self, evaluation):
+        indicators = list(evaluation.framework.indicators.order_by("level", "order", "pk"))
+        IndicatorResult.objects.bulk_create(
+            IndicatorResult(
+                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, comparison=i.comparison,
+                target_value=i.target_value, unit_of_measure=i.unit_of_measure, weight=i.weight, rule=i.rule,
+                deduction_per_point=i.deduction_per_point, actual_source=i.actual_source, order=i.order,
+            )
+            for i in indicators
+            if i.level == 3
+        )
+        BudgetLine.objects.bulk_create(
+            BudgetLine(evaluation=evaluation, item=item) for item in (*FUNDING_SOURCES, *SPENDING_KINDS)
+        )
+        NarrativeSection.objects.bulk_create(section_skeleton(evaluation, indicators))
+
+
+    @transaction.atomic
+    def start_from_previous(self, *, unit, framework, previous, by=None):
+        """A new draft prefilled from the unit's previous year: its own rows and targets (no results or scores),
+        and the narrative as a starting point. Everything copied is marked, so it is checked before use."""
+        evaluation = self.start(unit=unit, framework=framework, by=by)
+        categories = {c.name: c for c in framework.indicators.filter(level=2, accepts_unit_rows=True)}
+        IndicatorResult.objects.bulk_create(
+            IndicatorResult(
+                evaluation=evaluation, category=categories[row.category.name], name=row.name,
+                comparison=row.comparison, target_value=row.target_value, target_text=row.target_text,
+                unit_of_measure=row.unit_of_measure, weight=row.weight, rule=row.rule,
+                deduction_per_point=row.deduction_per_point, order=row.order, copied_from_previous_year=True,
+            )
+            for row in previous.results.filter(indicator__isnull=True).select_related("category")
+            if row.category.name in categories
+        )
+        old_sections = {(s.kind, s.indicator.name if s.indicator_id else ""): s
+                        for s in previous.sections.select_related("indicator")}
+        copied = []
+        for section in evaluation.sections.select_related("indicator"):
+            old = old_sections.get((section.kind, section.indicator.name if section.indicator_id else ""))
+            if old and old.is_filled:
+                section.body, section.points, section.copied_from_previous_year = old.body, old.points, True
+                copied.append(section)
+        NarrativeSection.objects.bulk_update(copied, ["body", "points", "copied_from_previous_year"])
+        return evaluation
+
+
+def section_skeleton(evaluation, indicators):
+    """The 说明's outline: the goal, the conclusion, one analysis per 一级指标, problems, improvements."""
+    tops = [i for i in indicators if i.level == 1]
+    yield NarrativeSection(evaluation=evaluation, kind=SectionKind.GOAL, order=0)
+    yield NarrativeSection(evaluation=evaluation, kind=SectionKind.CONCLUSION, order=1)
+    for n, top in enumerate(tops, start=2):
+        yield NarrativeSection(evaluation=evaluation, kind=SectionKind.ANALYSIS, indicator=top, order=n)
+    yield NarrativeSection(evaluation=evaluation, kind=SectionKind.PROBLEMS, order=len(tops) + 2)
+    yield NarrativeSection(evaluation=evaluation, kind=SectionKind.IMPROVEMENTS, order=len(tops) + 3)
+
+
+class Evaluation(models.Model):
+    unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.PROTECT, related_name="evaluations")
+    framework = models.ForeignKey(Framework, verbose_name="年度指标体系", on_delete=models.PROTECT, related_name="evaluations")
+    status = models.CharField("状态", max_length=24, choices=EvaluationStatus.choices, default=EvaluationStatus.DRAFT)
+    # Bumped by every save, so a stale save (or a second reviewer acting at once) is detected.
+    version = models.PositiveIntegerField("版本", default=1)
+    budget_note = models.TextField(
+        "预算执行情况说明", blank=True, help_text="预算执行率低于 90% 时必须说明原因。"
+    )
+    submitted_at = models.DateTimeField("最近提交时间", null=True, blank=True, editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="最近提交人", null=True, blank=True, editable=False,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    published_at = models.DateTimeField("公开时间", null=True, blank=True, editable=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="最后修改人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = EvaluationManager()
+
+    class Meta:
+        verbose_name = "部门整体支出绩效自评"
+        verbose_name_plural = "部门整体支出绩效自评"
+        ordering = ["-framework__year", "unit__code"]
+        constraints = [models.UniqueConstraint(fields=["unit", "framework"], name="one_evaluation_per_unit_and_year")]
+
+    def __str__(self):
+        return f"{self.year}年 {self.unit.name}"
+
+    @property
+    def year(self):
+        return self.framework.year
+
+    @property
+    def title(self):
+        return f"{self.year}年{self.unit.name}部门整体支出绩效自评表说明"
+
+    def budget_summary(self):
+        return scoring.summarize_budget(
+            self.budget_lines.all(), FUNDING_SOURCES, SPENDING_KINDS, dict(BudgetItem.choices)
+        )
+
+    def scorecard(self):
+        """The whole table scored: rows, 二级/一级 subtotals, 综合得分 and grade (see scoring.py)."""
+        return scoring.build_scorecard(
+            self.framework.indicators.all(), self.results.all(), self.budget_summary(), self.framework.grade_thresholds
+        )
+
+    def refresh_computed_scores(self):
+        """Store what the rules decide (and the 执行率 taken from the budget), so that sums made in the
+        database (lists, exports) always equal the scorecard. Call after rows or budget figures change."""
+        card = self.scorecard()
+        changed = []
+        for scored in card.rows:
+            row = scored.row
+            if not scoring.is_rule_scored(row.rule):
+                continue
+            actual = scoring.actual_of(row, card.budget.measures())
+            if row.score != scored.score or row.actual_value != actual:
+                row.score, row.actual_value = scored.score, actual
+                changed.append(row)
+        if changed:
+            IndicatorResult.objects.bulk_update(changed, ["score", "actual_value"])
+        return card
+
+    def sections_in_order(self):
+        return sorted(self.sections.all(), key=lambda s: s.order)
+
+
+class BudgetItem(models.TextChoices):
+    FISCAL = "fiscal", "本年财政拨款"
+    CARRYOVER = "carryover", "上年结转资金"
+    OTHER = "other", "其他资金"
+    BASIC = "basic", "其中：基本支出"
+    PROJECT = "project", "其中：项目支出"
+
+
+# 年度资金总额 is the sum of these; 基本支出/项目支出 split the same total the other way.
+FUNDING_SOURCES = (BudgetItem.FISCAL, BudgetItem.CARRYOVER, BudgetItem.OTHER)
+SPENDING_KINDS = (BudgetItem.BASIC, BudgetItem.PROJECT)
+
+
+class BudgetLine(models.Model):
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="budget_lines")
+    item = models.CharField("项目", max_length=20, choices=BudgetItem.choices)
+    initial_budget = models.DecimalField("年初预算数（万元）", default=Decimal("0"), validators=NON_NEGATIVE, **MONEY)
+    adjusted_budget = models.DecimalField("全年预算数（万元）", default=Decimal("0"), validators=NON_NEGATIVE, **MONEY)
+    executed = models.DecimalField("全年执行数（万元）", default=Decimal("0"), validators=NON_NEGATIVE, **MONEY)
+
+    class Meta:
+        verbose_name = "预算执行情况"
+        verbose_name_plural = "预算执行情况"
+        constraints = [models.UniqueConstraint(fields=["evaluation", "item"], name="one_budget_line_per_item")]
+
+    def __str__(self):
+        return self.get_item_display()
+
+    @property
+    def execution_rate(self):
+        return scoring.execution_rate(self.adjusted_budget, self.executed)
+
+
+class IndicatorResult(models.Model):
+    """One 三级 row of the 自评表: a framework row, or one of the unit's own 绩效目标 under a category."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.CASCADE, related_name="results")
+    indicator = models.ForeignKey(
+        Indicator, verbose_name="体系指标", null=True, blank=True, on_delete=models.PROTECT, related_name="results",
+        help_text="体系内的三级指标；单位自设指标留空。",
+    )
+    category = models.ForeignKey(
+        Indicator, verbose_name="所属二级指标", on_delete=models.PROTECT, related_name="category_results"
+    )
+    name = models.CharField("三级指标", max_length=200)
+    comparison = models.CharField("指标性质", max_length=12, choices=Comparison.choices, default=Comparison.AT_LEAST)
+    target_value = models.DecimalField("年度指标值", null=True, blank=True, **MONEY)
+    target_text = models.CharField("年度指标值（定性）", max_length=200, blank=True)
+    unit_of_measure = models.CharField("度量单位", max_length=20, blank=True)
+    actual_value = models.DecimalField("实际完成值", null=True, blank=True, **MONEY)
+    actual_text = models.CharField("实际完成情况（定性）", max_length=500, blank=True)
+    weight = models.DecimalField("分值", validators=NON_NEGATIVE, **SCORE)
+    rule = models.CharField("计分方法", max_length=20, choices=ScoringRule.choices, default=ScoringRule.PROPORTIONAL)
+    deduction_per_point = models.DecimalField("每超 1 个百分点扣分", null=True, blank=True, validators=NON_NEGATIVE, **SCORE)
+    actual_source = models.CharField(
+        "实际完成值来源", max_length=30, choices=ActualSource.choices, default=ActualSource.ENTERED, blank=True
+    )
+    band = models.CharField("定性评价", max_length=20, choices=QualitativeBand.choices, blank=True)
+    score = models.DecimalField("得分", null=True, blank=True, **SCORE)
+    deviation_reason = models.TextField("偏差原因分析及改进措施", blank=True)
+    order = models.PositiveIntegerField("排序", default=0)
+    copied_from_previous_year = models.BooleanField("沿用上年", default=False)
+
+    class Meta:
+        verbose_name = "指标得分"
+        verbose_name_plural = "指标得分"
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation", "indicator"], condition=Q(indicator__isnull=False), name="one_result_per_indicator"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_unit_row(self):
+        return self.indicator_id is None
+
+    @property
+    def target_display(self):
+        if self.comparison == Comparison.QUALITATIVE or self.target_value is None:
+            return self.target_text
+        return f"{self.get_comparison_display()}{scoring.plain(self.target_value)}"
+
+    @property
+    def actual_display(self):
+        if self.actual_value is None:
+            return self.actual_text or (self.get_band_display() if self.band else "")
+        return scoring.plain(self.actual_value)
+
+    def clean(self):
+        errors = scoring.row_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class SectionKind(models.TextChoices):
+    GOAL = "goal", "部门整体支出绩效目标"
+    CONCLUSION = "conclusion", "自评结论"
+    ANALYSIS = "analysis", "分析"
+    PROBLEMS = "problems", "存在的主要问题"
+    IMPROVEMENTS = "improvements", "下一步改进措施"
+
+
+class NarrativeSection(models.Model):
+    """A section of the 说明. Paragraphs are separated by line breaks; numbered points are a list, numbered when printed."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="sections")
+    kind = models.CharField("类型", max_length=20, choices=SectionKind.choices)
+    indicator = models.ForeignKey(
+        Indicator, verbose_name="一级指标", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="分析部分对应的一级指标。",
+    )
+    body = models.TextField("正文", blank=True, help_text="每段一行。")
+    points = models.JSONField("分条要点", default=list, blank=True, help_text="按顺序排列，打印时自动编号 1. 2. …")
+    order = models.PositiveIntegerField("排序", default=0)
+    copied_from_previous_year = models.BooleanField("沿用上年", default=False)
+
+    class Meta:
+        verbose_name = "说明章节"
+        verbose_name_plural = "说明章节"
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "kind", "indicator"], name="one_section_per_kind"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def title(self):
+        if self.kind == SectionKind.ANALYSIS and self.indicator_id:
+            return f"{self.indicator.name}分析"
+        return self.get_kind_display()
+
+    @property
+    def paragraphs(self):
+        return [p.strip() for p in self.body.splitlines() if p.strip()]
+
+    @property
+    def is_filled(self):
+        return bool(self.paragraphs or [p for p in self.points if str(p).strip()])
+
+    def clean(self):
+        if not isinstance(self.points, list) or not all(isinstance(p, str) for p in self.points):
+            raise ValidationError({"points": "分条要点应为文字列表。"})
+        if (self.kind == SectionKind.ANALYSIS) != bool(self.indicator_id):
+            raise ValidationError({"indicator": "只有“分析”部分需要对应一级指标。"})

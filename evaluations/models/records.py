@@ -1,0 +1,166 @@
+"""The record kept beside an evaluation: workflow events, review comments, field history and files."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from evaluations.models.common import SCORE
+from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
+
+
+class Event(models.Model):
+    """One workflow transition, written in the same transaction as the status change. Never changed or deleted."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.PROTECT, related_name="events")
+    action = models.CharField("操作", max_length=30)
+    from_status = models.CharField("原状态", max_length=24, choices=EvaluationStatus.choices)
+    to_status = models.CharField("新状态", max_length=24, choices=EvaluationStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField("原因或意见", blank=True)
+    total_score = models.DecimalField("当时综合得分", **SCORE)
+    version = models.PositiveIntegerField("当时版本")
+    document_sha256 = models.CharField("归档文件 SHA-256", max_length=64, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "流程记录"
+        verbose_name_plural = "流程记录"
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("流程记录只能追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("流程记录只能追加，不能删除。")
+
+    @property
+    def action_label(self):
+        from evaluations.workflow import ACTION_LABELS
+
+        return ACTION_LABELS.get(self.action, self.action)
+
+
+class ReviewComment(models.Model):
+    """审核意见 pinned to a row or a narrative section (or the whole evaluation). Sent to the unit on return."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.CASCADE, related_name="comments")
+    result = models.ForeignKey(
+        IndicatorResult, verbose_name="指标", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    section = models.ForeignKey(
+        NarrativeSection, verbose_name="说明章节", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.PROTECT, related_name="+")
+    text = models.TextField("审核意见")
+    created_at = models.DateTimeField("提出时间", auto_now_add=True)
+    sent_in = models.ForeignKey(
+        Event, verbose_name="随退回发出", null=True, blank=True, on_delete=models.PROTECT, related_name="comments"
+    )
+    answer = models.TextField("单位答复", blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="答复人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField("答复时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "审核意见"
+        verbose_name_plural = "审核意见"
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.text[:30]
+
+    @property
+    def target_label(self):
+        if self.result_id:
+            return f"指标“{self.result.name}”"
+        if self.section_id:
+            return f"“{self.section.title}”"
+        return "整体"
+
+    @property
+    def is_open(self):
+        """Sent to the unit and not yet answered."""
+        return self.sent_in_id is not None and not self.answer.strip()
+
+
+def archive_path(instance, filename):
+    return f"archive/{instance.evaluation_id}/{instance.sha256}.pdf"
+
+
+class ArchivedDocument(models.Model):
+    """The 说明 as approved: rendered once at approval, stored, and its SHA-256 recorded in the approval event."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.PROTECT, related_name="archives")
+    event = models.OneToOneField(Event, verbose_name="审核通过记录", on_delete=models.PROTECT, related_name="archive")
+    file = models.FileField("归档 PDF", upload_to=archive_path, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    created_at = models.DateTimeField("归档时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "归档说明"
+        verbose_name_plural = "归档说明"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.evaluation}（{self.created_at:%Y-%m-%d}）"
+
+
+def evidence_path(instance, filename):
+    """A safe name chosen by us (the uploaded name is kept only as a label)."""
+    return f"evidence/{instance.evaluation_id}/{uuid.uuid4().hex}.{instance.kind}"
+
+
+class Evidence(models.Model):
+    """佐证材料: a file attached to an evaluation or one of its rows, kept outside the static files."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.CASCADE, related_name="evidence")
+    result = models.ForeignKey(
+        IndicatorResult, verbose_name="指标", null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence"
+    )
+    file = models.FileField("文件", upload_to=evidence_path, max_length=200)
+    original_name = models.CharField("原文件名", max_length=255)
+    kind = models.CharField("类型", max_length=10)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "佐证材料"
+        verbose_name_plural = "佐证材料"
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class FieldChange(models.Model):
+    """Field-level history of an evaluation's content, written in bulk by each save."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="changes")
+    object_label = models.CharField("对象", max_length=250)
+    field_label = models.CharField("字段", max_length=100)
+    old_value = models.TextField("原值", blank=True)
+    new_value = models.TextField("新值", blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="修改人", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField("修改时间", auto_now_add=True, db_index=True)
+    version = models.PositiveIntegerField("保存后版本")
+
+    class Meta:
+        verbose_name = "修改记录"
+        verbose_name_plural = "修改记录"
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self):
+        return f"{self.object_label} · {self.field_label}"

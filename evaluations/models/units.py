@@ -1,0 +1,89 @@
+"""Units (the unit tree) and who reviews them."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Substr
+
+class UnitQuerySet(models.QuerySet):
+    def descendants_of(self, unit, include_self=True):
+        qs = self.filter(path__startswith=unit.path)
+        return qs if include_self else qs.exclude(pk=unit.pk)
+
+
+class Unit(models.Model):
+    name = models.CharField("单位全称", max_length=200, unique=True)
+    short_name = models.CharField("简称", max_length=50, blank=True)
+    code = models.CharField("单位编码", max_length=50, unique=True)
+    parent = models.ForeignKey(
+        "self", verbose_name="上级单位", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Materialised path ("/1/5/12/") so "a unit and everything under it" is one indexed query.
+    path = models.CharField("层级路径", max_length=500, editable=False, db_index=True, default="")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name="填报人", blank=True, related_name="filler_units"
+    )
+    supervising_department = models.ForeignKey(
+        "self", verbose_name="主管部门", null=True, blank=True, on_delete=models.SET_NULL, related_name="supervised_units",
+        help_text="设有主管部门的单位，提交后先由主管部门审核，再由财政部门审核。",
+    )
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "单位"
+        verbose_name_plural = "单位"
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        old_path = self.path
+        super().save(*args, **kwargs)
+        new_path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
+        if new_path != old_path:
+            Unit.objects.filter(pk=self.pk).update(path=new_path)
+            if old_path:  # moved: re-root everything below
+                Unit.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                    path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
+                )
+            self.path = new_path
+
+    def clean(self):
+        ancestor = self.parent
+        while ancestor is not None:
+            if self.pk and ancestor.pk == self.pk:
+                raise ValidationError({"parent": "上级单位不能是本单位或其下级单位。"})
+            ancestor = ancestor.parent
+
+    @property
+    def display_name(self):
+        return self.short_name or self.name
+
+
+class ReviewStage(models.TextChoices):
+    DEPARTMENT = "department", "主管部门审核"
+    FINANCE = "finance", "财政部门审核"
+
+
+class ReviewerCharge(models.Model):
+    """The units a 审核人 is in charge of: one unit, or a unit and everything under it."""
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.CASCADE, related_name="review_charges"
+    )
+    unit = models.ForeignKey(Unit, verbose_name="负责单位", on_delete=models.CASCADE, related_name="reviewer_charges")
+    include_subunits = models.BooleanField("含下级单位", default=True)
+    stage = models.CharField("审核环节", max_length=20, choices=ReviewStage.choices, default=ReviewStage.FINANCE)
+
+    class Meta:
+        verbose_name = "审核分工"
+        verbose_name_plural = "审核分工"
+        constraints = [
+            models.UniqueConstraint(fields=["reviewer", "unit", "stage"], name="one_charge_per_reviewer_unit_stage")
+        ]
+
+    def __str__(self):
+        return f"{self.reviewer} → {self.unit}{'（含下级）' if self.include_subunits else ''}（{self.get_stage_display()}）"
