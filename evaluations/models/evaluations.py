@@ -20,6 +20,7 @@ from evaluations.models.common import (
 from evaluations.models.frameworks import Framework, Indicator
 from evaluations.models.units import Unit
 
+
 class EvaluationStatus(models.TextChoices):
     DRAFT = "draft", "草稿"
     SUBMITTED = "submitted", "已提交"

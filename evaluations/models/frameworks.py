@@ -9,6 +9,7 @@ from django.db import models
 from evaluations import scoring
 from evaluations.models.common import MONEY, NON_NEGATIVE, SCORE, ActualSource, Comparison, ScoringRule
 
+
 class Framework(models.Model):
     year = models.PositiveIntegerField(
         "年度", unique=True, validators=[MinValueValidator(2000, "年度不正确。"), MaxValueValidator(2100, "年度不正确。")]

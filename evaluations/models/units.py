@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 
+
 class UnitQuerySet(models.QuerySet):
     def descendants_of(self, unit, include_self=True):
         qs = self.filter(path__startswith=unit.path)
