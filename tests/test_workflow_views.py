@@ -48,6 +48,7 @@ def test_pages_keep_constant_queries_from_10_to_500_units(page):
     counts = []
     for total in (10, 500):
         add_units(district, total - Unit.objects.filter(parent=district).count(), framework, filler)
+        client.get(url)  # warm: once-per-session work (login bookkeeping) is not what grows with data
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200
@@ -127,3 +128,24 @@ def test_stale_edit_over_http_keeps_the_input(demo):
     assert "其他人已保存了修改" in html and "第一人写的说明" in html and "第二人写的说明" in html
     demo.refresh_from_db()
     assert demo.budget_note == "第一人写的说明"
+
+
+def test_overview_marks_overdue_and_returned_units(settings):
+    import datetime
+
+    framework = make_framework()
+    framework.submission_deadline = datetime.date(2000, 1, 1)  # long past
+    framework.save()
+    district = make_unit("区")
+    late = make_evaluation(unit=make_unit("草稿镇", parent=district), framework=framework)
+    returned = make_evaluation(unit=make_unit("退回镇", parent=district), framework=framework)
+    filler = make_user(access.FILLER, units=[returned.unit, late.unit])
+    reviewer = make_user(access.REVIEWER, charge=district)
+    workflow.submit(returned, by=filler)
+    workflow.return_for_changes(returned, by=reviewer, reason="请修改")
+    client = login(reviewer)
+    html = client.get("/evaluations/overview/?year=2024").content.decode()
+    assert "逾期未提交 3 个单位" in html and "已退回 1" in html and "未开始 1" in html  # 区 itself has not started
+    overdue = client.get("/evaluations/overview/?year=2024&status=逾期").content.decode()
+    assert "草稿镇" in overdue and "退回镇" in overdue
+    assert "退回修改" in html  # the last action
