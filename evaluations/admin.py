@@ -243,7 +243,13 @@ class EvaluationAdmin(ExcelAdminMixin, admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """The record is for reading: written only by the workflow and the edit page, never by hand."""
+    """The record is for reading: written only by the workflow and the edit page, never by hand, and shown only
+    for the evaluations the user may see."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
+        )
 
     def has_add_permission(self, request):
         return False
@@ -263,11 +269,6 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ["evaluation__unit__name", "actor__username", "reason"]
     date_hierarchy = "created_at"
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(
-            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
-        )
-
     @admin.display(description="操作")
     def action_label(self, obj):
         return obj.action_label
@@ -280,22 +281,12 @@ class FieldChangeAdmin(ReadOnlyAdmin):
     search_fields = ["evaluation__unit__name", "object_label", "field_label"]
     list_filter = ["evaluation__framework__year"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(
-            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
-        )
-
 
 @admin.register(ReviewComment)
 class ReviewCommentAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "evaluation", "target_label", "text", "author", "answer"]
     list_select_related = ["evaluation__unit", "evaluation__framework", "author", "result", "section__indicator"]
     search_fields = ["evaluation__unit__name", "text", "answer"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(
-            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
-        )
 
     @admin.display(description="针对")
     def target_label(self, obj):
@@ -309,11 +300,6 @@ class FileRecordAdmin(ReadOnlyAdmin):
 
     def get_list_display(self, request):
         return ["evaluation", "__str__", "size", "sha256"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(
-            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
-        )
 
 
 @admin.register(ReviewerCharge)
