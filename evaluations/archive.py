@@ -42,3 +42,23 @@ def find(data: bytes):
         .select_related("evaluation__unit", "evaluation__framework", "actor")
         .first()
     )
+
+
+def write_year_zip(evaluations, target) -> int:
+    """Every approved 说明 of `evaluations` into a zip written to `target` (a path or binary file), one at a time:
+    the archived PDF where there is one, else rendered now. Memory stays flat however many there are."""
+    import zipfile
+
+    count = 0
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as bundle:
+        for evaluation in evaluations.filter(status="approved").select_related("unit", "framework").iterator(chunk_size=20):
+            archived = evaluation.archives.order_by("-pk").first()
+            name = rendering.document_filename(evaluation, "pdf")
+            if archived:
+                with archived.file.open("rb") as source, bundle.open(name, "w") as sink:
+                    for chunk in iter(lambda: source.read(1 << 20), b""):
+                        sink.write(chunk)
+            else:
+                bundle.writestr(name, rendering.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk)))
+            count += 1
+    return count

@@ -113,3 +113,22 @@ def test_public_pages_show_only_published_evaluations_without_comments_or_names(
     for url in (f"/public/{hidden.pk}/", f"/public/{hidden.pk}/table/", f"/public/{hidden.pk}/document.pdf"):
         assert Client().get(url).status_code == 404
     assert {f"/public/{demo.pk}/", f"/public/{demo.pk}/table/", f"/public/{demo.pk}/document.pdf"} <= set(pages)
+
+
+@pytest.mark.archive
+def test_zip_of_a_years_approved_documents_holds_the_archived_bytes(demo, settings, tmp_path):
+    import zipfile
+
+    if rendering.pdf_unavailable_reason():
+        pytest.skip(rendering.pdf_unavailable_reason())
+    settings.MEDIA_ROOT = tmp_path / "media"
+    approved(demo, settings)
+    make_evaluation(unit=make_unit("草稿镇"))  # not approved: not in the zip
+    target = tmp_path / "2024.zip"
+    out = io.StringIO()
+    call_command("zip_documents", "--year", "2024", "-o", str(target), stdout=out)
+    assert "1 份已通过的说明" in out.getvalue()
+    with zipfile.ZipFile(target) as bundle:
+        [name] = bundle.namelist()
+        assert name == "440113-HLZ_2024年广州市番禺区化龙镇人民政府自评表说明.pdf"
+        assert bundle.read(name) == ArchivedDocument.objects.get().file.read()
