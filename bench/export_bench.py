@@ -4,6 +4,10 @@
     .venv/bin/python bench/export_bench.py --units 1000    # one size only
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/jx_bench .venv/bin/python bench/export_bench.py
 
+The machine is shared: each step (seeding, each measurement) holds the lock /tmp/bench.lock (flock(2), the same lock
+as `flock /tmp/bench.lock COMMAND`), so no other benchmark runs during it, and the load average is recorded before
+and after each measurement.
+
 For each size the database is rebuilt with `seed_scale`, then each measurement runs in a fresh process so its
 peak resident memory (ru_maxrss) is its own:
   ours   evaluations.exports.write_summary: both sheets, labels, subtotals, neutralised text (XlsxWriter, streaming)
@@ -13,6 +17,8 @@ Then the admin import (preview, then confirm) of a 10,000-row file (250 evaluati
 """
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -31,6 +37,7 @@ YEAR = 2024
 def setup_django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("HTTPS", "0")  # the test client speaks plain HTTP: no redirect to https
     import django
 
     django.setup()
@@ -90,6 +97,7 @@ def floor(out):
 
 def admin_import(path):
     """The admin's two steps (preview, confirm) through the real views, on a 10,000-row file."""
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.test.utils import override_settings
@@ -98,7 +106,9 @@ def admin_import(path):
                                                                                       "is_superuser": True})
     client = Client()
     client.force_login(user)
-    with override_settings(ALLOWED_HOSTS=["testserver"]):
+    # Pages refer to static files by name: no `collectstatic` manifest is needed to time the import.
+    storages = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(ALLOWED_HOSTS=["testserver"], STORAGES=storages):
         start = time.perf_counter()
         with open(path, "rb") as f:
             preview = client.post("/admin/evaluations/evaluation/import/", {"resource": "0", "format": "0",
@@ -143,12 +153,37 @@ def make_import_file(out, rows=10_000):
 # --- the parent: build data, run children, print the table ---------------------------------------------
 
 
-def run(*args, env):
-    done = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True, cwd=ROOT)
+LOCK = "/tmp/bench.lock"
+
+
+@contextlib.contextmanager
+def bench_lock():
+    with open(LOCK, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def loadavg():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def run(*args, env, timeout=None):
+    """One measurement in a fresh process, holding the lock; None when it did not finish within `timeout` s."""
+    with bench_lock():
+        before = loadavg()
+        try:
+            done = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True,
+                                  cwd=ROOT, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"timeout": timeout, "load_before": before, "load_after": loadavg()}
+        after = loadavg()
     if done.returncode:
         sys.stderr.write(done.stdout + done.stderr)
         raise SystemExit(f"failed: {args}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1]) | {"load_before": before, "load_after": after}
 
 
 def main():
@@ -156,42 +191,59 @@ def main():
     parser.add_argument("--units", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--rows", type=int, default=40)
     parser.add_argument("--skip-ie", action="store_true", help="skip django-import-export's export (slow, large)")
+    parser.add_argument("--ie-timeout", type=int, default=1800, help="give up on django-import-export's export after")
+    parser.add_argument("--skip-import", action="store_true", help="skip the 10,000-row admin import")
     options = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="jx-bench-"))
-    env = dict(os.environ, SECRET_KEY="bench-only", TASKS_BACKEND="django_tasks.backends.immediate.ImmediateBackend")
+    env = dict(os.environ, SECRET_KEY="bench-only", HTTPS="0",
+               TASKS_BACKEND="django_tasks.backends.immediate.ImmediateBackend")
     if "DATABASE_URL" not in env:
         env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or cpu_name()}, "
-          f"Python {platform.python_version()}, database {env['DATABASE_URL'].split(':')[0]}")
+          f"{memory_gb():.0f} GB RAM, Python {platform.python_version()}, database {env['DATABASE_URL'].split(':')[0]}",
+          flush=True)
     results = []
     for units in options.units:
-        reset_database(env)
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "manage.py", "seed_scale", "--units", str(units), "--rows",
-                        str(options.rows), "--year", str(YEAR)], env=env, cwd=ROOT, check=True, capture_output=True)
+        with bench_lock():
+            reset_database(env)
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "manage.py", "seed_scale", "--units", str(units), "--rows",
+                            str(options.rows), "--year", str(YEAR)], env=env, cwd=ROOT, check=True, capture_output=True)
         print(f"seeded {units} units × {options.rows} rows in {time.perf_counter() - t:.0f} s", flush=True)
         row = {"units": units, "rows": units * options.rows}
         for kind in ("floor", "ours", *(() if options.skip_ie else ("ie",))):
-            row[kind] = run("child", kind, str(workdir / f"{kind}-{units}.xlsx"), env=env)
+            row[kind] = run("child", kind, str(workdir / f"{kind}-{units}.xlsx"), env=env,
+                            timeout=options.ie_timeout if kind == "ie" else None)
             print(f"  {kind}: {row[kind]}", flush=True)
         results.append(row)
-        if units * options.rows >= 10_000:
+        if units * options.rows >= 10_000 and not options.skip_import:
             made = run("make-import-file", str(workdir / "import.xlsx"), env=env)
             row["import"] = run("child", "import", str(workdir / "import.xlsx"), env=env) | made
             print(f"  admin import: {row['import']}", flush=True)
     print()
-    print("| rows | floor s | ours s | ours / floor | ours peak MB | floor peak MB | import-export s | import-export peak MB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| rows | floor s | ours s | ours / floor | ours peak MB | floor peak MB | import-export s | "
+          "import-export peak MB | load before → after (floor; ours; import-export) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         ie = r.get("ie") or {}
+        ie_s = f"> {ie['timeout']} (stopped)" if "timeout" in ie else f"{ie.get('seconds', float('nan')):.1f}"
+        loads = "; ".join(f"{r[k]['load_before']} → {r[k]['load_after']}" for k in ("floor", "ours", "ie") if k in r)
         print(f"| {r['rows']:,} | {r['floor']['seconds']:.1f} | {r['ours']['seconds']:.1f} | "
               f"{r['ours']['seconds'] / r['floor']['seconds']:.2f} | {r['ours']['peak_mb']:.0f} | "
-              f"{r['floor']['peak_mb']:.0f} | {ie.get('seconds', float('nan')):.1f} | {ie.get('peak_mb', float('nan')):.0f} |")
+              f"{r['floor']['peak_mb']:.0f} | {ie_s} | {ie.get('peak_mb', float('nan')):.0f} | {loads} |")
     for r in results:
         if "import" in r:
             i = r["import"]
-            print(f"\nadmin import of {i['rows']:,} rows ({i['evaluations']} evaluations): preview "
-                  f"{i['preview_seconds']:.1f} s, preview + confirm {i['seconds']:.1f} s, peak {i['peak_mb']:.0f} MB")
+            print(f"\nadmin import of {i['rows']:,} rows ({i['evaluations']} evaluations) into a database of "
+                  f"{r['rows']:,} rows: preview {i['preview_seconds']:.1f} s, preview + confirm {i['seconds']:.1f} s, "
+                  f"peak {i['peak_mb']:.0f} MB, load {i['load_before']} → {i['load_after']}")
+
+
+def memory_gb():
+    try:
+        return int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def cpu_name():

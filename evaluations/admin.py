@@ -9,6 +9,7 @@ from django.db import transaction
 from django.forms.models import construct_instance
 
 from evaluations import access, editing, scoring, workflow
+from evaluations.import_admin import ExcelAdminMixin
 from evaluations.models import (
     ArchivedDocument,
     BudgetLine,
@@ -25,7 +26,6 @@ from evaluations.models import (
     Unit,
 )
 from evaluations.resources import (
-    ExcelAdminMixin,
     FrameworkResource,
     IndicatorResource,
     IndicatorResultResource,

@@ -1,31 +1,31 @@
 """django-import-export resources: the admin's Excel / CSV columns, each declared once, headers in Chinese.
 
-Rules every import follows (issue 5):
-- the file itself is checked before any row is read (size, zip bomb, not a spreadsheet, formulas: `workbooks.py`);
-- headers are checked first: a missing or unknown column stops the import with one message naming them all;
-- every row problem is collected (never the first one only), keyed by its Chinese column, with the row number as
-  the spreadsheet shows it (the header is row 1);
-- unknown units, years and indicators are reported, never created; duplicate rows are reported;
-- all or nothing: one transaction, rolled back on any problem (also on the confirm step);
-- exported text is neutralised against formula injection (`exports.neutralise`).
+What every import does (checked files, all problems at once, all or nothing, Chinese messages) is in
+`import_admin.py`; here are only the columns of each model and how a row finds what it refers to.
 """
 
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import F
-from import_export import fields, resources, widgets
-from import_export.admin import ImportExportMixin
-from import_export.formats import base_formats
-from import_export.forms import ImportForm
-from import_export.results import Result
+from django.db.models import F, Prefetch
+from import_export import fields, widgets
 
-from evaluations import access, scoring, workbooks
-from evaluations.exports import neutralise, unneutralise
+from evaluations import access, scoring
+from evaluations.import_admin import (
+    COMPARISON_ALIASES,
+    ChineseResource,
+    ProblemsFound,
+    TextWidget,
+    YesNoWidget,
+    choice,
+    number,
+    text,
+    update_rows,
+)
 from evaluations.models import (
     ActualSource,
+    BudgetLine,
     Comparison,
     Evaluation,
     EvaluationStatus,
@@ -39,262 +39,6 @@ from evaluations.models import (
 
 # Imports may change evaluations only while their unit may still edit them.
 IMPORTABLE_STATUSES = (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED)
-
-
-# ---------------------------------------------------------------------------------------------
-# Widgets with Chinese messages
-# ---------------------------------------------------------------------------------------------
-
-
-class NumberWidget(widgets.Widget):
-    """A decimal with a range: "abc" and out-of-range values are reported in Chinese, never a traceback."""
-
-    def __init__(self, label, min_value=Decimal("0"), max_value=None, places=2):
-        super().__init__(coerce_to_string=False)
-        self.label, self.min_value, self.max_value, self.places = label, min_value, max_value, places
-
-    def clean(self, value, row=None, **kwargs):
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if isinstance(value, bool):
-            raise ValueError(f"“{self.label}”应为数字，现为“{value}”。")
-        try:
-            number = Decimal(str(value).strip().replace(",", "").replace("，", ""))
-        except (InvalidOperation, ValueError):
-            raise ValueError(f"“{self.label}”应为数字，现为“{value}”。") from None
-        if not number.is_finite():
-            raise ValueError(f"“{self.label}”应为数字，现为“{value}”。")
-        if (self.min_value is not None and number < self.min_value) or (
-            self.max_value is not None and number > self.max_value
-        ):
-            upper = f"到 {scoring.plain(self.max_value)}" if self.max_value is not None else "以上"
-            raise ValueError(f"“{self.label}”应在 {scoring.plain(self.min_value)} {upper}之间，现为 {scoring.plain(number)}。")
-        if number != number.quantize(Decimal(1).scaleb(-self.places)):
-            raise ValueError(f"“{self.label}”最多保留 {self.places} 位小数，现为 {number}。")
-        return number
-
-    def render(self, value, obj=None, **kwargs):
-        return "" if value is None else value
-
-
-class ChoiceWidget(widgets.Widget):
-    """Accepts the Chinese label (or the stored value); renders the label."""
-
-    def __init__(self, label, choices, aliases=None, blank=True):
-        super().__init__(coerce_to_string=True)
-        self.label, self.blank = label, blank
-        self.to_label = {str(v): str(lbl) for v, lbl in choices}
-        self.to_value = {str(lbl): str(v) for v, lbl in choices} | {str(v): str(v) for v, _ in choices} | (aliases or {})
-
-    def clean(self, value, row=None, **kwargs):
-        text = unneutralise("" if value is None else str(value).strip())
-        if not text:
-            if self.blank:
-                return ""
-            raise ValueError(f"请填写“{self.label}”。")
-        if text not in self.to_value:
-            allowed = "、".join(f"“{lbl}”" for lbl in self.to_label.values() if lbl)
-            raise ValueError(f"“{self.label}”应为 {allowed} 之一，现为“{text}”。")
-        return self.to_value[text]
-
-    def render(self, value, obj=None, **kwargs):
-        return self.to_label.get(str(value or ""), str(value or ""))
-
-
-class TextWidget(widgets.CharWidget):
-    """Text as typed; a value we neutralised on export ("'=...") comes back as it was."""
-
-    def __init__(self, label=None, required=False, max_length=None):
-        super().__init__(coerce_to_string=True, allow_blank=True)
-        self.label, self.required, self.max_length = label, required, max_length
-
-    def clean(self, value, row=None, **kwargs):
-        text = unneutralise("" if value is None else str(value).strip())
-        if isinstance(value, float) and value.is_integer():  # 440113 typed as a number in Excel
-            text = str(int(value))
-        if self.required and not text:
-            raise ValueError(f"请填写“{self.label}”。")
-        if self.max_length and len(text) > self.max_length:
-            raise ValueError(f"“{self.label}”最多 {self.max_length} 个字，现为 {len(text)} 个字。")
-        return text
-
-
-class YesNoWidget(widgets.Widget):
-    def __init__(self, label):
-        super().__init__(coerce_to_string=True)
-        self.label = label
-
-    def clean(self, value, row=None, **kwargs):
-        text = "" if value is None else str(value).strip()
-        if text in ("是", "1", "TRUE", "True", "true"):
-            return True
-        if text in ("", "否", "0", "FALSE", "False", "false"):
-            return False
-        raise ValueError(f"“{self.label}”应为“是”或“否”，现为“{text}”。")
-
-    def render(self, value, obj=None, **kwargs):
-        return "是" if value else "否"
-
-
-def text(attribute, column, required=False, max_length=None, readonly=False):
-    return fields.Field(
-        attribute=attribute, column_name=column, readonly=readonly,
-        widget=TextWidget(column, required=required, max_length=max_length),
-    )
-
-
-def number(attribute, column, **kwargs):
-    return fields.Field(attribute=attribute, column_name=column, widget=NumberWidget(column, **kwargs))
-
-
-def choice(attribute, column, choices, **kwargs):
-    return fields.Field(attribute=attribute, column_name=column, widget=ChoiceWidget(column, choices, **kwargs))
-
-
-COMPARISON_ALIASES = {">=": ">=", "<=": "<=", "≥": ">=", "≤": "<=", "定性": "qualitative"}
-
-
-# ---------------------------------------------------------------------------------------------
-# The common behaviour
-# ---------------------------------------------------------------------------------------------
-
-
-class SpreadsheetResult(Result):
-    """Row numbers as the spreadsheet shows them: the header is row 1, the first data row is row 2."""
-
-    def append_invalid_row(self, number, row, validation_error):
-        super().append_invalid_row(number + 1, row, validation_error)
-
-    def append_error_row(self, number, row, errors):
-        super().append_error_row(number + 1, row, errors)
-
-
-class ProblemsFound(ValueError):
-    """A file-level problem (headers, the framework as a whole): one message listing everything."""
-
-
-class ChineseResource(resources.ModelResource):
-    #: Columns that must be present on import (Chinese headers). Export-only columns may be present and are ignored.
-    required_columns = ()
-
-    def get_result_class(self):
-        return SpreadsheetResult
-
-    def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
-                    collect_failed_rows=False, rollback_on_validation_errors=False, **kwargs):
-        # All or nothing, also on the confirm step: a row that fails validation rolls everything back.
-        return super().import_data(
-            dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=True,
-            collect_failed_rows=collect_failed_rows, rollback_on_validation_errors=True, **kwargs,
-        )
-
-    # --- headers ---------------------------------------------------------------------------------
-
-    def known_columns(self):
-        return {f.column_name for f in self.fields.values()}
-
-    def before_import(self, dataset, **kwargs):
-        dataset.headers = [str(h or "").strip() for h in (dataset.headers or [])]
-        headers = [h for h in dataset.headers if h]
-        problems = []
-        missing = [c for c in self.required_columns if c not in headers]
-        if missing:
-            problems.append("缺少必需的列：" + "、".join(f"“{c}”" for c in missing) + "。")
-        unknown = [h for h in headers if h not in self.known_columns()]
-        if unknown:
-            problems.append("无法识别的列：" + "、".join(f"“{c}”" for c in unknown) + "（请使用导出的模板，表头不要改动）。")
-        repeated = sorted({h for h in headers if headers.count(h) > 1})
-        if repeated:
-            problems.append("列名重复：" + "、".join(f"“{c}”" for c in repeated) + "。")
-        if problems:
-            raise ProblemsFound("".join(problems))
-        self._seen_keys = {}
-        self.prepare(dataset)
-
-    def prepare(self, dataset):
-        """Load what the rows refer to, once per file (not once per row)."""
-
-    # --- rows ------------------------------------------------------------------------------------
-
-    def row_key(self, row):
-        """What makes a row unique in the file; a second row with the same key is reported."""
-        return None
-
-    def before_import_row(self, row, row_number=None, **kwargs):
-        self._row_problems = {}
-        key = self.row_key(row)
-        if key is not None and all(key):
-            first = self._seen_keys.setdefault(key, row_number)
-            if first != row_number:
-                self._row_problems[NON_FIELD_ERRORS] = [f"与第 {first + 1} 行重复。"]
-        self.resolve(row)
-
-    def resolve(self, row):
-        """Look up what the row refers to; add to self._row_problems what cannot be found."""
-
-    def problem(self, column, message):
-        self._row_problems.setdefault(column, []).append(message)
-
-    def import_instance(self, instance, row, **kwargs):
-        errors = {}
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as e:
-            errors = e.update_error_dict(errors)
-        for key, messages in self._row_problems.items():
-            errors.setdefault(key, []).extend(ValidationError(m) for m in messages)
-        if errors:
-            raise ValidationError(errors)
-
-    def row_checks(self, instance):
-        """Checks that need the whole row (after the fields are set). Returns {column: message}."""
-        return {}
-
-    #: Relations the resource resolved itself from its caches: not looked up again, row by row, by full_clean.
-    clean_exclude = ()
-    check_unique = False
-
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        errors = dict(import_validation_errors or {})
-        if not any(k in errors for k in self._row_problems):  # the row refers to something unknown: say only that
-            for attr, message in self.row_checks(instance).items():
-                errors.setdefault(attr, []).append(ValidationError(message))
-            try:
-                # The model's own rules (e.g. scoring.row_errors: a score above its 分值) apply to every row.
-                instance.full_clean(exclude=[*errors, *self.clean_exclude], validate_unique=self.check_unique)
-            except ValidationError as e:
-                errors = e.update_error_dict(errors)
-        if errors:
-            raise ValidationError(self._in_chinese_columns(errors))
-
-    def _in_chinese_columns(self, errors):
-        names = {}
-        for name, field in self.fields.items():
-            names[name] = field.column_name
-            if field.attribute:
-                names[field.attribute] = field.column_name
-        out = {}
-        for key, messages in errors.items():
-            out.setdefault(names.get(key, key), []).extend(messages)
-        return out
-
-    # --- export ----------------------------------------------------------------------------------
-
-    def export_field(self, field, instance, **kwargs):
-        return neutralise(super().export_field(field, instance, **kwargs))
-
-
-def problems_of(result):
-    """Every problem of an import as one line each: "第 3 行“得分”：…" (for messages and tests)."""
-    lines = [str(e.error) for e in result.base_errors]
-    for number, errors in result.row_errors():
-        lines.extend(f"第 {number} 行：{e.error}" for e in errors)
-    for row in result.invalid_rows:
-        for column, messages in row.field_specific_errors.items():
-            lines.extend(f"第 {row.number} 行“{column}”：{m}" for m in messages)
-        lines.extend(f"第 {row.number} 行：{m}" for m in row.non_field_specific_errors)
-    return lines
-
 
 # ---------------------------------------------------------------------------------------------
 # Units
@@ -630,17 +374,16 @@ class IndicatorResultResource(ChineseResource):
         skip_diff = True
 
     clean_exclude = ("evaluation", "category", "indicator")
+    check_constraints = False  # one row per (evaluation, indicator): get_instance finds it in self.results
 
     def get_bulk_update_fields(self):
         return [f.attribute for f in self.get_import_fields() if f.attribute and not f.readonly]
 
     def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
         # Django's bulk_update builds one CASE WHEN per column and row: slower than plain UPDATEs here
-        # (79 s against 2 s for 10,000 rows on SQLite), so the batch is written row by row, in one transaction.
-        fields_ = self.get_bulk_update_fields()
+        # (79 s against 2 s for 10,000 rows on SQLite); update_rows runs one UPDATE for all the batch's rows.
         try:
-            for instance in self.update_instances:
-                instance.save(update_fields=fields_)
+            update_rows(self.update_instances, self.get_bulk_update_fields())
         except Exception as e:
             self.handle_import_error(result, e, raise_errors)
         finally:
@@ -789,40 +532,22 @@ class IndicatorResultResource(ChineseResource):
             return  # a preview is rolled back: storing rule scores would change nothing it shows
         # Scores decided by rules are stored through the domain (never recomputed here), and every evaluation
         # touched counts as changed, so a form opened before the import detects it is stale.
-        for evaluation in Evaluation.objects.with_document_data().filter(pk__in=self.touched):
-            evaluation.refresh_computed_scores()
+        refresh_computed_scores(self.touched)
         Evaluation.objects.filter(pk__in=self.touched).update(version=F("version") + 1)
 
 
-# ---------------------------------------------------------------------------------------------
-# The admin's import form: the file is checked before any row is read
-# ---------------------------------------------------------------------------------------------
-
-
-class SafeImportForm(ImportForm):
-    def clean(self):
-        cleaned = super().clean()
-        upload = cleaned.get("import_file")
-        fmt = cleaned.get("format")
-        if upload is None or fmt in (None, ""):
-            return cleaned
-        title = str(dict(self.fields["format"].choices).get(str(fmt), "")).lower()
-        kind = "csv" if "csv" in title else "xlsx"
-        problems = workbooks.check_upload(upload, kind)
-        if problems:
-            self.add_error("import_file", problems)
-        return cleaned
-
-
-class ExcelAdminMixin(ImportExportMixin):
-    """What every ModelAdmin with Excel import/export shares: .xlsx and .csv, checked files, admins only."""
-
-    formats = [base_formats.XLSX, base_formats.CSV]
-    import_form_class = SafeImportForm
-    import_error_display = ("message",)
-
-    def has_import_permission(self, request):
-        return access.is_admin(request.user)
-
-    def has_export_permission(self, request):
-        return access.is_admin(request.user)
+def refresh_computed_scores(evaluation_ids, chunk=500):
+    """`Evaluation.refresh_computed_scores` for many evaluations in a fixed number of queries: each scorecard is
+    built from prefetched rows, and every changed row of every evaluation is written in one UPDATE statement."""
+    ids, changed = sorted(evaluation_ids), []
+    for start in range(0, len(ids), chunk):
+        evaluations = Evaluation.objects.filter(pk__in=ids[start:start + chunk]).select_related("framework")
+        evaluations = evaluations.prefetch_related(
+            Prefetch("framework__indicators", queryset=Indicator.objects.order_by("level", "order", "pk")),
+            Prefetch("results", queryset=IndicatorResult.objects.select_related("indicator", "category")
+                     .order_by("order", "pk")),
+            Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("pk")),
+        )
+        for evaluation in evaluations:
+            changed += evaluation.computed_score_changes()
+    update_rows(changed, ["score", "actual_value"])

@@ -200,7 +200,7 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
     `year` imports into another year's framework (start from last year's file); rows are matched by the names of
     their 二级/三级 indicators. All or nothing: one transaction, rolled back on any problem or on a dry run.
     """
-    from evaluations import resources as columns  # the same Chinese widgets as the admin import
+    from evaluations import import_admin as columns  # the same Chinese widgets as the admin import
 
     result = OfficialImport()
     result.problems = check_upload(upload, "xlsx")

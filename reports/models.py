@@ -18,9 +18,6 @@ class ExportJobQuerySet(models.QuerySet):
         """A job is its requester's alone: anyone else gets 404."""
         return self.filter(requested_by=user) if user.is_authenticated else self.none()
 
-    def expired(self):
-        return self.filter(expires_at__lt=timezone.now())
-
 
 class ExportJob(models.Model):
     class Status(models.TextChoices):
@@ -87,6 +84,3 @@ class ExportJob(models.Model):
     def mark_failed(self, message):
         self.status, self.finished_at, self.error = self.Status.FAILED, timezone.now(), message
         self.save(update_fields=["status", "finished_at", "error"])
-
-    def delete_file(self):
-        self.path.unlink(missing_ok=True)

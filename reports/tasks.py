@@ -1,7 +1,11 @@
 """The background half of an export: run by django-tasks' worker (`manage.py db_worker`), or at once in tests."""
 
 import logging
+import uuid
+from datetime import timedelta
 
+from django.conf import settings
+from django.utils import timezone
 from django_tasks import task
 
 from evaluations import exports
@@ -16,7 +20,7 @@ def run_export(job_id: str) -> int:
     if job.status != ExportJob.Status.QUEUED:
         return 0
     job.mark_running()
-    prune_expired()
+    purge_expired()
     export_root().mkdir(parents=True, exist_ok=True)
     partial = job.path.with_suffix(".part")
     try:
@@ -32,7 +36,30 @@ def run_export(job_id: str) -> int:
     return count
 
 
-def prune_expired():
-    """Expired files are deleted when the next export runs; the job rows stay as a record."""
-    for job in ExportJob.objects.expired().filter(status=ExportJob.Status.DONE):
-        job.delete_file()
+def purge_expired() -> list[str]:
+    """Delete the files of expired exports, partial files of finished ones, and files no job of this database
+    refers to once their link would have expired anyway (a deleted requester's jobs go with the user; another
+    database may share the folder). Job rows stay as a record. Run before each export and by
+    `manage.py purge_exports` (from cron, so files go even when nobody exports). Returns the names deleted."""
+    root = export_root()
+    files = {}
+    for path in root.glob("*") if root.is_dir() else ():
+        try:
+            files[path] = uuid.UUID(path.stem)
+        except ValueError:
+            continue  # not ours: left alone
+    jobs = ExportJob.objects.filter(pk__in=set(files.values())).only("status", "expires_at").in_bulk()
+    stale = (timezone.now() - timedelta(hours=settings.EXPORT_LINK_HOURS)).timestamp()
+    deleted = []
+    for path, pk in files.items():
+        job = jobs.get(pk)
+        if job is None:
+            gone = path.stat().st_mtime < stale
+        elif path.suffix == ".part":
+            gone = job.is_finished
+        else:
+            gone = job.is_expired
+        if gone:
+            path.unlink(missing_ok=True)
+            deleted.append(path.name)
+    return deleted

@@ -1,6 +1,7 @@
 """Summary exports in the background: a job with a status, scoped to its requester, a link that expires."""
 
 import io
+import os
 from datetime import timedelta
 
 import pytest
@@ -103,3 +104,50 @@ def test_database_queue_and_worker(settings):
     job.refresh_from_db()
     assert job.status == ExportJob.Status.DONE and job.unit_count == 1 and job.path.exists()
     assert job.expires_at > timezone.now() + timedelta(hours=23)
+
+
+def finished_job(user, hours_left, name=None):
+    job = ExportJob.objects.create(year=2024, requested_by=user, status=ExportJob.Status.DONE,
+                                   expires_at=timezone.now() + timedelta(hours=hours_left))
+    job.path.parent.mkdir(parents=True, exist_ok=True)
+    job.path.write_bytes(b"xlsx")
+    return job
+
+
+def test_purge_exports_deletes_expired_and_orphaned_files_only(settings):
+    user = make_user(access.ADMIN)
+    expired, current = finished_job(user, -1), finished_job(user, 5)
+    root = settings.EXPORT_ROOT
+    orphan = root / "0b0e6c8e-5b1e-4c41-9a43-3c1f0a6f3f11.xlsx"  # its job was deleted with its requester
+    orphan.write_bytes(b"xlsx")
+    a_day_ago = (timezone.now() - timedelta(hours=settings.EXPORT_LINK_HOURS + 1)).timestamp()
+    os.utime(orphan, (a_day_ago, a_day_ago))
+    recent = root / "5d1c3f0e-8a55-4c2e-b7a4-2f6f1d9c0a22.xlsx"  # maybe another database's: its link may still work
+    recent.write_bytes(b"xlsx")
+    left_over = expired.path.with_suffix(".part")
+    left_over.write_bytes(b"part")
+    other = root / "README.txt"
+    other.write_text("not an export")
+    out = io.StringIO()
+    call_command("purge_exports", stdout=out)
+    assert "已删除 3 个过期的导出文件。" in out.getvalue()
+    assert not expired.path.exists() and not orphan.exists() and not left_over.exists()
+    assert current.path.exists() and recent.exists() and other.exists()
+    assert ExportJob.objects.filter(pk=expired.pk).exists()  # the record stays
+    page = login(user).get(f"/reports/exports/{expired.pk}/download/")
+    assert page.status_code == 410
+
+
+def test_purge_exports_with_nothing_exported_yet():
+    out = io.StringIO()
+    call_command("purge_exports", stdout=out)
+    assert "已删除 0 个过期的导出文件。" in out.getvalue()
+
+
+def test_each_export_purges_expired_files_first():
+    make_evaluation()
+    user = make_user(access.ADMIN)
+    expired = finished_job(user, -1)
+    job = start(login(user))
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.DONE and job.path.exists() and not expired.path.exists()

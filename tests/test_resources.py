@@ -2,21 +2,21 @@
 
 import csv
 import io
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 import tablib
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from import_export.formats import base_formats
 from openpyxl import Workbook, load_workbook
 
 from evaluations import access
-from evaluations.models import Evaluation, Indicator, IndicatorResult, Unit
-from evaluations.resources import (
-    IndicatorResource,
-    IndicatorResultResource,
-    UserResource,
-    problems_of,
-)
+from evaluations.import_admin import problems_of
+from evaluations.models import Evaluation, Framework, Indicator, IndicatorResult, Unit
+from evaluations.resources import IndicatorResource, IndicatorResultResource, UserResource
 from tests.factories import PASSWORD, make_evaluation, make_framework, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
@@ -43,11 +43,11 @@ def preview(client, url, rows):
     return client.post(url, {"resource": "0", "format": "0", "import_file": xlsx(rows)})
 
 
-def confirm(client, url, html):
+def confirm(client, url, html, resource="0"):
     field = lambda name: html.split(f'name="{name}" value="')[1].split('"')[0]  # noqa: E731
     return client.post(url.replace("/import/", "/process_import/"), {
         "import_file_name": field("import_file_name"), "original_file_name": field("original_file_name"),
-        "format": field("format"), "resource": "0",
+        "format": field("format"), "resource": resource,
     })
 
 
@@ -115,6 +115,82 @@ def test_import_stores_rule_scores_through_the_domain_and_bumps_the_version():
     assert fresh.scorecard().total == Evaluation.objects.with_total_score().get(pk=evaluation.pk).total_score_sum
 
 
+def evaluations_rows(*evaluations):
+    dataset = IndicatorResultResource().export(Evaluation.objects.filter(pk__in=[e.pk for e in evaluations]))
+    column = dataset.headers.index("偏差原因分析及改进措施")
+    for n in range(len(dataset)):  # every row changes
+        row = list(dataset[n])
+        row[column] = f"导入修改 {n}"
+        dataset[n] = row
+    return dataset
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_import_queries_do_not_grow_with_rows_or_evaluations(dry_run):
+    make_framework(2024)
+    files = {
+        "one evaluation, 3 rows": evaluations_rows(make_evaluation(extra_rows=2)),
+        "one evaluation, 60 rows": evaluations_rows(make_evaluation(extra_rows=60)),
+        "four evaluations, 120 rows": evaluations_rows(*(make_evaluation(extra_rows=30) for _ in range(4))),
+    }
+    counts = {}
+    for name, dataset in files.items():
+        with CaptureQueriesContext(connection) as ctx:
+            result = IndicatorResultResource().import_data(dataset, dry_run=dry_run)
+        assert not problems_of(result)
+        counts[name] = len(ctx)
+    assert len(set(counts.values())) == 1, counts
+    expected = "导入修改 0" if not dry_run else ""
+    assert IndicatorResult.objects.filter(deviation_reason=expected).exists()
+
+
+def test_import_stores_the_scores_the_model_would():
+    evaluations = [make_evaluation(extra_rows=3) for _ in range(3)]
+    dataset = evaluations_rows(*evaluations)
+    actual = dataset.headers.index("实际完成值")
+    for n, name in enumerate(dataset["三级指标"]):
+        if name.startswith("产出指标"):
+            row = list(dataset[n])
+            row[actual] = 4 + n % 5
+            dataset[n] = row
+    assert not problems_of(IndicatorResultResource().import_data(dataset, dry_run=False))
+    stored = list(IndicatorResult.objects.order_by("pk").values_list("pk", "score", "actual_value"))
+    assert any(score == Decimal("4.00") for _, score, _ in stored)  # 10 × 4/10 for a 产出指标 of 分值 10
+    for evaluation in Evaluation.objects.with_document_data():
+        evaluation.refresh_computed_scores()
+    assert list(IndicatorResult.objects.order_by("pk").values_list("pk", "score", "actual_value")) == stored
+
+
+def test_admin_reads_the_workbook_once(monkeypatch):
+    evaluation = make_evaluation(extra_rows=2)
+    reads = []
+    original = base_formats.XLSX.create_dataset
+
+    def counted(self, in_stream):
+        reads.append(in_stream[:2])
+        return original(self, in_stream)
+
+    monkeypatch.setattr(base_formats.XLSX, "create_dataset", counted)
+    dataset = result_rows(evaluation, ("产出指标1", "偏差原因分析及改进措施", "一次读取"))
+    client, url = admin_client(), "/admin/evaluations/evaluation/import/"
+    html = preview(client, url, [dataset.headers, *dataset]).content.decode()
+    assert reads == [b"PK"]  # at upload; the preview imports the rows kept from that reading
+    assert confirm(client, url, html).status_code == 302
+    assert reads == [b"PK"]  # the confirm did not open the workbook again
+    assert IndicatorResult.objects.get(evaluation=evaluation, name="产出指标1").deviation_reason == "一次读取"
+
+
+def test_admin_import_of_a_workbook_with_dates():
+    """Dates are not kept as JSON: such a file is read again on confirm, with the same result."""
+    client, url = admin_client(), "/admin/evaluations/framework/import/"
+    rows = [["年度", "名称", "提交截止日期"], [2031, "2031年度", datetime(2032, 3, 31)]]
+    response = client.post(url, {"resource": "1", "format": "0", "import_file": xlsx(rows)})
+    html = response.content.decode()
+    assert "2031年度" in html and not Framework.objects.filter(year=2031).exists()
+    assert confirm(client, url, html, resource="1").status_code == 302
+    assert Framework.objects.get(year=2031).submission_deadline == date(2032, 3, 31)
+
+
 def test_all_or_nothing_on_confirm():
     evaluation = make_evaluation(extra_rows=2)
     dataset = result_rows(evaluation, ("产出指标1", "偏差原因分析及改进措施", "改了"), ("产出指标2", "分值", "x"))
@@ -174,14 +250,17 @@ def test_framework_tree_round_trips_and_must_balance():
         dataset[n] = row
     assert not problems_of(IndicatorResource().import_data(dataset, dry_run=False))
     assert Indicator.objects.filter(framework__year=2025).count() == Indicator.objects.filter(framework__year=2024).count()
-    n = dataset["三级指标"].index("资产管理")
-    row = list(dataset[n])
-    row[dataset.headers.index("分值")] = 9
-    dataset[n] = row
+    # A 三级 weight no longer adds up to its 二级, and a 一级 weight to the total: both are named, at once.
+    leaf = dataset["三级指标"].index("资产管理")
+    top = next(n for n, row in enumerate(dataset.dict) if row["一级指标"] == "管理效率" and not row["二级指标"])
+    for n, weight in ((leaf, 9), (top, 54)):
+        row = list(dataset[n])
+        row[dataset.headers.index("分值")] = weight
+        dataset[n] = row
     problems = problems_of(IndicatorResource().import_data(dataset, dry_run=False))
     assert problems == ["导入后指标体系分值不平衡：2025 年度：一级指标分值合计为 104 分，应为 100 分。"
-                        "2025 年度：“管理效率”的下级指标分值合计为 54 分，应等于其分值 50 分。"
-                        "2025 年度：“资产管理”的下级指标分值合计为 9 分，应等于其分值 5 分。"] or problems
+                        "2025 年度：“管理效率”的下级指标分值合计为 50 分，应等于其分值 54 分。"
+                        "2025 年度：“资产管理”的下级指标分值合计为 9 分，应等于其分值 5 分。"]
     assert Indicator.objects.get(framework__year=2025, name="资产管理", level=3).weight == Decimal("5")
 
 

@@ -180,19 +180,26 @@ class Evaluation(models.Model):
             self.framework.indicators.all(), self.results.all(), self.budget_summary(), self.framework.grade_thresholds
         )
 
-    def refresh_computed_scores(self):
-        """Store what the rules decide (and the 执行率 taken from the budget), so that sums made in the
-        database (lists, exports) always equal the scorecard. Call after rows or budget figures change."""
-        card = self.scorecard()
+    def computed_score_changes(self, card=None):
+        """Rows whose stored 得分 / 实际完成值 differ from what the rules decide (set on the rows, not saved)."""
+        card = card or self.scorecard()
+        measures = card.budget.measures()
         changed = []
         for scored in card.rows:
             row = scored.row
             if not scoring.is_rule_scored(row.rule):
                 continue
-            actual = scoring.actual_of(row, card.budget.measures())
+            actual = scoring.actual_of(row, measures)
             if row.score != scored.score or row.actual_value != actual:
                 row.score, row.actual_value = scored.score, actual
                 changed.append(row)
+        return changed
+
+    def refresh_computed_scores(self):
+        """Store what the rules decide (and the rates taken from the budget), so that sums made in the database
+        (lists, exports) always equal the scorecard. Call after rows or budget figures change."""
+        card = self.scorecard()
+        changed = self.computed_score_changes(card)
         if changed:
             IndicatorResult.objects.bulk_update(changed, ["score", "actual_value"])
         return card
