@@ -28,6 +28,7 @@ class ExportJob(models.Model):
 
     class Kind(models.TextChoices):
         SUMMARY = "summary", "年度自评汇总表"
+        DOCUMENTS = "documents", "年度已通过说明（zip）"
 
     # A random id in the URL: download links cannot be guessed by counting.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -57,7 +58,7 @@ class ExportJob(models.Model):
 
     @property
     def path(self) -> Path:
-        return export_root() / f"{self.pk}.xlsx"
+        return export_root() / f"{self.pk}.{'zip' if self.kind == self.Kind.DOCUMENTS else 'xlsx'}"
 
     @property
     def is_expired(self):

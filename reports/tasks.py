@@ -8,7 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from evaluations import exports
+from evaluations import archive, exports
+from evaluations.models import Evaluation
 from reports.models import ExportJob, export_root
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,11 @@ def run_export(job_id: str) -> int:
     partial = job.path.with_suffix(".part")
     try:
         # Scoped to what the requester may see at the time the export runs.
-        count = exports.write_summary(str(partial), job.year, user=job.requested_by)
+        if job.kind == ExportJob.Kind.DOCUMENTS:
+            visible = Evaluation.objects.visible_to(job.requested_by).for_year(job.year)
+            count = archive.write_year_zip(visible, str(partial))
+        else:
+            count = exports.write_summary(str(partial), job.year, user=job.requested_by)
         partial.replace(job.path)
     except Exception as e:
         logger.exception("export %s failed", job.pk)

@@ -38,6 +38,22 @@ def start_summary_export(request):
 
 
 @login_required
+@require_POST
+def start_documents_export(request):
+    """A zip of a year's approved 说明 (admins; built in the background, since a district has many units)."""
+    if not access.is_admin(request.user):
+        raise PermissionDenied("只有管理员可以打包下载说明。")
+    year = request.POST.get("year", "")
+    if not (year.isdigit() and Framework.objects.filter(year=int(year)).exists()):
+        messages.error(request, "请选择有指标体系的年度。")
+        return redirect("reports:export_list")
+    job = ExportJob.objects.create(kind=ExportJob.Kind.DOCUMENTS, year=int(year), requested_by=request.user)
+    run_export.enqueue(str(job.pk))
+    messages.success(request, f"已开始打包 {year} 年已通过审核的说明，完成后可在本页下载。")
+    return redirect("reports:export_detail", pk=job.pk)
+
+
+@login_required
 def export_detail(request, pk):
     job = get_object_or_404(ExportJob.objects.of(request.user), pk=pk)
     return render(request, "reports/export_detail.html", {"job": job})
@@ -50,6 +66,9 @@ def export_download(request, pk):
         return render(request, "reports/export_detail.html", {"job": job}, status=410)
     if not job.is_downloadable:
         return redirect("reports:export_detail", pk=job.pk)
+    if job.kind == ExportJob.Kind.DOCUMENTS:
+        return FileResponse(job.path.open("rb"), as_attachment=True, filename=f"{job.year}年已通过的自评表说明.zip",
+                            content_type="application/zip")
     return FileResponse(job.path.open("rb"), as_attachment=True, filename=exports.summary_filename(job.year),
                         content_type=XLSX)
 

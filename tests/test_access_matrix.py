@@ -120,6 +120,7 @@ EXPECTED = {
     "password_reset_confirm": ("get", lambda actor, state, **_: 200),
     "password_reset_complete": ("get", lambda actor, state, **_: 200),
     "": ("get", lambda actor, state, **_: 302),  # the root redirects to the list
+    "healthz": ("get", lambda actor, state, **_: 200),  # for load balancers and monitoring: no login
 }
 # The admin site: only admins get in; everyone else is sent to the admin login.
 ADMIN_PAGES = {"admin:index", "admin:evaluations_evaluation_changelist", "admin:evaluations_evaluation_change"}

@@ -46,7 +46,7 @@ def test_filler_exports_only_their_unit_and_downloads_it():
     client = login(filler)
     job = start(client)
     page = client.get(f"/reports/exports/{job.pk}/").content.decode()
-    assert "已完成" in page and "下载汇总表" in page
+    assert "已完成" in page and "下载年度自评汇总表" in page
     response = client.get(f"/reports/exports/{job.pk}/download/")
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     wb = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
@@ -151,3 +151,27 @@ def test_each_export_purges_expired_files_first():
     job = start(login(user))
     job.refresh_from_db()
     assert job.status == ExportJob.Status.DONE and job.path.exists() and not expired.path.exists()
+
+
+@pytest.mark.archive
+def test_admin_gets_a_zip_of_the_years_approved_documents_in_the_background(settings, tmp_path):
+    import zipfile
+
+    from evaluations import rendering, workflow
+
+    if rendering.pdf_unavailable_reason():
+        pytest.skip(rendering.pdf_unavailable_reason())
+    settings.MEDIA_ROOT = tmp_path / "media"
+    approved, draft = make_evaluation(), make_evaluation()
+    workflow.submit(approved, by=make_user(access.FILLER, units=[approved.unit]))
+    workflow.approve(approved, by=make_user(access.REVIEWER, charge=approved.unit))
+    filler = login(make_user(access.FILLER, units=[draft.unit]))
+    assert filler.post("/reports/exports/documents/", {"year": 2024}).status_code == 403
+    admin = login(make_user(access.ADMIN))
+    admin.post("/reports/exports/documents/", {"year": 2024})
+    job = ExportJob.objects.get(kind=ExportJob.Kind.DOCUMENTS)
+    assert job.status == ExportJob.Status.DONE and job.unit_count == 1
+    response = admin.get(f"/reports/exports/{job.pk}/download/")
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as bundle:
+        [name] = bundle.namelist()
+        assert approved.unit.code in name and bundle.read(name).startswith(b"%PDF")
