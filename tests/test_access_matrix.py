@@ -105,6 +105,7 @@ EXPECTED = {
     # Excel exports and imports (reports app)
     "reports:export_list": ("get", logged_in(200)),
     "reports:start_summary": ("get", logged_in(405)),
+    "reports:start_documents": ("post", lambda actor, state, **_: {"anonymous": 302, "admin": 302}.get(actor, 403)),
     # A job (requested by the reviewer) is its requester's alone; a queued job's download goes back to its page.
     "reports:export_detail": ("get", lambda actor, state, **_: {"anonymous": 302, "reviewer": 200}.get(actor, 404)),
     "reports:export_download": ("get", lambda actor, state, **_: {"anonymous": 302, "reviewer": 302}.get(actor, 404)),
