@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Max, Q
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +15,6 @@ from evaluations.models import (
     ArchivedDocument,
     Evaluation,
     EvaluationStatus,
-    Event,
     Evidence,
     FieldChange,
     Framework,
@@ -352,6 +351,18 @@ def task_list(request):
     return render(request, "evaluations/task_list.html", {"tasks": notifications.pending_tasks(request.user)})
 
 
+def _overview_row(unit, framework):
+    deadline = framework.submission_deadline if framework else None
+    thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
+    return {
+        "unit": unit,
+        "grade": scoring.grade(unit.total or 0, thresholds) if unit.evaluation_id else "",
+        "status_label": S(unit.status).label if unit.status else "未开始",
+        "overdue": deadline is not None and timezone.localdate() > deadline and unit.status in (None, S.DRAFT, S.RETURNED),
+        "last_action": workflow.ACTION_LABELS.get(unit.last_action, ""),
+    }
+
+
 @login_required
 def overview(request):
     """Every unit in the user's charge for a year: status, score, grade, last action; filters and counts."""
@@ -359,34 +370,8 @@ def overview(request):
     years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
     year = _year(request, years)
     framework = Framework.objects.filter(year=year).first()
-    of_unit = Evaluation.objects.filter(unit=OuterRef("pk"), framework__year=year)
-    last_event = Event.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year).order_by("-pk")
-    units = (
-        access.visible_units(Unit.objects.all(), request.user)
-        .annotate(
-            evaluation_id=Subquery(of_unit.values("pk")[:1]),
-            status=Subquery(of_unit.values("status")[:1]),
-            total=Subquery(
-                IndicatorResult.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year)
-                .values("evaluation").annotate(s=Sum("score")).values("s")[:1]
-            ),
-            last_action=Subquery(last_event.values("action")[:1]),
-            last_action_at=Subquery(last_event.values("created_at")[:1]),
-        )
-        .order_by("code")
-    )
-    deadline = framework.submission_deadline if framework else None
-    overdue_possible = deadline is not None and timezone.localdate() > deadline
-    thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
-    rows = []
-    for unit in units:
-        grade = scoring.grade(unit.total or 0, thresholds) if unit.evaluation_id else ""
-        rows.append({
-            "unit": unit, "grade": grade,
-            "status_label": S(unit.status).label if unit.status else "未开始",
-            "overdue": overdue_possible and unit.status in (None, S.DRAFT, S.RETURNED),
-            "last_action": workflow.ACTION_LABELS.get(unit.last_action, ""),
-        })
+    units = access.visible_units(Unit.objects.all(), request.user).with_evaluation_of(year).order_by("code")
+    rows = [_overview_row(unit, framework) for unit in units]
     counts = {label: sum(1 for r in rows if r["status_label"] == label) for label in ["未开始", *S.labels]}
     status_filter, grade_filter = request.GET.get("status", ""), request.GET.get("grade", "")
     shown = [
@@ -395,7 +380,8 @@ def overview(request):
         and (not grade_filter or r["grade"] == grade_filter)
     ]
     return render(request, "evaluations/overview.html", {
-        "rows": shown, "years": years, "year": year, "counts": counts, "deadline": deadline,
+        "rows": shown, "years": years, "year": year, "counts": counts,
+        "deadline": framework.submission_deadline if framework else None,
         "overdue": sum(1 for r in rows if r["overdue"]), "status_filter": status_filter, "grade_filter": grade_filter,
         "grades": ["优", "良", "中", "差"], "total_units": len(rows),
     })

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Value
+from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Concat, Substr
 
 
@@ -11,6 +11,25 @@ class UnitQuerySet(models.QuerySet):
     def descendants_of(self, unit, include_self=True):
         qs = self.filter(path__startswith=unit.path)
         return qs if include_self else qs.exclude(pk=unit.pk)
+
+    def with_evaluation_of(self, year):
+        """Each unit with its evaluation of `year` (id, status, total score) and the last recorded action, in one
+        query however many units there are; units that have not started have None."""
+        from evaluations.models import Evaluation, Event, IndicatorResult
+
+        of_unit = Evaluation.objects.filter(unit=OuterRef("pk"), framework__year=year)
+        last_event = Event.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year).order_by("-pk")
+        total = (
+            IndicatorResult.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year)
+            .values("evaluation").annotate(s=Sum("score")).values("s")[:1]
+        )
+        return self.annotate(
+            evaluation_id=Subquery(of_unit.values("pk")[:1]),
+            status=Subquery(of_unit.values("status")[:1]),
+            total=Subquery(total),
+            last_action=Subquery(last_event.values("action")[:1]),
+            last_action_at=Subquery(last_event.values("created_at")[:1]),
+        )
 
 
 class Unit(models.Model):
