@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: install run test lint check clean deps-debian fonts
+.PHONY: install run serve test lint check clean deps-debian fonts
 
 # What the PDF of the 说明 needs from the system (README「PDF 与字体」): WeasyPrint's Pango / HarfBuzz libraries and
 # TrueType Chinese fonts (song, kai, hei). Not needed to run or test the rest: PDF tests skip without them.
@@ -27,6 +27,23 @@ run: install
 	@echo "在浏览器打开 http://$(HOST)/ （按 Ctrl+C 停止）"
 	@# Background exports run inside the request here; production runs `manage.py db_worker` beside the server.
 	DEBUG=1 TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend $(PY) manage.py runserver $(HOST)
+
+# The production configuration on this machine (docs/deploy.md): DEBUG off, PostgreSQL, hashed and compressed
+# static files served by whitenoise, gunicorn, and the worker for background exports beside it. Plain HTTP here
+# (HTTPS=0), since no nginx terminates TLS in front; the secret key is made once and kept in var/.
+SERVE_ENV = DEBUG=0 HTTPS=$(or $(HTTPS),0) DATABASE_URL=$(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/jixiao) \
+            SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"
+
+var/secret_key:
+	@mkdir -p var && umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+serve: install var/secret_key
+	$(SERVE_ENV) $(PY) manage.py ensure_database
+	$(SERVE_ENV) $(PY) manage.py collectstatic --noinput -v 0
+	$(SERVE_ENV) $(PY) manage.py migrate --noinput
+	@echo "生产配置：http://$${GUNICORN_BIND:-127.0.0.1:8000}/ ，后台任务进程 db_worker 同时运行（按 Ctrl+C 停止）"
+	$(SERVE_ENV) $(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(SERVE_ENV) $(VENV)/bin/gunicorn -c gunicorn.conf.py
 
 test: install
 	$(PY) -m pytest

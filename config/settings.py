@@ -4,9 +4,13 @@ DATABASE_URL  default: SQLite file db.sqlite3 in the project folder; postgres://
 SECRET_KEY    required when DEBUG is off
 DEBUG         "1"/"true" to turn on (default off)
 ALLOWED_HOSTS comma-separated
+HTTPS, BEHIND_PROXY, SESSION_*, AXES_*, REDIS_URL, DATABASE_REPLICA_URL, AWS_STORAGE_BUCKET_NAME: production and
+              scale-out settings at the end of this file (docs/deploy.md)
 """
 
 import os
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -49,18 +53,26 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "reports",
+    "csp",
+    "axes",
+    "ops",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.security.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.security.SessionTimeoutMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -174,3 +186,114 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# --- Production: serving, security, sessions, cache, shared storage (issue 7; docs/deploy.md) ---------------
+# The test run talks plain HTTP (test client, live server) and has no collected static files.
+TESTING = "pytest" in sys.modules
+
+# Static files: whitenoise serves them from STATIC_ROOT with hashed, compressed names once `collectstatic` has
+# run; uploaded files (MEDIA_ROOT) are never static: only the views that check access serve them.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    },
+}
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING  # look files up per request: nothing is collected then
+for _static in (STATIC_ROOT, *STATICFILES_DIRS):
+    if MEDIA_ROOT.resolve().is_relative_to(Path(_static).resolve()):
+        raise ImproperlyConfigured("MEDIA_ROOT 不能位于静态文件目录中：上传的佐证材料只能经权限检查后下载。")
+# Past one server, uploads go to S3-compatible storage (MinIO, a cloud's object store) when a bucket is named;
+# needs `pip install django-storages[s3]`. Downloads still stream through the views that check access.
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+
+# HTTPS (secure by default once DEBUG is off): secure cookies, HSTS, redirect to https. HTTPS=0 only for an
+# intranet without a certificate (docs/deploy.md); BEHIND_PROXY=0 when clients reach gunicorn directly.
+HTTPS = env_bool("HTTPS", default=not DEBUG)
+BEHIND_PROXY = env_bool("BEHIND_PROXY", default=True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and not TESTING
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000)) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+# Preloading binds the whole registered domain (every subdomain, for good); a bureau's intranet host is not
+# eligible and its domain owner decides, so it is opt-in (SECURE_HSTS_PRELOAD=1) and its warning is silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+if BEHIND_PROXY:
+    # nginx sets these (docs/deploy.md); gunicorn listens on 127.0.0.1 only, so clients cannot forge them.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no script reads the token: forms carry it, htmx posts the form itself
+
+# Content-Security-Policy: scripts and styles only from our own static files, no inline script, no eval.
+# Bootstrap's CSS draws checkboxes and selects with data: SVG images. Style *attributes* stay allowed (the
+# 自评表 appendix sets column widths, the admin uses a few); they cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The one inline handler we cannot remove: django-import-export's export page ("select all" fields).
+        # A hash allows exactly that text, so an injected handler still cannot run.
+        "script-src-attr": ["'unsafe-hashes'", "'sha256-wid4zL8fR53ZYy1ljOepzR77Dn6vWUUxuNnnWWBP3I8='"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Sessions end after SESSION_IDLE_TIMEOUT seconds without a request and SESSION_ABSOLUTE_AGE after login,
+# whichever comes first (config.security.SessionTimeoutMiddleware). The edit page's live preview counts as use.
+SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", 60 * 60))
+SESSION_ABSOLUTE_AGE = int(os.environ.get("SESSION_ABSOLUTE_AGE", 12 * 60 * 60))
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_AGE
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one user name from one address, that
+# pair is locked for AXES_COOLOFF_MINUTES. Not by address alone: a whole bureau may share one NAT address.
+AUTHENTICATION_BACKENDS = ["config.security.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_REAL_IP", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
+AXES_VERBOSE = False
+
+# Past one server: cache and sessions in Redis when REDIS_URL is set (sessions also kept in the database, so a
+# Redis restart logs nobody out); otherwise the local memory cache and database sessions.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "jixiao")}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# A PostgreSQL read replica for reports: the summary export reads from it (config.routers.reading_from_replica).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=DATABASES["default"].get("CONN_MAX_AGE", 0)
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.health import healthz
+
 admin.site.site_header = "部门整体支出绩效自评系统 · 管理"
 admin.site.site_title = "绩效自评管理"
 admin.site.index_title = "管理首页"
@@ -13,4 +15,5 @@ urlpatterns = [
     path("public/", include("evaluations.public_urls")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -2,13 +2,15 @@ import copy
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.forms.models import construct_instance
 
 from evaluations import access, editing, scoring, workflow
+from evaluations.forms import FiniteDecimalField
 from evaluations.import_admin import ExcelAdminMixin
 from evaluations.models import (
     ArchivedDocument,
@@ -34,6 +36,35 @@ from evaluations.resources import (
 )
 
 
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks the submitted value up when a form comes back with errors; a value
+    that is not an id (text, "1e309", a number past the column's range) would raise there: a 500 instead of
+    the form's own error message (issue 7, tests/test_fuzz.py)."""
+
+    def optgroups(self, name, value, attr=None):
+        pk = self.field.remote_field.model._meta.pk
+        valid = []
+        for v in value:
+            try:
+                number = pk.to_python(v)
+            except ValidationError:
+                continue
+            if number is None or -(2**63) <= number < 2**63:
+                valid.append(v)
+        return super().optgroups(name, valid, attr)
+
+
+class SafeInputMixin:
+    """Admin forms refuse non-finite decimals and non-numeric autocomplete ids with a form error, not a 500."""
+
+    formfield_overrides = {models.DecimalField: {"form_class": FiniteDecimalField}}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 class SharedChoicesMixin:
     """Foreign-key dropdowns repeated on every inline row are read from the database once per request."""
 
@@ -51,7 +82,7 @@ class SharedChoicesMixin:
 
 
 @admin.register(Unit)
-class UnitAdmin(ExcelAdminMixin, admin.ModelAdmin):
+class UnitAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     resource_classes = [UnitResource]
     list_display = ["code", "name", "short_name", "parent"]
     list_select_related = ["parent"]
@@ -88,7 +119,7 @@ class IndicatorInlineFormSet(forms.BaseInlineFormSet):
             raise ValidationError(errors)
 
 
-class IndicatorInline(SharedChoicesMixin, admin.TabularInline):
+class IndicatorInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInline):
     model = Indicator
     formset = IndicatorInlineFormSet
     fk_name = "framework"
@@ -104,7 +135,7 @@ class IndicatorInline(SharedChoicesMixin, admin.TabularInline):
 
 
 @admin.register(Framework)
-class FrameworkAdmin(ExcelAdminMixin, admin.ModelAdmin):
+class FrameworkAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     resource_classes = [IndicatorResource, FrameworkResource]
     list_display = ["year", "name", "excellent_min", "good_min", "pass_min", "submission_deadline"]
     search_fields = ["name"]
@@ -130,7 +161,7 @@ class IndicatorForm(forms.ModelForm):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(ExcelAdminMixin, admin.ModelAdmin):
+class IndicatorAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     resource_classes = [IndicatorResource]
     form = IndicatorForm
     list_display = ["name", "level", "parent", "weight", "rule", "framework"]
@@ -144,7 +175,7 @@ class IndicatorAdmin(ExcelAdminMixin, admin.ModelAdmin):
 # --- Evaluations ----------------------------------------------------------------------------------
 
 
-class IndicatorResultInline(SharedChoicesMixin, admin.TabularInline):
+class IndicatorResultInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInline):
     model = IndicatorResult
     extra = 0
     shared_choice_fields = ("indicator", "category")
@@ -161,13 +192,13 @@ class IndicatorResultInline(SharedChoicesMixin, admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class BudgetLineInline(admin.TabularInline):
+class BudgetLineInline(SafeInputMixin, admin.TabularInline):
     model = BudgetLine
     extra = 0
     max_num = 5
 
 
-class NarrativeSectionInline(admin.StackedInline):
+class NarrativeSectionInline(SafeInputMixin, admin.StackedInline):
     model = NarrativeSection
     extra = 0
     fields = ["kind", "indicator", "body", "points", "order"]
@@ -175,7 +206,7 @@ class NarrativeSectionInline(admin.StackedInline):
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(ExcelAdminMixin, admin.ModelAdmin):
+class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     resource_classes = [IndicatorResultResource]
     list_display = ["unit", "year_display", "status", "total_score_display", "published_at", "updated_at"]
     list_select_related = ["unit", "framework"]
@@ -242,7 +273,7 @@ class EvaluationAdmin(ExcelAdminMixin, admin.ModelAdmin):
         Evaluation.objects.with_document_data().get(pk=form.instance.pk).refresh_computed_scores()
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(SafeInputMixin, admin.ModelAdmin):
     """The record is for reading: written only by the workflow and the edit page, never by hand, and shown only
     for the evaluations the user may see."""
 
@@ -303,7 +334,7 @@ class FileRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReviewerCharge)
-class ReviewerChargeAdmin(admin.ModelAdmin):
+class ReviewerChargeAdmin(SafeInputMixin, admin.ModelAdmin):
     list_display = ["reviewer", "unit", "stage", "include_subunits"]
     list_select_related = ["reviewer", "unit"]
     autocomplete_fields = ["unit"]
@@ -315,5 +346,5 @@ admin.site.unregister(get_user_model())
 
 
 @admin.register(get_user_model())
-class UserAdmin(ExcelAdminMixin, auth_admin.UserAdmin):
+class UserAdmin(SafeInputMixin, ExcelAdminMixin, auth_admin.UserAdmin):
     resource_classes = [UserResource]

@@ -7,6 +7,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
+from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
 
@@ -64,6 +65,23 @@ def _style(form):
             widget.attrs.setdefault("class", "form-control form-control-sm")
 
 
+class FiniteDecimalField(forms.DecimalField):
+    """Django's DecimalField lets "sNaN" through to_python() (clean() refuses it later), and has_changed() then
+    compares a signalling NaN, which raises: a 500. Non-finite numbers are refused here, before any comparison."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and not value.is_finite():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return value
+
+
+def finite_decimals(db_field, **kwargs):
+    if isinstance(db_field, models.DecimalField):
+        kwargs.setdefault("form_class", FiniteDecimalField)
+    return db_field.formfield(**kwargs)
+
+
 class IndicatorResultForm(forms.ModelForm):
     row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     category_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -72,6 +90,7 @@ class IndicatorResultForm(forms.ModelForm):
     class Meta:
         model = IndicatorResult
         fields = UNIT_ROW_FIELDS
+        formfield_callback = finite_decimals
         widgets = {
             "deviation_reason": forms.Textarea(attrs={"rows": 2}),
             "actual_text": forms.TextInput(attrs={"placeholder": "定性完成情况"}),
@@ -163,6 +182,7 @@ class BudgetLineForm(forms.ModelForm):
     class Meta:
         model = BudgetLine
         fields = ["initial_budget", "adjusted_budget", "executed"]
+        formfield_callback = finite_decimals
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -72,8 +72,8 @@ def evaluation_list(request):
 @login_required
 @require_POST
 def evaluation_start(request):
-    unit = get_object_or_404(Unit.objects.filter(members=request.user), pk=request.POST.get("unit"))
-    framework = get_object_or_404(Framework, year=request.POST.get("year"))
+    unit = get_object_or_404(Unit.objects.filter(members=request.user), pk=_int(request.POST.get("unit")))
+    framework = get_object_or_404(Framework, year=_int(request.POST.get("year")))
     if not access.is_filler(request.user):
         raise PermissionDenied("只有填报人可以开始填报。")
     existing = Evaluation.objects.filter(unit=unit, framework=framework).first()
@@ -205,7 +205,7 @@ def evaluation_transition(request, pk, action):
     try:
         workflow.perform(
             action, evaluation, by=request.user, reason=request.POST.get("reason", ""),
-            expected_version=request.POST.get("version") or None,
+            expected_version=_int(request.POST["version"]) if request.POST.get("version") else None,
         )
     except workflow.WorkflowError as error:
         messages.error(request, error.message)

@@ -43,8 +43,11 @@ class Command(BaseCommand):
         parser.add_argument("--year", type=int, default=2024)
         parser.add_argument("--prefix", default="S", help="单位编码前缀")
         parser.add_argument("--seed", type=int, default=2024)
+        parser.add_argument("--users", type=int, default=0,
+                            help="负载测试用：为前 N 个单位各建一名填报人 filler<n>，每 50 个单位一名审核人 reviewer<k>")
+        parser.add_argument("--password", default="load-test-password", help="--users 所建用户的密码")
 
-    def handle(self, *args, units, rows, year, prefix, seed, **options):
+    def handle(self, *args, units, rows, year, prefix, seed, users=0, password="", **options):
         framework = load_default_framework(year)
         indicators = list(framework.indicators.order_by("level", "order", "pk"))
         leaves = [i for i in indicators if i.level == 3]
@@ -79,6 +82,46 @@ class Command(BaseCommand):
                 IndicatorResult.objects.bulk_create(results, batch_size=2000)
             self.stdout.write(f"  {min(units, first + BATCH)}/{units}")
         self.stdout.write(self.style.SUCCESS(f"已生成 {units} 个单位、{units * rows} 个三级指标（{year} 年）。"))
+        if users:
+            self.users(prefix, users, password)
+
+    def users(self, prefix, count, password):
+        """Fillers filler<n> (one unit each) and reviewers reviewer<k> (50 units each), one shared hash."""
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.hashers import make_password
+        from django.contrib.auth.models import Group
+
+        from evaluations import access
+        from evaluations.models import ReviewerCharge
+
+        User = get_user_model()
+        hashed = make_password(password)
+        units = list(Unit.objects.filter(code__startswith=prefix).exclude(code=f"{prefix}-ROOT").order_by("code")[:count])
+        reviewers = (len(units) + 49) // 50
+        with transaction.atomic():
+            User.objects.bulk_create(
+                [User(username=f"filler{n}", password=hashed) for n in range(len(units))]
+                + [User(username=f"reviewer{k}", password=hashed) for k in range(reviewers)],
+                ignore_conflicts=True,
+            )
+            by_name = dict(User.objects.filter(username__regex=r"^(filler|reviewer)[0-9]+$").values_list("username", "pk"))
+            fillers, checkers = Group.objects.get(name=access.FILLER), Group.objects.get(name=access.REVIEWER)
+            Membership = User.groups.through
+            Membership.objects.bulk_create(
+                [Membership(user_id=by_name[f"filler{n}"], group=fillers) for n in range(len(units))]
+                + [Membership(user_id=by_name[f"reviewer{k}"], group=checkers) for k in range(reviewers)],
+                ignore_conflicts=True,
+            )
+            Unit.members.through.objects.bulk_create(
+                [Unit.members.through(unit_id=u.pk, user_id=by_name[f"filler{n}"]) for n, u in enumerate(units)],
+                ignore_conflicts=True,
+            )
+            ReviewerCharge.objects.bulk_create(
+                [ReviewerCharge(reviewer_id=by_name[f"reviewer{n // 50}"], unit=u, include_subunits=False)
+                 for n, u in enumerate(units)],
+                ignore_conflicts=True,
+            )
+        self.stdout.write(f"已建 {len(units)} 名填报人（filler0…）、{reviewers} 名审核人（reviewer0…），密码 {password}。")
 
     def budget(self, evaluation, rng):
         lines = []

@@ -1,0 +1,26 @@
+"""gunicorn settings for `make serve` and the systemd unit (docs/deploy.md); each can be overridden from the
+environment. gunicorn reads this file from the working directory, or with `-c gunicorn.conf.py`."""
+
+import multiprocessing
+import os
+
+# Behind nginx on the same host; GUNICORN_BIND=0.0.0.0:8000 only where a load balancer elsewhere connects.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# gunicorn's advice: (2 × cores) + 1 workers; a worker waiting on the database lets another use the core.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", 2))
+worker_class = "gthread"
+# The 说明 PDF takes about a second; the official workbook of a large evaluation a few.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so that a slow leak cannot grow without bound; jitter keeps them from all
+# restarting at once.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
+max_requests_jitter = max_requests // 10
+# Trust X-Forwarded-* only from nginx on this host.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+wsgi_app = "config.wsgi:application"

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """Running the system: backup and restore, database set-up, and the session timestamps of config.security."""
+
+    name = "ops"
+    verbose_name = "运维"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from config.security import stamp_login
+
+        user_logged_in.connect(stamp_login, dispatch_uid="ops.stamp_login")

@@ -1,0 +1,121 @@
+"""manage.py restore FILE: load a backup into an empty, migrated database, in one transaction."""
+
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+
+from django.apps import apps
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.core.management.color import no_style
+from django.db import connection, transaction
+
+from ops import backup
+
+
+class Command(BaseCommand):
+    help = "从 backup 生成的 zip 文件恢复全部数据和上传的文件（目标数据库须已迁移且为空，除非加 --force）。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="备份文件（.zip）")
+        parser.add_argument("--force", action="store_true", help="目标数据库已有数据时，先清空再恢复")
+
+    def handle(self, *args, file, force, **options):
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"找不到备份文件 {path}。")
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as error:
+            raise CommandError(f"{path} 不是有效的备份文件（不是 zip 文件）。") from error
+        with archive, tempfile.TemporaryDirectory() as tmp:
+            manifest = self.verify(archive)
+            models = [apps.get_model(label) for label in manifest["counts"]]
+            occupied = [
+                f"{m._meta.verbose_name}（{n} 行）" for m in models
+                if backup.label(m) not in backup.SEEDED and (n := m._base_manager.count())
+            ]
+            if occupied and not force:
+                raise CommandError(
+                    "目标数据库已有数据，未做任何修改：" + "、".join(occupied[:5]) + ("等" if len(occupied) > 5 else "")
+                    + "。请恢复到新建并已迁移的空数据库；确需覆盖时加 --force。"
+                )
+            data = Path(tmp) / "data.xml"
+            data.write_bytes(archive.read("data.xml"))
+            files = [name for name in manifest["members"] if name.startswith("files/")]
+            with transaction.atomic():
+                self.empty(models)
+                call_command("loaddata", str(data), verbosity=0)
+                counts = {backup.label(m): m._base_manager.count() for m in models}
+                if counts != manifest["counts"]:
+                    wrong = [k for k in counts if counts[k] != manifest["counts"][k]]
+                    raise CommandError(f"恢复后的行数与备份不符（{'、'.join(wrong)}），已全部撤销。")
+                # Files last and still inside the transaction: if one cannot be written, no row is kept.
+                for member in files:
+                    name = member.removeprefix("files/")
+                    if default_storage.exists(name):
+                        default_storage.delete(name)
+                    with archive.open(member) as src:
+                        saved = default_storage.save(name, File(src, name=name))
+                    if saved != name:
+                        raise CommandError(f"文件 {name} 未能以原名保存（存为 {saved}），已撤销。")
+        self.stdout.write(self.style.SUCCESS(
+            f"已恢复 {sum(counts.values())} 行数据和 {len(files)} 个文件（备份时间 {manifest['created_at']}）。"
+        ))
+
+    def verify(self, archive):
+        """Every member's checksum and the migrations, before anything is written."""
+        try:
+            manifest = json.loads(archive.read("manifest.json"))
+        except (KeyError, ValueError) as error:
+            raise CommandError("备份文件缺少 manifest.json 或其内容无效。") from error
+        if manifest.get("format") != backup.FORMAT or manifest.get("version") != backup.VERSION:
+            raise CommandError("这不是本系统生成的备份文件，或版本不受支持。")
+        for member, expected in manifest["members"].items():
+            try:
+                with archive.open(member) as f:
+                    actual = backup.sha256_of(f)
+            except KeyError as error:
+                raise CommandError(f"备份文件不完整：缺少 {member}。") from error
+            if actual != expected["sha256"]:
+                raise CommandError(f"备份文件已损坏：{member} 的校验值不符。")
+        current = backup.migration_state(connection)
+        if current != manifest["migrations"]:
+            apps_differ = sorted(a for a in set(current) | set(manifest["migrations"])
+                                 if current.get(a) != manifest["migrations"].get(a))
+            raise CommandError(
+                f"备份时的数据库结构与当前不同（{'、'.join(apps_differ)}）。请先运行 migrate，"
+                "并使用与备份时相同版本的系统恢复。"
+            )
+        unknown = [label for label in manifest["counts"] if not self.known(label)]
+        if unknown:
+            raise CommandError(f"备份中有当前系统没有的数据类型：{'、'.join(unknown)}。")
+        return manifest
+
+    @staticmethod
+    def known(label):
+        try:
+            apps.get_model(label)
+        except LookupError:
+            return False
+        return True
+
+    @staticmethod
+    def empty(models):
+        tables = set()
+        for model in models:
+            tables.add(model._meta.db_table)
+            tables.update(f.remote_field.through._meta.db_table for f in model._meta.local_many_to_many)
+        sql = connection.ops.sql_flush(no_style(), sorted(tables), allow_cascade=True)
+        if connection.vendor == "postgresql":
+            # TRUNCATE refuses tables with deferred foreign-key checks pending in this transaction.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            connection.ops.execute_sql_flush(sql)
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        else:
+            connection.ops.execute_sql_flush(sql)

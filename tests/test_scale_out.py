@@ -1,0 +1,139 @@
+"""Past one server (issue 7): two gunicorn servers against one PostgreSQL and one Redis, sharing one uploads
+folder. A login made through one is seen through the other (sessions in Redis and the database), and a file
+uploaded through one downloads through the other. Skipped, saying why, where PostgreSQL or Redis is absent."""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PDF = b"%PDF-1.4\n" + secrets.token_bytes(2048)
+SEED = """
+from evaluations import access
+from tests.factories import make_evaluation, make_unit, make_user
+unit = make_unit("共享单位")
+evaluation = make_evaluation(unit=unit)
+make_user(access.FILLER, units=[unit], username="gongxiang")
+print(evaluation.pk)
+"""
+
+
+def _require_services():
+    try:
+        import psycopg
+
+        psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres connect_timeout=3").close()
+    except Exception as error:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL 不可用（127.0.0.1:5432）：{error}；CI 会运行此测试")
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping()
+    except Exception as error:  # noqa: BLE001
+        pytest.skip(f"Redis 不可用（127.0.0.1:6379）：{error}；CI 会运行此测试")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url, process):
+    import requests
+
+    for _ in range(150):
+        if process.poll() is not None:
+            raise AssertionError(f"服务器进程已退出：{process.stdout.read()[-2000:]}")
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} 未能启动")
+
+
+@pytest.fixture
+def two_servers(tmp_path):
+    _require_services()
+    import psycopg
+
+    name = f"jx_scale_{os.getpid()}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    prefix = f"jxtest{os.getpid()}"
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE",
+                                                              "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    env = {**clean, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}", "REDIS_URL": REDIS_URL,
+           "CACHE_KEY_PREFIX": prefix, "MEDIA_ROOT": str(tmp_path / "shared-media"), "HTTPS": "0",
+           "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1", "GUNICORN_WORKERS": "1",
+           "GUNICORN_ACCESSLOG": ""}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    seeded = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True)
+    servers, processes = [], []
+    try:
+        for _ in range(2):
+            port = _free_port()
+            processes.append(subprocess.Popen(
+                [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT,
+                env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True,
+            ))
+            servers.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(servers, processes, strict=True):
+            _wait(f"{url}/healthz", process)
+        yield servers, int(seeded.stdout.strip().splitlines()[-1]), prefix
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_login_and_upload_through_one_server_are_seen_through_the_other(two_servers):
+    import redis
+    import requests
+
+    (a, b), evaluation, prefix = two_servers
+    token = secrets.token_hex(16)  # an unmasked CSRF secret, as the login page's cookie would carry
+    on_a = requests.Session()
+    on_a.cookies.set("csrftoken", token)
+    login = on_a.post(f"{a}/accounts/login/", data={"username": "gongxiang", "password": "correct-horse-battery-staple",
+                                                    "csrfmiddlewaretoken": token}, allow_redirects=False)
+    assert login.status_code == 302 and login.headers["Location"] == "/evaluations/"
+    session_id = on_a.cookies["sessionid"]
+    assert any(redis.Redis.from_url(REDIS_URL).scan_iter(f"{prefix}:*{session_id}*")), "会话应存入 Redis"
+
+    # The same cookie, presented to the other server.
+    on_b = requests.Session()
+    on_b.cookies.set("sessionid", session_id)
+    on_b.cookies.set("csrftoken", token)
+    upload = on_b.post(f"{b}/evaluations/{evaluation}/evidence/", data={"csrfmiddlewaretoken": token},
+                       files={"file": ("佐证.pdf", PDF, "application/pdf")}, allow_redirects=False)
+    assert upload.status_code == 302 and upload.headers["Location"].endswith("#evidence")
+
+    # Uploaded through B, downloaded through A (the shared uploads folder); a stranger gets nothing.
+    import psycopg
+
+    name = f"jx_scale_{os.getpid()}"
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={name}") as conn:
+        evidence_id = conn.execute("SELECT id FROM evaluations_evidence ORDER BY id DESC LIMIT 1").fetchone()[0]
+    download = on_a.get(f"{a}/evaluations/{evaluation}/evidence/{evidence_id}/")
+    assert download.status_code == 200 and download.content == PDF
+    anonymous = requests.get(f"{b}/evaluations/{evaluation}/evidence/{evidence_id}/", allow_redirects=False)
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous.headers["Location"]
