@@ -89,16 +89,28 @@ def visible_units(queryset, user):
     return _scoped(queryset, user, UNIT_ITSELF)
 
 
+def _remembered(user, key, compute):
+    """Per-request memo on the user object (a page asks the same question for several buttons)."""
+    memo = user.__dict__.setdefault("_access_memo", {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def is_member(user, unit):
-    return user.is_authenticated and is_filler(user) and unit.members.filter(pk=user.pk).exists()
+    if not (user.is_authenticated and is_filler(user)):
+        return False
+    return _remembered(user, ("member", unit.pk), lambda: unit.members.filter(pk=user.pk).exists())
 
 
 def in_charge_of(user, unit, stage=None):
     from evaluations.models import Unit
 
-    return is_reviewer(user) and Unit.objects.filter(pk=unit.pk).filter(
+    if not is_reviewer(user):
+        return False
+    return _remembered(user, ("charge", unit.pk, stage), lambda: Unit.objects.filter(pk=unit.pk).filter(
         in_charge_condition(user, UNIT_ITSELF, stage)
-    ).exists()
+    ).exists())
 
 
 def ancestor_ids(unit):

@@ -16,9 +16,9 @@ class Problem:
     blocking: bool = True
 
 
-def problems(evaluation):
+def problems(evaluation, card=None):
     """All problems of an evaluation loaded with Evaluation.objects.with_document_data() (plus its comments)."""
-    card = evaluation.scorecard()
+    card = card or evaluation.scorecard()
     found = []
     for message in scoring.framework_errors(evaluation.framework.indicators.all(), require_complete=True):
         found.append(Problem(f"年度指标体系有误：{message}请联系管理员。"))

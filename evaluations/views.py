@@ -95,24 +95,24 @@ def evaluation_start(request):
 
 def _page_context(request, evaluation):
     user = request.user
+    scorecard = evaluation.scorecard()
     return {
         "evaluation": evaluation,
-        "scorecard": evaluation.scorecard(),
+        "scorecard": scorecard,
         "events": evaluation.events.select_related("actor"),
         "comments": evaluation.comments.all(),
         "actions": workflow.available_actions(user, evaluation),
         "can_edit": workflow.can_edit(user, evaluation),
         "can_comment": workflow.can_comment(user, evaluation),
         "can_see_history": access.is_reviewer(user) or access.is_admin(user),
-        "problems": checklist.problems(evaluation) if workflow.can_edit(user, evaluation) else [],
+        "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
         "archive": evaluation.archives.order_by("-pk").first() if evaluation.status == S.APPROVED else None,
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
-    } | _side_forms(evaluation, user)
+    } | _side_forms(evaluation, user, scorecard)
 
 
-def _side_forms(evaluation, user):
-    scorecard = evaluation.scorecard()
+def _side_forms(evaluation, user, scorecard):
     forms = {}
     if workflow.can_comment(user, evaluation):
         forms["comment_form"] = CommentForm(evaluation=evaluation, scorecard=scorecard)
