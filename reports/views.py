@@ -24,17 +24,21 @@ def export_list(request):
     return render(request, "reports/export_list.html", {"jobs": jobs, "years": years, "link_hours": settings.EXPORT_LINK_HOURS})
 
 
-@login_required
-@require_POST
-def start_summary_export(request):
+def _start(request, kind, started):
     year = request.POST.get("year", "")
     if not (year.isdigit() and Framework.objects.filter(year=int(year)).exists()):
         messages.error(request, "请选择有指标体系的年度。")
         return redirect("reports:export_list")
-    job = ExportJob.objects.create(kind=ExportJob.Kind.SUMMARY, year=int(year), requested_by=request.user)
+    job = ExportJob.objects.create(kind=kind, year=int(year), requested_by=request.user)
     run_export.enqueue(str(job.pk))
-    messages.success(request, f"已开始生成 {year} 年度汇总表，完成后可在本页下载。")
+    messages.success(request, started.format(year=year))
     return redirect("reports:export_detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def start_summary_export(request):
+    return _start(request, ExportJob.Kind.SUMMARY, "已开始生成 {year} 年度汇总表，完成后可在本页下载。")
 
 
 @login_required
@@ -43,14 +47,7 @@ def start_documents_export(request):
     """A zip of a year's approved 说明 (admins; built in the background, since a district has many units)."""
     if not access.is_admin(request.user):
         raise PermissionDenied("只有管理员可以打包下载说明。")
-    year = request.POST.get("year", "")
-    if not (year.isdigit() and Framework.objects.filter(year=int(year)).exists()):
-        messages.error(request, "请选择有指标体系的年度。")
-        return redirect("reports:export_list")
-    job = ExportJob.objects.create(kind=ExportJob.Kind.DOCUMENTS, year=int(year), requested_by=request.user)
-    run_export.enqueue(str(job.pk))
-    messages.success(request, f"已开始打包 {year} 年已通过审核的说明，完成后可在本页下载。")
-    return redirect("reports:export_detail", pk=job.pk)
+    return _start(request, ExportJob.Kind.DOCUMENTS, "已开始打包 {year} 年已通过审核的说明，完成后可在本页下载。")
 
 
 @login_required
