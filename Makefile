@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed var/secret_key
 
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
@@ -37,7 +37,7 @@ SERVE_ENV = DEBUG=0 HTTPS=$(or $(HTTPS),0) DATABASE_URL=$(or $(DATABASE_URL),pos
 var/secret_key:
 	@mkdir -p var && umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
-serve: install var/secret_key
+serve: install
 	$(SERVE_ENV) $(PY) manage.py ensure_database
 	$(SERVE_ENV) $(PY) manage.py collectstatic --noinput -v 0
 	$(SERVE_ENV) $(PY) manage.py migrate --noinput

@@ -28,10 +28,17 @@ def env_bool(name, default=False):
 
 DEBUG = env_bool("DEBUG")
 
+# The key comes from SECRET_KEY, or from the file `make install` generates once per installation (var/secret_key,
+# mode 600; SECRET_KEY_FILE names another), so `manage.py` works without exporting anything.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY_FILE = Path(os.environ.get("SECRET_KEY_FILE", BASE_DIR / "var" / "secret_key"))
+if not SECRET_KEY and SECRET_KEY_FILE.is_file():
+    SECRET_KEY = SECRET_KEY_FILE.read_text(encoding="utf-8").strip()
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DEBUG 关闭时必须设置环境变量 SECRET_KEY。")
+        raise ImproperlyConfigured(
+            "DEBUG 关闭时必须设置环境变量 SECRET_KEY（或先运行 make install 生成 var/secret_key）。"
+        )
     SECRET_KEY = "insecure-development-key-only-for-debug"
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h.strip()]

@@ -14,13 +14,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def settings_in_subprocess(env, expr):
     code = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; from django.conf import settings; print({expr})"
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG")}
-    return subprocess.run([sys.executable, "-c", code], env={**clean, **env}, cwd=ROOT, capture_output=True, text=True)
+    no_key_file = {"SECRET_KEY_FILE": str(ROOT / "var" / "no-such-key-file")}
+    return subprocess.run(
+        [sys.executable, "-c", code], env={**clean, **no_key_file, **env}, cwd=ROOT, capture_output=True, text=True
+    )
 
 
 def test_secret_key_is_required_when_debug_is_off():
     result = settings_in_subprocess({}, "settings.DEBUG")
     assert result.returncode != 0
     assert "DEBUG 关闭时必须设置环境变量 SECRET_KEY" in result.stderr
+
+
+def test_secret_key_can_come_from_the_installation_key_file(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("a-key-made-by-make-install\n")
+    result = settings_in_subprocess({"SECRET_KEY_FILE": str(key_file)}, "settings.SECRET_KEY, settings.DEBUG")
+    assert result.stdout.strip() == "a-key-made-by-make-install False"
 
 
 def test_default_database_is_an_sqlite_file_in_the_project():
