@@ -105,9 +105,10 @@ def section_blocks(section, lead: str = "") -> list[Block]:
     return blocks
 
 
-def build_document(evaluation) -> Document:
-    """The 说明 of one evaluation (load it with Evaluation.objects.with_document_data(): no queries here)."""
-    scorecard = evaluation.scorecard()
+def build_document(evaluation, scorecard=None) -> Document:
+    """The 说明 of one evaluation (load it with Evaluation.objects.with_document_data(): no queries here).
+    Pages that already scored the evaluation pass their scorecard in."""
+    scorecard = scorecard or evaluation.scorecard()
     sections = evaluation.sections_in_order()
     by_kind = {}
     for section in sections:

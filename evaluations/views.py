@@ -165,8 +165,9 @@ def evaluation_edit(request, pk):
             status = 400
             messages.error(request, "有内容需要修改，请查看标红的字段。已填写的内容都保留在页面上，尚未保存。")
         form.preview()
-    context = _page_context(request, evaluation) | {
-        "form": form, "conflict": conflict, "document": build_document(evaluation),
+    context = _page_context(request, evaluation)
+    context |= {
+        "form": form, "conflict": conflict, "document": build_document(evaluation, context["scorecard"]),
         # After a conflict the page carries the version now current, so saving again applies the user's input.
         "version": evaluation.version if conflict is None else Evaluation.objects.values_list("version", flat=True).get(pk=pk),
     }
@@ -182,7 +183,8 @@ def evaluation_preview(request, pk):
     form = EvaluationContentForm(evaluation, request.POST)
     form.is_valid()
     form.preview()
-    context = _page_context(request, evaluation) | {"form": form, "document": build_document(evaluation)}
+    context = _page_context(request, evaluation)
+    context |= {"form": form, "document": build_document(evaluation, context["scorecard"])}
     return render(request, "evaluations/_edit_live.html", context)
 
 
@@ -220,14 +222,17 @@ def evaluation_transition(request, pk, action):
 def evaluation_review(request, pk):
     """The table, the budget and the 说明 side by side, with comments pinned to rows and sections."""
     evaluation = load_evaluation(request, pk)
-    if not (access.is_reviewer(request.user) or access.is_admin(request.user)):
-        raise PermissionDenied("只有审核人和管理员可以打开审核页面。")
+    _require_reviewer_or_admin(request.user)
     last_return = evaluation.events.filter(action="return_for_changes").order_by("-pk").first()
-    changed = FieldChange.objects.filter(evaluation=evaluation, version__gt=last_return.version) if last_return else []
-    return render(request, "evaluations/evaluation_review.html", _page_context(request, evaluation) | {
-        "document": build_document(evaluation),
+    changed = []
+    if last_return:
+        changed = list(FieldChange.objects.filter(evaluation=evaluation, version__gt=last_return.version)
+                       .select_related("changed_by"))
+    context = _page_context(request, evaluation)
+    return render(request, "evaluations/evaluation_review.html", context | {
+        "document": build_document(evaluation, context["scorecard"]),
         "last_return": last_return,
-        "changes_since_return": list(changed.select_related("changed_by")) if last_return else [],
+        "changes_since_return": changed,
     })
 
 
@@ -330,8 +335,7 @@ def evaluation_publish(request, pk, unpublish=False):
 @login_required
 def evaluation_history(request, pk):
     evaluation = load_evaluation(request, pk)
-    if not (access.is_reviewer(request.user) or access.is_admin(request.user)):
-        raise PermissionDenied("修改记录仅供审核人和管理员查看。")
+    _require_reviewer_or_admin(request.user)
     changes = FieldChange.objects.filter(evaluation=evaluation).select_related("changed_by").order_by("-pk")
     return render(request, "evaluations/evaluation_history.html", {"evaluation": evaluation, "changes": changes})
 
