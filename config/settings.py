@@ -148,6 +148,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+# Widgets written in Python where they are Django's own input/select/textarea templates (config/form_renderer.py).
+FORM_RENDERER = "config.form_renderer.FastWidgetRenderer"
 
 # A 150-row indicator table posts about 12 fields a row plus budget and narrative fields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

@@ -99,23 +99,38 @@ class IndicatorResultForm(forms.ModelForm):
         }
 
     def __init__(self, *args, categories=(), **kwargs):
+        row = kwargs.get("instance")
+        self.fixed_by_framework = row is not None and row.pk is not None and not row.is_unit_row
+        if self.fixed_by_framework:
+            # What the framework fixes (name, target, weight, rule...) is shown as text, not as disabled inputs:
+            # a 40-row page then builds, checks and renders half the fields.
+            self.base_fields = self.framework_row_fields()
         super().__init__(*args, **kwargs)
         self.categories = {c.pk: c for c in categories}
         row = self.instance
         if row.pk:
             self.initial.update(row_id=row.pk, category_id=row.category_id, order=row.order)
-        if row.pk and not row.is_unit_row:
-            for name in set(UNIT_ROW_FIELDS) - set(FRAMEWORK_ROW_FIELDS):
-                self.fields[name].disabled = True
+        if self.fixed_by_framework:
             if scoring.is_rule_scored(row.rule):  # the rule decides; the live score shows below the box
                 self.fields["score"].disabled = True
             if row.actual_source:
                 self.fields["actual_value"].disabled = True
         for name in ("target_value", "actual_value", "weight", "score", "deduction_per_point"):
-            self.fields[name].widget.attrs.update(inputmode="decimal", **{"data-live": ""})
+            if name in self.fields:
+                self.fields[name].widget.attrs.update(inputmode="decimal", **{"data-live": ""})
         for name in ("band", "comparison", "rule", "actual_text", "name"):
-            self.fields[name].widget.attrs["data-live"] = ""
+            if name in self.fields:
+                self.fields[name].widget.attrs["data-live"] = ""
         _style(self)
+
+    @classmethod
+    def framework_row_fields(cls):
+        if "_framework_row_fields" not in cls.__dict__:
+            cls._framework_row_fields = {
+                name: field for name, field in cls.base_fields.items()
+                if name in FRAMEWORK_ROW_FIELDS or name not in UNIT_ROW_FIELDS
+            }
+        return cls._framework_row_fields
 
     def clean(self):
         cleaned = super().clean()
