@@ -43,29 +43,29 @@ def role_names(user):
     return names
 
 
-# Outer references for a query over evaluations (the unit is a relation) or over units themselves.
-EVALUATION_UNIT = ("unit_id", "unit__path")
-UNIT_ITSELF = ("pk", "path")
+# The unit of a row, in a query over evaluations (the unit is a relation) or over units themselves.
+EVALUATION_UNIT = "unit_id"
+UNIT_ITSELF = "pk"
 
 
 def in_charge_condition(user, outer=EVALUATION_UNIT, stage=None):
-    """True for rows whose unit is in the reviewer's charge (at `stage`, or any): one subquery, no extra query."""
-    from evaluations.models import ReviewerCharge
+    """True for rows whose unit is in the reviewer's charge (at `stage`, or any), with no extra query. The units in
+    charge are uncorrelated subqueries, which the database works out once per query rather than once per row."""
+    from evaluations.models import ReviewerCharge, Unit
 
-    unit_id, path = (OuterRef(name) for name in outer)
     charges = ReviewerCharge.objects.filter(reviewer_id=user.pk)
     if stage:
         charges = charges.filter(stage=stage)
-    charges = charges.filter(
-        Q(unit_id=unit_id) | (Q(include_subunits=True) & StartsWith(path, F("unit__path")))
+    subtrees = Unit.objects.filter(
+        Exists(charges.filter(include_subunits=True).filter(StartsWith(OuterRef("path"), F("unit__path"))))
     )
-    return Exists(charges)
+    return Q(**{f"{outer}__in": charges.values("unit_id")}) | Q(**{f"{outer}__in": subtrees.values("pk")})
 
 
 def member_condition(user, outer=EVALUATION_UNIT):
     from evaluations.models import Unit
 
-    return Exists(Unit.members.through.objects.filter(unit_id=OuterRef(outer[0]), user_id=user.pk))
+    return Exists(Unit.members.through.objects.filter(unit_id=OuterRef(outer), user_id=user.pk))
 
 
 def _scoped(queryset, user, outer):

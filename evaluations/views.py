@@ -50,12 +50,12 @@ def _require_reviewer_or_admin(user):
 def evaluation_list(request):
     years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
     year = _year(request, years)
-    evaluations = _visible(request).for_year(year).select_related("unit", "framework").with_total_score()
+    visible = _visible(request).for_year(year)
     rows = [
         (e, e.total_score_sum, scoring.grade(e.total_score_sum or 0, e.framework.grade_thresholds))
-        for e in evaluations.order_by("unit__code")
+        for e in visible.select_related("unit", "framework").with_total_score().order_by("unit__code")
     ]
-    counts = dict(evaluations.order_by().values_list("status").annotate(n=Count("pk")))
+    counts = dict(visible.order_by().values_list("status").annotate(n=Count("pk")))
     startable = []
     if access.is_filler(request.user) and year:
         startable = list(

@@ -57,6 +57,16 @@ def test_reviewer_sees_units_in_charge_including_subunits():
     assert login(reviewer).get(f"/evaluations/{in_charge.pk}/").status_code == 200
 
 
+def test_list_counts_evaluations_by_status_not_their_rows():
+    district = make_unit("某区")
+    towns = [make_evaluation(unit=make_unit(f"某镇{i}", parent=district), extra_rows=5) for i in range(3)]
+    towns[0].status = "submitted"
+    towns[0].save()
+    reviewer = make_user(access.REVIEWER, charge=district)
+    html = login(reviewer).get("/evaluations/").content.decode()
+    assert "草稿 2 份" in html and "已提交 1 份" in html
+
+
 def test_evaluation_page_shows_table_subtotals_total_grade_and_explanations(demo):
     client = Client()
     client.login(username="filler", password="demo-filler-2024")

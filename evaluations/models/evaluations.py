@@ -43,7 +43,10 @@ class EvaluationQuerySet(models.QuerySet):
         return self.filter(status=EvaluationStatus.APPROVED, published_at__isnull=False)
 
     def with_total_score(self):
-        return self.annotate(total_score_sum=models.Sum("results__score"))
+        # A subquery per evaluation rather than a join with every row and a GROUP BY over every selected column.
+        total = (IndicatorResult.objects.filter(evaluation=models.OuterRef("pk")).order_by()
+                 .values("evaluation").annotate(total=models.Sum("score")).values("total"))
+        return self.annotate(total_score_sum=models.Subquery(total, output_field=models.DecimalField()))
 
     def with_document_data(self):
         """Everything the evaluation page and the 说明 read, in a fixed number of queries."""

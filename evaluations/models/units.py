@@ -19,8 +19,10 @@ class UnitQuerySet(models.QuerySet):
 
         of_unit = Evaluation.objects.filter(unit=OuterRef("pk"), framework__year=year)
         last_event = Event.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year).order_by("-pk")
+        # The rows of the unit's evaluation found through its id, so the database looks the rows up by index.
+        evaluation_of_unit = Evaluation.objects.filter(unit=OuterRef(OuterRef("pk")), framework__year=year)
         total = (
-            IndicatorResult.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year)
+            IndicatorResult.objects.filter(evaluation=Subquery(evaluation_of_unit.values("pk")[:1])).order_by()
             .values("evaluation").annotate(s=Sum("score")).values("s")[:1]
         )
         return self.annotate(
