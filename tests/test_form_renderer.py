@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 
 from config.form_renderer import FastWidgetRenderer
 from evaluations.forms import CommentForm, EvaluationContentForm, EvidenceForm
-from evaluations.models import Framework, Unit
+from evaluations.models import Evaluation, Framework, Unit
 from tests.factories import make_evaluation, make_user
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,8 @@ def assert_same_html(make_forms):
 
 
 def content_forms(evaluation, data=None):
-    form = EvaluationContentForm(evaluation, data)
+    # A fresh copy each time: validating applies the values typed to the row objects.
+    form = EvaluationContentForm(Evaluation.objects.with_document_data().get(pk=evaluation.pk), data)
     if data is not None:
         form.is_valid()
     return [*form.rows.forms, form.rows.empty_form, *form.budget.forms, *form.sections.forms, form.note]
