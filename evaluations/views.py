@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Max, Q
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -144,34 +144,71 @@ def _editable(request, pk):
 
 @login_required
 def evaluation_edit(request, pk):
+    """The edit page, and saving it. Saved from the page with JavaScript (htmx), the answer is only what changes in
+    the page (scores, 说明 preview, the new version, the outcome); without JavaScript, or when rows were added or
+    removed, the browser is sent to the page again."""
     evaluation = _editable(request, pk)
     form = EvaluationContentForm(evaluation, request.POST if request.method == "POST" else None)
-    status, conflict = 200, None
+    posted_version = _int(request.POST.get("version")) if request.method == "POST" else -1
+    status, conflict, saved = 200, None, False
     if request.method == "POST":
         if form.is_valid():
+            changes = form.changes()
             try:
-                editing.save_content(
-                    evaluation, by=request.user, expected_version=_int(request.POST.get("version")), **form.changes()
-                )
+                editing.save_content(evaluation, by=request.user, expected_version=posted_version, **changes)
             except editing.StaleEdit as stale:
                 status, conflict = 409, stale
             except workflow.WorkflowError as refused:
                 messages.error(request, refused.message)
-                return redirect("evaluations:detail", evaluation.pk)
+                return _navigate(request, reverse("evaluations:detail", args=[evaluation.pk]))
             else:
-                messages.success(request, "已保存。")
-                return redirect("evaluations:edit", evaluation.pk)
+                rows_added_or_removed = changes["created"] or changes["deleted"]
+                if rows_added_or_removed or not request.htmx:
+                    messages.success(request, "已保存。")
+                    return _navigate(request, reverse("evaluations:edit", args=[evaluation.pk]), saved=True)
+                saved = True
         else:
             status = 400
-            messages.error(request, "有内容需要修改，请查看标红的字段。已填写的内容都保留在页面上，尚未保存。")
+            if not request.htmx:
+                messages.error(request, "有内容需要修改，请查看标红的字段。已填写的内容都保留在页面上，尚未保存。")
         form.preview()
+    # The version the next save is checked against: the one the user's page was opened at; after a conflict, the
+    # one now current (saving again, knowingly, applies the user's input); after a save, the new one.
+    if conflict is not None:
+        version = Evaluation.objects.values_list("version", flat=True).get(pk=pk)
+    elif saved:
+        version = posted_version + 1
+    else:
+        version = posted_version if posted_version >= 0 else evaluation.version
     context = _page_context(request, evaluation)
     context |= {
-        "form": form, "conflict": conflict, "document": build_document(evaluation, context["scorecard"]),
-        # After a conflict the page carries the version now current, so saving again applies the user's input.
-        "version": evaluation.version if conflict is None else Evaluation.objects.values_list("version", flat=True).get(pk=pk),
+        "form": form, "conflict": conflict, "saved": saved, "version": version,
+        "document": build_document(evaluation, context["scorecard"]),
     }
+    if request.htmx and request.method == "POST":
+        if status == 400:
+            # Errors can be anywhere in the form: its content comes back whole, with what was typed and the errors.
+            response = render(request, "evaluations/evaluation_edit.html", context | {"saving": True}, status=status)
+            response["HX-Retarget"], response["HX-Reswap"], response["HX-Reselect"] = (
+                "#edit-form", "innerHTML", "#edit-form > *"
+            )
+            return response
+        response = render(request, "evaluations/_edit_live.html", context | {"saving": True}, status=status)
+        if saved:
+            response["HX-Trigger"] = "evaluation-saved"
+        return response
     return render(request, "evaluations/evaluation_edit.html", context, status=status)
+
+
+def _navigate(request, url, saved=False):
+    """A redirect; for htmx, the whole page goes there (after the page has been told it holds nothing unsaved)."""
+    if not request.htmx:
+        return redirect(url)
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = url
+    if saved:
+        response["HX-Trigger"] = "evaluation-saved"
+    return response
 
 
 @login_required

@@ -103,3 +103,68 @@ def test_framework_rows_cannot_be_deleted():
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
     assert "体系内的指标“资产管理”不能删除" in response.content.decode()
     assert evaluation.results.filter(name="资产管理").exists()
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_saving_from_the_page_with_javascript_answers_with_what_changes_in_the_page():
+    evaluation = make_evaluation(extra_rows=2)
+    client = filler_client(evaluation)
+    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    version = int(data["version"])
+    prefix = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "产出指标1")
+    data[f"{prefix}-actual_value"] = "5"
+    response = client.post(f"/evaluations/{evaluation.pk}/edit/", data, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and response["HX-Trigger"] == "evaluation-saved"
+    assert "<html" not in html and "已保存（" in html
+    assert f'name="version" value="{version + 1}" id="version" hx-swap-oob="true"' in html
+    assert 'id="live-total" hx-swap-oob="true">92.50<' in html  # 产出指标1 lost half its 15 points
+    assert Evaluation.objects.get(pk=evaluation.pk).version == version + 1
+    assert FieldChange.objects.filter(evaluation=evaluation, field_label="实际完成值").count() == 1
+
+    # The page keeps its input and now carries the new version: saving again from it works.
+    data["version"] = str(version + 1)
+    data["note-budget_note"] = "第二次保存"
+    assert client.post(f"/evaluations/{evaluation.pk}/edit/", data, **HTMX).status_code == 200
+    assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第二次保存"
+
+
+def test_with_javascript_a_conflict_or_an_error_says_so_and_the_page_keeps_its_input():
+    evaluation = make_evaluation()
+    client = filler_client(evaluation)
+    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    stale = dict(data, **{"note-budget_note": "后保存的人"})
+    assert client.post(f"/evaluations/{evaluation.pk}/edit/", dict(data, **{"note-budget_note": "先保存的人"}),
+                       **HTMX).status_code == 200
+    response = client.post(f"/evaluations/{evaluation.pk}/edit/", stale, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 409 and "HX-Trigger" not in response
+    assert "其他人已保存了修改" in html and "先保存的人" in html and "未保存" in html
+    assert f'name="version" value="{int(data["version"]) + 1}"' in html  # saving again, knowingly, applies it
+    assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "先保存的人"
+
+    wrong = dict(stale, **{"version": str(int(data["version"]) + 1), "budget-0-executed": "很多"})
+    response = client.post(f"/evaluations/{evaluation.pk}/edit/", wrong, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 400 and response["HX-Reselect"] == "#edit-form > *"  # the whole form, with errors
+    assert "输入一个数字" in html and 'value="很多"' in html and "后保存的人" in html and "未保存：有内容需要修改" in html
+    assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "先保存的人"
+
+
+def test_with_javascript_adding_a_row_reloads_the_page():
+    evaluation = make_evaluation(extra_rows=1)
+    client = filler_client(evaluation)
+    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    output = evaluation.framework.indicators.get(name="产出")
+    n = int(data["rows-TOTAL_FORMS"])
+    data.update({
+        "rows-TOTAL_FORMS": str(n + 1), f"rows-{n}-category_id": str(output.pk), f"rows-{n}-name": "新增自设指标",
+        f"rows-{n}-comparison": ">=", f"rows-{n}-rule": "proportional", f"rows-{n}-target_value": "1",
+        f"rows-{n}-actual_value": "1", f"rows-{n}-weight": "0", f"rows-{n}-order": "0",
+    })
+    response = client.post(f"/evaluations/{evaluation.pk}/edit/", data, **HTMX)
+    assert response.status_code == 204 and response["HX-Redirect"] == f"/evaluations/{evaluation.pk}/edit/"
+    assert response["HX-Trigger"] == "evaluation-saved"
+    assert "已保存" in client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode()

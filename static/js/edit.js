@@ -8,14 +8,39 @@
 
   // --- Never lose input: a warning before leaving with unsaved changes ---------------------------
   var dirty = false;
-  var note = document.getElementById("dirty-note");
+  var edits = 0;        // changes made in the page so far
+  var editsSent = 0;    // ...of which the save in flight carries this many
+  function showDirty() {
+    var note = document.getElementById("dirty-note");
+    if (note) note.hidden = !dirty;
+  }
   function markDirty() {
     dirty = true;
-    if (note) note.hidden = false;
+    edits += 1;
+    showDirty();
   }
   form.addEventListener("input", markDirty);
   form.addEventListener("change", markDirty);
   form.addEventListener("submit", function () { dirty = false; });
+  // Saving through htmx keeps the page: what was typed after "保存" was clicked is still unsaved.
+  // While a save is on its way no preview is asked for: the save's answer carries the same scores.
+  var saving = false;
+  form.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.type === "submit") {
+      editsSent = edits;
+      saving = true;
+    } else if (saving) {
+      event.preventDefault();
+    }
+  });
+  form.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.elt.type === "submit") saving = false;
+  });
+  form.addEventListener("htmx:afterSwap", showDirty);  // a refused save puts the form's content back, with errors
+  document.body.addEventListener("evaluation-saved", function () {
+    dirty = edits !== editsSent;
+    showDirty();
+  });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) {
       event.preventDefault();
@@ -29,8 +54,8 @@
   }
 
   // --- The unit's own rows: add, remove, move ----------------------------------------------------
-  var total = form.querySelector("input[name='rows-TOTAL_FORMS']");
-  var template = document.getElementById("row-template");
+  // Looked up when used: a save refused for errors replaces the form's content (the form itself stays).
+  function total() { return form.querySelector("input[name='rows-TOTAL_FORMS']"); }
 
   function renumber(body) {
     var n = 0;
@@ -44,13 +69,13 @@
     var button = event.target.closest("button");
     if (!button) return;
     if (button.hasAttribute("data-row-add")) {
-      var index = parseInt(total.value, 10);
-      var html = template.innerHTML.replace(/__prefix__/g, String(index));
+      var index = parseInt(total().value, 10);
+      var html = document.getElementById("row-template").innerHTML.replace(/__prefix__/g, String(index));
       var body = document.getElementById("category-" + button.getAttribute("data-row-add"));
       body.insertAdjacentHTML("beforeend", html);
       var row = body.lastElementChild;
       row.querySelector("input[name$='-category_id']").value = button.getAttribute("data-row-add");
-      total.value = index + 1;
+      total().value = index + 1;
       renumber(body);
       if (window.htmx) window.htmx.process(row);
       var name = row.querySelector("input[name$='-name']");
@@ -115,26 +140,24 @@
   }
 
   // --- Keyboard: ↑/↓ move to the same column in the previous/next row of the table ---------------
-  var table = document.getElementById("indicator-table");
-  if (table) {
-    table.addEventListener("keydown", function (event) {
-      if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
-      var field = event.target;
-      if (field.tagName === "TEXTAREA" || field.tagName === "SELECT") return;
-      var cell = field.closest("td");
-      var row = field.closest("tr[data-row]");
-      if (!cell || !row) return;
-      var column = Array.prototype.indexOf.call(row.children, cell);
-      var position = Array.prototype.indexOf.call(cell.querySelectorAll("input:not([type=hidden])"), field);
-      var rows = Array.prototype.filter.call(table.querySelectorAll("tr[data-row]"), function (r) { return !r.hidden; });
-      var next = rows[rows.indexOf(row) + (event.key === "ArrowDown" ? 1 : -1)];
-      if (!next) return;
-      var inputs = next.children[column].querySelectorAll("input:not([type=hidden])");
-      var target = inputs[Math.max(0, Math.min(position, inputs.length - 1))];
-      if (target && !target.disabled) {
-        event.preventDefault();
-        target.focus();
-      }
-    });
-  }
+  form.addEventListener("keydown", function (event) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    var field = event.target;
+    var table = field.closest("#indicator-table");
+    if (!table || field.tagName === "TEXTAREA" || field.tagName === "SELECT") return;
+    var cell = field.closest("td");
+    var row = field.closest("tr[data-row]");
+    if (!cell || !row) return;
+    var column = Array.prototype.indexOf.call(row.children, cell);
+    var position = Array.prototype.indexOf.call(cell.querySelectorAll("input:not([type=hidden])"), field);
+    var rows = Array.prototype.filter.call(table.querySelectorAll("tr[data-row]"), function (r) { return !r.hidden; });
+    var next = rows[rows.indexOf(row) + (event.key === "ArrowDown" ? 1 : -1)];
+    if (!next) return;
+    var inputs = next.children[column].querySelectorAll("input:not([type=hidden])");
+    var target = inputs[Math.max(0, Math.min(position, inputs.length - 1))];
+    if (target && !target.disabled) {
+      event.preventDefault();
+      target.focus();
+    }
+  });
 })();

@@ -26,11 +26,14 @@ def test_second_save_is_refused_and_its_input_kept(evaluation, new_page, shots):
         page.goto(f"/evaluations/{evaluation.pk}/edit/")
     first.get_by_label("预算执行情况说明").fill("第一位同事的说明")
     first.get_by_role("button", name="保存").first.click()
-    expect(first.locator(".alert-success").first).to_contain_text("已保存")
+    expect(first.locator("#save-status")).to_contain_text("已保存（")
+    expect(first.locator("#dirty-note")).to_be_hidden()  # the page stays, and holds nothing unsaved
 
     second.get_by_label("预算执行情况说明").fill("第二位同事的说明")
     second.get_by_role("button", name="保存").first.click()
     expect(second.locator("#conflict")).to_contain_text("其他人已保存了修改")
+    expect(second.locator("#save-status")).to_contain_text("未保存")
+    expect(second.locator("#dirty-note")).to_be_visible()
     expect(second.locator("#conflict")).to_contain_text("第一位同事的说明")
     expect(second.get_by_label("预算执行情况说明")).to_have_value("第二位同事的说明")
     shots(second, "第二次保存被拒绝并保留输入")
@@ -38,7 +41,7 @@ def test_second_save_is_refused_and_its_input_kept(evaluation, new_page, shots):
 
     # Saving again, knowingly, applies the kept input.
     second.get_by_role("button", name="保存").first.click()
-    expect(second.locator(".alert-success").first).to_contain_text("已保存")
+    expect(second.locator("#save-status")).to_contain_text("已保存（")
     assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第二位同事的说明"
 
 
@@ -65,3 +68,32 @@ def test_every_page_works_with_the_network_cut_off(evaluation, new_page, shots, 
     for url in ["/evaluations/queue/", "/evaluations/overview/"]:
         reviewer.goto(url)
         expect(reviewer.locator("h1")).to_be_visible()
+
+
+def test_a_save_refused_for_errors_shows_them_keeps_the_input_and_the_page_still_works(evaluation, new_page, shots):
+    page = new_page()
+    login(page, "tianbao", PASSWORD)
+    page.goto(f"/evaluations/{evaluation.pk}/edit/")
+    page.get_by_label("预算执行情况说明").fill("要保留的说明")
+    page.get_by_label("本年财政拨款全年执行数（万元）").fill("-5")
+    page.get_by_role("button", name="保存").first.click()
+    expect(page.locator("#save-status")).to_contain_text("未保存：有内容需要修改")
+    expect(page.get_by_text("不能为负数。")).to_be_visible()
+    expect(page.get_by_label("预算执行情况说明")).to_have_value("要保留的说明")
+    expect(page.locator("#dirty-note")).to_be_visible()
+    shots(page, "保存被拒绝时标出错误并保留输入")
+
+    # The form's content was replaced: adding a row, the live score and saving still work.
+    page.get_by_label("本年财政拨款全年执行数（万元）").fill("100")
+    output = page.locator("tbody:has(th:has-text('产出（分值'))")
+    output.locator("button[data-row-add]").click()
+    row = output.locator("tr[data-row]").last
+    row.get_by_label("指标名称").fill("新加的指标")
+    row.locator("input[name$='-target_value']").fill("10")
+    row.locator("input[name$='-actual_value']").fill("10")
+    row.locator("input[name$='-weight']").fill("0")
+    page.get_by_role("button", name="保存").first.click()
+    expect(page.locator(".alert-success").first).to_contain_text("已保存")  # rows added: the page is loaded again
+    saved = Evaluation.objects.get(pk=evaluation.pk)
+    assert saved.budget_note == "要保留的说明"
+    assert saved.results.filter(name="新加的指标").exists()
