@@ -24,3 +24,13 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no acces
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 wsgi_app = "config.wsgi:application"
+
+
+def post_worker_init(worker):
+    """Once the application is loaded, its own objects (modules, settings, URL patterns) live as long as the worker:
+    gc.freeze() takes them out of the garbage collector's full passes, which otherwise walk every one of them
+    (about 90 ms a pass on the load test's pages; docs/benchmarks.md「负载测试」)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -1,14 +1,17 @@
 """Load test (issue 7): logged-in fillers and reviewers against `make serve` on PostgreSQL seeded with
 `seed_scale --units 3000 --rows 40 --year 2024 --users 3000`.
 
-The mix, per user: open the list 40%, open an evaluation 30%, save rows 20% (the edit form posted back with
-its version; a 409 conflict or a 403 for an evaluation not open for editing is an expected answer, not an
-error), submit / return for changes 10%. Fillers are three in four users; reviewers (50 units each) the rest.
-Locust runs in its own virtualenv (pip install locust==2.47.0); see docs/benchmarks.md「负载测试」:
+The mix, per user: open the list 40%, open an evaluation 30% (fillers: the 自评表 or the 填写页, half and half;
+reviewers: the 审核页), save rows 20% (fillers: change three 实际完成值 in the 填写页 and click 保存, as the page's
+JavaScript posts it, with the version the page holds; reviewers: the 待审核 queue), submit / return for changes 10%.
+A 409 (someone saved first), a 403 (not open for editing) or a 400 (errors shown) is an expected answer, not an
+error. Fillers are three in four users; reviewers (50 units each) the rest. The statistics start once every user
+has logged in; logging in (PBKDF2) is timed on its own. Locust runs in its own virtualenv (pip install
+locust==2.47.0); see docs/benchmarks.md「负载测试」:
 
-    flock /tmp/bench.lock locust -f bench/locustfile.py --headless -u 80 -r 10 -t 5m -H http://127.0.0.1:8000 \
+    flock /tmp/bench.lock locust -f bench/locustfile.py --headless -u 70 -r 35 -t 340s -H http://127.0.0.1:8765 \
         --csv var/load --only-summary FillerUser ReviewerUser
-    flock /tmp/bench.lock locust -f bench/locustfile.py --headless -u 40 -r 40 -t 30s -H http://127.0.0.1:8000 \
+    flock /tmp/bench.lock locust -f bench/locustfile.py --headless -u 40 -r 40 -t 30s -H http://127.0.0.1:8765 \
         --only-summary CeilingUser          # the bare view (/healthz: one SELECT 1), for the ratio
 """
 
@@ -25,7 +28,7 @@ from locust import FastHttpUser, between, events, task
 PASSWORD = "load-test-password"
 FILLERS = 3000
 REVIEWERS = 60
-EXPECTED = {200, 302, 400, 403, 409}  # 400: a form sent back with errors; 403/409: refused as designed
+EXPECTED = {200, 204, 302, 400, 403, 409}  # 204: sent to another page; 400: errors shown; 403/409: refused as designed
 
 # The edit form read back as a browser would post it unchanged (tests/forms.py does the same with html.parser;
 # regular expressions keep Locust's own CPU, on the same two cores as the server, small).
@@ -71,6 +74,7 @@ def csrf(page):
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+VERSION = re.compile(r'name="version" value="(\d+)"')
 
 # The issue measures logged-in users: the statistics start once every user has logged in. Logging in (PBKDF2, about
 # half a second of CPU by design) is timed on its own and printed at the end.
@@ -103,9 +107,11 @@ class _Person(FastHttpUser):
         self.evaluations = [int(pk) for pk in set(re.findall(r'href="/evaluations/(\d+)/"', listing.text))]
         self.token = csrf(listing.text)
 
-    def expect(self, method, url, name, data=None):
+    def expect(self, method, url, name, data=None, htmx=False):
         # A POST is followed to the page it redirects to, as a browser does (that page shows the message).
         extra = {"data": urlencode(data, doseq=True), "headers": FORM} if data is not None else {}
+        if htmx:  # made by the page's JavaScript: the answer is a fragment of the page
+            extra["headers"] = {**extra.get("headers", {}), "HX-Request": "true"}
         with getattr(self.client, method)(url, name=name, catch_response=True, allow_redirects=method == "post",
                                           **extra) as response:
             if response.status_code in EXPECTED:
@@ -151,8 +157,8 @@ class FillerUser(_Person):
 
     @task(20)
     def save_rows(self):
-        """Change three 实际完成值 in the edit page and save: the browser posts the form it shows (with the version
-        it was opened at) and loads the edit page it is sent back to, from which the next save is made."""
+        """Change three 实际完成值 in the edit page and click 保存, as a browser with JavaScript does: the page posts
+        its form (with the version it holds) and stays, taking the new scores and version from the answer."""
         pk = self.pick()
         if not pk:
             return
@@ -160,15 +166,16 @@ class FillerUser(_Person):
             self.open_edit_page(pk)
         if not self.forms[pk]:
             return
-        data = list(self.forms[pk])
+        data = self.forms[pk]
         actual = [i for i, (name, value) in enumerate(data) if name.endswith("-actual_value") and value != ""]
         for i in random.sample(actual, min(3, len(actual))):
             data[i] = (data[i][0], str(random.randint(1, 600)))
-        page = self.expect("post", f"/evaluations/{pk}/edit/", "保存（含版本号，含重新打开填写页）", data=data)
-        if page.status_code == 403:  # returned, submitted or approved since: open it again next time
+        answer = self.expect("post", f"/evaluations/{pk}/edit/", "保存（页面内保存）", data=data, htmx=True)
+        version = VERSION.search(answer.text or "")
+        if answer.status_code in (200, 409) and version:  # saved, or someone saved first: the page has the new version
+            self.forms[pk] = [(name, version.group(1) if name == "version" else value) for name, value in data]
+        else:  # no longer open for editing (returned, submitted or approved since): open it again next time
             self.forms.pop(pk, None)
-        else:
-            self.keep(pk, page)
 
     @task(10)
     def submit(self):

@@ -1,7 +1,9 @@
+from collections import Counter
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Max, Q
+from django.db.models import Max, Q
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -50,12 +52,12 @@ def _require_reviewer_or_admin(user):
 def evaluation_list(request):
     years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
     year = _year(request, years)
-    visible = _visible(request).for_year(year)
     rows = [
         (e, e.total_score_sum, scoring.grade(e.total_score_sum or 0, e.framework.grade_thresholds))
-        for e in visible.select_related("unit", "framework").with_total_score().order_by("unit__code")
+        for e in _visible(request).for_year(year).select_related("unit", "framework").with_total_score()
+        .order_by("unit__code")
     ]
-    counts = dict(visible.order_by().values_list("status").annotate(n=Count("pk")))
+    counts = Counter(e.status for e, _total, _grade in rows)
     startable = []
     if access.is_filler(request.user) and year:
         startable = list(

@@ -1,0 +1,121 @@
+"""CPU and queries per page, measured in-process (issue 7): where the load test's time goes.
+
+Runs Django's test client against the database that `seed_scale` filled (the load test's), logged in as a filler
+of a draft evaluation and as a reviewer, and prints for each page the median CPU time of this process (the app's
+own work: views, templates, the ORM; the database server's work is not counted), the queries and the size:
+
+    DEBUG=0 HTTPS=0 ALLOWED_HOSTS=testserver DATABASE_URL=postgres://postgres@127.0.0.1:5432/jx_load \\
+        flock /tmp/bench.lock .venv/bin/python bench/page_costs.py --runs 30
+
+Saves change three 实际完成值 and are posted as the page's JavaScript posts them (urlencoded, with HX-Request).
+"""
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+from html import unescape
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from evaluations.models import Evaluation, EvaluationStatus  # noqa: E402
+
+PASSWORD = "load-test-password"
+FORM = "application/x-www-form-urlencoded"
+
+
+def client_for(username):
+    client = Client()
+    if not client.login(username=username, password=PASSWORD):
+        sys.exit(f"无法以 {username} 登录：请先运行 seed_scale --users。")
+    return client
+
+
+def edit_form(html):
+    """What the edit form posts unchanged, as [name, value] pairs (the numbered points share a name)."""
+    data = []
+    form = html[html.find('id="edit-form"'):]
+    form = re.sub(r"<template\b.*?</template>", "", form[:form.find("</form>")], flags=re.S)
+    for attrs in re.findall(r"<input\b([^>]*)>", form):
+        attrs = dict(re.findall(r'([\w-]+)(?:="([^"]*)")?', attrs))
+        if attrs.get("name") and "disabled" not in attrs and attrs.get("type") not in ("checkbox", "submit"):
+            data.append([attrs["name"], unescape(attrs.get("value", ""))])
+    for attrs, text in re.findall(r"<textarea\b([^>]*)>(.*?)</textarea>", form, re.S):
+        name = re.search(r'name="([^"]+)"', attrs).group(1)
+        data.append([name, unescape(text.removeprefix("\n"))])
+    for attrs, options in re.findall(r"<select\b([^>]*)>(.*?)</select>", form, re.S):
+        if "disabled" not in attrs:
+            chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options)
+            data.append([re.search(r'name="([^"]+)"', attrs).group(1), unescape(chosen.group(1)) if chosen else ""])
+    return data
+
+
+def measure(name, request, runs):
+    request()  # warm: templates compiled, URL resolver filled
+    times = []
+    for _ in range(runs):
+        started = time.process_time()
+        response = request()
+        times.append((time.process_time() - started) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        response = request()
+    print(f"{name:28} {response.status_code}  CPU 中位 {statistics.median(times):6.1f} ms  最少 {min(times):6.1f} ms"
+          f"  查询 {len(queries):3d}  {len(response.content) // 1024:4d} KB")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    runs = parser.parse_args().runs
+    User = get_user_model()
+    draft = Evaluation.objects.filter(status=EvaluationStatus.DRAFT, unit__members__isnull=False).first()
+    if draft is None:
+        sys.exit("没有草稿状态的自评：请先运行 seed_scale --users。")
+    filler = client_for(User.objects.filter(filler_units=draft.unit).values_list("username", flat=True).first())
+    reviewer = client_for("reviewer0")
+    reviewed = reviewer.get("/evaluations/").content.decode()
+    reviewed_pk = re.search(r'href="/evaluations/(\d+)/"', reviewed).group(1)
+    edit_url = f"/evaluations/{draft.pk}/edit/"
+    data = edit_form(filler.get(edit_url).content.decode())
+    actual = [pair for pair in data if pair[0].endswith("-actual_value") and pair[1]][:3]
+
+    def save():
+        for pair in actual:
+            pair[1] = str(100 + (int(pair[1].split(".")[0]) + 1) % 500)
+        response = filler.post(edit_url, urlencode([tuple(pair) for pair in data]), content_type=FORM, HTTP_HX_REQUEST="true")
+        version = re.search(r'name="version" value="(\d+)"', response.content.decode())
+        for pair in data:
+            if pair[0] == "version" and version:
+                pair[1] = version.group(1)
+        return response
+
+    print(f"{connection.vendor}，填报人的草稿 {draft.pk}（{draft.results.count()} 个三级指标），每页 {runs} 次")
+    measure("填报人：自评列表", lambda: filler.get("/evaluations/"), runs)
+    measure("填报人：自评表", lambda: filler.get(f"/evaluations/{draft.pk}/"), runs)
+    measure("填报人：填写页", lambda: filler.get(edit_url), runs)
+    measure("填报人：页面内保存（htmx）", save, runs)
+    measure("填报人：实时预览（htmx）", lambda: filler.post(
+        f"/evaluations/{draft.pk}/edit/preview/", urlencode([tuple(pair) for pair in data]), content_type=FORM, HTTP_HX_REQUEST="true"), runs)
+    measure("审核人：自评列表（50 个单位）", lambda: reviewer.get("/evaluations/"), runs)
+    measure("审核人：审核页", lambda: reviewer.get(f"/evaluations/{reviewed_pk}/review/"), runs)
+    measure("审核人：待审核", lambda: reviewer.get("/evaluations/queue/"), runs)
+    anonymous = Client()
+    measure("裸视图 /healthz", lambda: anonymous.get("/healthz"), runs)
+
+
+if __name__ == "__main__":
+    main()
