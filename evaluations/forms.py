@@ -7,6 +7,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
@@ -132,6 +133,18 @@ class IndicatorResultForm(forms.ModelForm):
             if name in ROW_FIELD_LABELS:
                 field.widget.attrs["aria-label"] = f"{'' if name == 'name' else row.name}{ROW_FIELD_LABELS[name]}"
         _style(self)
+
+    def add_error(self, field, error):
+        # The model's checks may name a field the framework fixes, which a framework row's form does not have:
+        # the message then belongs to the row, after the field's name (Django would raise ValueError: a 500).
+        if field is None and isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
+            for name in [n for n in error.error_dict if n != NON_FIELD_ERRORS and n not in self.fields]:
+                label = ROW_FIELD_LABELS.get(name, name)
+                error.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(
+                    forms.ValidationError(f"{label}：{message}") for message in forms.ValidationError(
+                        error.error_dict.pop(name)).messages
+                )
+        super().add_error(field, error)
 
     @classmethod
     def framework_row_fields(cls):

@@ -168,3 +168,14 @@ def test_with_javascript_adding_a_row_reloads_the_page():
     assert response.status_code == 204 and response["HX-Redirect"] == f"/evaluations/{evaluation.pk}/edit/"
     assert response["HX-Trigger"] == "evaluation-saved"
     assert "已保存" in client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode()
+
+
+def test_a_framework_row_the_model_refuses_on_a_fixed_field_says_so_instead_of_failing():
+    evaluation = make_evaluation()
+    client = filler_client(evaluation)
+    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    # Bad data from outside the page (an import, the admin): a framework row's 分值, which the page shows as text.
+    evaluation.results.filter(name="资产管理").update(weight=-1)
+    response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
+    assert response.status_code == 400
+    assert "分值：分值不能为负数。" in response.content.decode()
