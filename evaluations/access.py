@@ -104,18 +104,26 @@ def is_member(user, unit):
 
 
 def in_charge_of(user, unit, stage=None):
-    from evaluations.models import Unit
+    from evaluations.models import ReviewerCharge
 
     if not is_reviewer(user):
         return False
-    return _remembered(user, ("charge", unit.pk, stage), lambda: Unit.objects.filter(pk=unit.pk).filter(
-        in_charge_condition(user, UNIT_ITSELF, stage)
-    ).exists())
+
+    def charged():
+        charges = ReviewerCharge.objects.filter(charges_over(unit), reviewer_id=user.pk)
+        return (charges.filter(stage=stage) if stage else charges).exists()
+
+    return _remembered(user, ("charge", unit.pk, stage), charged)
 
 
 def ancestor_ids(unit):
     """The unit and the units above it, read off its materialised path."""
     return [int(part) for part in unit.path.strip("/").split("/") if part]
+
+
+def charges_over(unit):
+    """The reviewer charges that cover one unit: they name it, or a unit above it and everything under that."""
+    return Q(unit_id=unit.pk) | Q(include_subunits=True, unit_id__in=ancestor_ids(unit))
 
 
 def reviewers_in_charge(unit, stage):
@@ -124,9 +132,7 @@ def reviewers_in_charge(unit, stage):
 
     from evaluations.models import ReviewerCharge
 
-    charges = ReviewerCharge.objects.filter(stage=stage).filter(
-        Q(unit_id=unit.pk) | Q(include_subunits=True, unit_id__in=ancestor_ids(unit))
-    )
+    charges = ReviewerCharge.objects.filter(charges_over(unit), stage=stage)
     return get_user_model().objects.filter(
         is_active=True, groups__name=REVIEWER, pk__in=charges.values("reviewer_id")
     ).distinct()

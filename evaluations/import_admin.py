@@ -237,10 +237,6 @@ class ChineseResource(resources.ModelResource):
     #: Relations the resource resolved itself from its caches: not looked up again, row by row, by full_clean.
     clean_exclude = ()
     check_unique = False
-    #: The model's constraints, checked row by row. A resource that finds each row's instance in its own caches
-    #: (and reports duplicate rows itself) turns this off: its checks per row are then the fields' and the
-    #: model's clean() (scoring.row_errors), applied directly, with no query.
-    check_constraints = True
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})
@@ -249,8 +245,7 @@ class ChineseResource(resources.ModelResource):
                 errors.setdefault(attr, []).append(ValidationError(message))
             try:
                 # The model's own rules (e.g. scoring.row_errors: a score above its 分值) apply to every row.
-                instance.full_clean(exclude=[*errors, *self.clean_exclude], validate_unique=self.check_unique,
-                                    validate_constraints=self.check_constraints)
+                instance.full_clean(exclude=[*errors, *self.clean_exclude], validate_unique=self.check_unique)
             except ValidationError as e:
                 errors = e.update_error_dict(errors)
         if errors:

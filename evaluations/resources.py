@@ -374,7 +374,6 @@ class IndicatorResultResource(ChineseResource):
         skip_diff = True
 
     clean_exclude = ("evaluation", "category", "indicator")
-    check_constraints = False  # one row per (evaluation, indicator): get_instance finds it in self.results
 
     def get_bulk_update_fields(self):
         return [f.attribute for f in self.get_import_fields() if f.attribute and not f.readonly]

@@ -152,12 +152,14 @@ def evaluation_edit(request, pk):
     evaluation = _editable(request, pk)
     form = EvaluationContentForm(evaluation, request.POST if request.method == "POST" else None)
     posted_version = _int(request.POST.get("version")) if request.method == "POST" else -1
-    status, conflict, saved = 200, None, False
+    status, conflict, saved = 200, None, None
     if request.method == "POST":
         if form.is_valid():
             changes = form.changes()
             try:
-                editing.save_content(evaluation, by=request.user, expected_version=posted_version, **changes)
+                saved, _scorecard = editing.save_content(
+                    evaluation, by=request.user, expected_version=posted_version, **changes
+                )
             except editing.StaleEdit as stale:
                 status, conflict = 409, stale
             except workflow.WorkflowError as refused:
@@ -168,7 +170,6 @@ def evaluation_edit(request, pk):
                 if rows_added_or_removed or not request.htmx:
                     messages.success(request, "已保存。")
                     return _navigate(request, reverse("evaluations:edit", args=[evaluation.pk]), saved=True)
-                saved = True
         else:
             status = 400
             if not request.htmx:
@@ -179,12 +180,12 @@ def evaluation_edit(request, pk):
     if conflict is not None:
         version = Evaluation.objects.values_list("version", flat=True).get(pk=pk)
     elif saved:
-        version = posted_version + 1
+        version = saved.version
     else:
         version = posted_version if posted_version >= 0 else evaluation.version
     context = _page_context(request, evaluation)
     context |= {
-        "form": form, "conflict": conflict, "saved": saved, "version": version,
+        "form": form, "conflict": conflict, "saved": bool(saved), "version": version,
         "document": build_document(evaluation, context["scorecard"]),
     }
     if request.htmx and request.method == "POST":
@@ -197,9 +198,12 @@ def evaluation_edit(request, pk):
             return response
         response = render(request, "evaluations/_edit_live.html", context | {"saving": True}, status=status)
         if saved:
-            response["HX-Trigger"] = "evaluation-saved"
+            response["HX-Trigger"] = SAVED_EVENT
         return response
     return render(request, "evaluations/evaluation_edit.html", context, status=status)
+
+
+SAVED_EVENT = "evaluation-saved"  # static/js/edit.js listens: the page holds nothing unsaved any more
 
 
 def _navigate(request, url, saved=False):
@@ -209,7 +213,7 @@ def _navigate(request, url, saved=False):
     response = HttpResponse(status=204)
     response["HX-Redirect"] = url
     if saved:
-        response["HX-Trigger"] = "evaluation-saved"
+        response["HX-Trigger"] = SAVED_EVENT
     return response
 
 
@@ -394,14 +398,12 @@ def task_list(request):
     return render(request, "evaluations/task_list.html", {"tasks": notifications.pending_tasks(request.user)})
 
 
-def _overview_row(unit, framework):
-    deadline = framework.submission_deadline if framework else None
-    thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
+def _overview_row(unit, thresholds, past_deadline):
     return {
         "unit": unit,
         "grade": scoring.grade(unit.total or 0, thresholds) if unit.evaluation_id else "",
         "status_label": S(unit.status).label if unit.status else "未开始",
-        "overdue": deadline is not None and timezone.localdate() > deadline and unit.status in (None, S.DRAFT, S.RETURNED),
+        "overdue": past_deadline and unit.status in (None, S.DRAFT, S.RETURNED),
         "last_action": workflow.ACTION_LABELS.get(unit.last_action, ""),
     }
 
@@ -414,7 +416,10 @@ def overview(request):
     year = _year(request, years)
     framework = Framework.objects.filter(year=year).first()
     units = access.visible_units(Unit.objects.all(), request.user).with_evaluation_of(year).order_by("code")
-    rows = [_overview_row(unit, framework) for unit in units]
+    deadline = framework.submission_deadline if framework else None
+    thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
+    past_deadline = deadline is not None and timezone.localdate() > deadline
+    rows = [_overview_row(unit, thresholds, past_deadline) for unit in units]
     counts = {label: sum(1 for r in rows if r["status_label"] == label) for label in ["未开始", *S.labels]}
     status_filter, grade_filter = request.GET.get("status", ""), request.GET.get("grade", "")
     shown = [
@@ -423,8 +428,7 @@ def overview(request):
         and (not grade_filter or r["grade"] == grade_filter)
     ]
     return render(request, "evaluations/overview.html", {
-        "rows": shown, "years": years, "year": year, "counts": counts,
-        "deadline": framework.submission_deadline if framework else None,
+        "rows": shown, "years": years, "year": year, "counts": counts, "deadline": deadline,
         "overdue": sum(1 for r in rows if r["overdue"]), "status_filter": status_filter, "grade_filter": grade_filter,
         "grades": ["优", "良", "中", "差"], "total_units": len(rows),
     })

@@ -68,17 +68,22 @@ def test_failed_validation_keeps_everything_typed_and_says_what_to_fix():
     assert Evaluation.objects.get(pk=evaluation.pk).budget_note == ""
 
 
+def add_unit_row(data, category, name="新增自设指标"):
+    """What the page posts after “＋ 增加自设指标” under `category` and the new row filled in."""
+    n = int(data["rows-TOTAL_FORMS"])
+    data.update({
+        "rows-TOTAL_FORMS": str(n + 1), f"rows-{n}-category_id": str(category.pk), f"rows-{n}-name": name,
+        f"rows-{n}-comparison": ">=", f"rows-{n}-rule": "proportional", f"rows-{n}-target_value": "1",
+        f"rows-{n}-actual_value": "1", f"rows-{n}-weight": "0", f"rows-{n}-order": "0",
+    })
+
+
 def test_unit_rows_can_be_added_moved_and_removed():
     evaluation = make_evaluation(extra_rows=2)
     client = filler_client(evaluation)
     data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
     output = evaluation.framework.indicators.get(name="产出")
-    n = int(data["rows-TOTAL_FORMS"])
-    data.update({
-        "rows-TOTAL_FORMS": str(n + 1), f"rows-{n}-category_id": str(output.pk), f"rows-{n}-name": "新增自设指标",
-        f"rows-{n}-comparison": ">=", f"rows-{n}-rule": "proportional", f"rows-{n}-target_value": "1",
-        f"rows-{n}-actual_value": "1", f"rows-{n}-weight": "0", f"rows-{n}-order": "0",
-    })
+    add_unit_row(data, output)
     first = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "产出指标1")
     second = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "产出指标2")
     data[f"{first}-order"], data[f"{second}-order"] = "2", "1"
@@ -158,12 +163,7 @@ def test_with_javascript_adding_a_row_reloads_the_page():
     client = filler_client(evaluation)
     data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
     output = evaluation.framework.indicators.get(name="产出")
-    n = int(data["rows-TOTAL_FORMS"])
-    data.update({
-        "rows-TOTAL_FORMS": str(n + 1), f"rows-{n}-category_id": str(output.pk), f"rows-{n}-name": "新增自设指标",
-        f"rows-{n}-comparison": ">=", f"rows-{n}-rule": "proportional", f"rows-{n}-target_value": "1",
-        f"rows-{n}-actual_value": "1", f"rows-{n}-weight": "0", f"rows-{n}-order": "0",
-    })
+    add_unit_row(data, output)
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data, **HTMX)
     assert response.status_code == 204 and response["HX-Redirect"] == f"/evaluations/{evaluation.pk}/edit/"
     assert response["HX-Trigger"] == "evaluation-saved"

@@ -3,7 +3,6 @@ page numbers, and its renderer fetches nothing but our static files and data: UR
 
 import base64
 import io
-import os
 import re
 import socket
 import urllib.request
@@ -24,20 +23,16 @@ from evaluations.rendering import (
     RefusedURL,
     fetch_document_resource,
     html_to_pdf,
-    pdf_unavailable_reason,
     render_html,
     render_pdf,
 )
 from tests.factories import make_user
+from tests.machine import PDF_UNAVAILABLE
 from tests.seed import html_paragraphs, normalise
 from tests.test_documents import SCORE_SENTENCE
 
-# A user's fresh machine may lack Pango or Chinese fonts: skip, saying what to install. CI installs them
-# (.ci/run), so there a missing library fails the tests instead of silently skipping them.
-needs_weasyprint = pytest.mark.skipif(
-    bool(pdf_unavailable_reason()) and not os.environ.get("CI"),
-    reason=f"{pdf_unavailable_reason()}（CI 会安装，见 .ci/run）",
-)
+# A user's fresh machine may lack Pango or Chinese fonts: skip, saying what to install (tests/machine.py).
+needs_weasyprint = pytest.mark.skipif(bool(PDF_UNAVAILABLE), reason=f"{PDF_UNAVAILABLE}（CI 会安装，见 .ci/run）")
 # Families of Chinese-capable fonts: the Debian ones we install and the Windows / WPS ones named first in print.css.
 CJK_FONT = re.compile(
     r"AR-?PL|WenQuanYi|Noto-?S(ans|erif)-?CJK|SourceHan|FangSong|SimSun|SimHei|KaiTi|FZ|STZhongsong|STKaiti|"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.machine import require_postgres, scratch_database
+
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PDF = b"%PDF-1.4\n" + secrets.token_bytes(2048)
@@ -26,12 +28,7 @@ print(evaluation.pk)
 
 
 def _require_services():
-    try:
-        import psycopg
-
-        psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres connect_timeout=3").close()
-    except Exception as error:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL 不可用（127.0.0.1:5432）：{error}；CI 会运行此测试")
+    require_postgres()
     try:
         import redis
 
@@ -63,53 +60,46 @@ def _wait(url, process):
 @pytest.fixture
 def two_servers(tmp_path):
     _require_services()
-    import psycopg
-
-    name = f"jx_scale_{os.getpid()}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
     prefix = f"jxtest{os.getpid()}"
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE",
                                                               "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    env = {**clean, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}", "REDIS_URL": REDIS_URL,
-           "CACHE_KEY_PREFIX": prefix, "MEDIA_ROOT": str(tmp_path / "shared-media"), "HTTPS": "0",
-           "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1", "GUNICORN_WORKERS": "1",
-           "GUNICORN_ACCESSLOG": ""}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    seeded = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True,
-                            capture_output=True, text=True)
-    servers, processes = [], []
-    try:
-        for _ in range(2):
-            port = _free_port()
-            processes.append(subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT,
-                env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True,
-            ))
-            servers.append(f"http://127.0.0.1:{port}")
-        for url, process in zip(servers, processes, strict=True):
-            _wait(f"{url}/healthz", process)
-        yield servers, int(seeded.stdout.strip().splitlines()[-1]), prefix
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=30)
-        import redis
+    with scratch_database("jx_scale") as (name, url):
+        env = {**clean, "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
+               "CACHE_KEY_PREFIX": prefix, "MEDIA_ROOT": str(tmp_path / "shared-media"), "HTTPS": "0",
+               "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1", "GUNICORN_WORKERS": "1",
+               "GUNICORN_ACCESSLOG": ""}
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        seeded = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True,
+                                capture_output=True, text=True)
+        servers, processes = [], []
+        try:
+            for _ in range(2):
+                port = _free_port()
+                processes.append(subprocess.Popen(
+                    [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT,
+                    env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, text=True,
+                ))
+                servers.append(f"http://127.0.0.1:{port}")
+            for server, process in zip(servers, processes, strict=True):
+                _wait(f"{server}/healthz", process)
+            yield servers, int(seeded.stdout.strip().splitlines()[-1]), prefix, name
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=30)
+            import redis
 
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(f"{prefix}:*"):
-            client.delete(key)
-        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            client = redis.Redis.from_url(REDIS_URL)
+            for key in client.scan_iter(f"{prefix}:*"):
+                client.delete(key)
 
 
 def test_login_and_upload_through_one_server_are_seen_through_the_other(two_servers):
     import redis
     import requests
 
-    (a, b), evaluation, prefix = two_servers
+    (a, b), evaluation, prefix, database = two_servers
     token = secrets.token_hex(16)  # an unmasked CSRF secret, as the login page's cookie would carry
     on_a = requests.Session()
     on_a.cookies.set("csrftoken", token)
@@ -130,8 +120,7 @@ def test_login_and_upload_through_one_server_are_seen_through_the_other(two_serv
     # Uploaded through B, downloaded through A (the shared uploads folder); a stranger gets nothing.
     import psycopg
 
-    name = f"jx_scale_{os.getpid()}"
-    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={name}") as conn:
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={database}") as conn:
         evidence_id = conn.execute("SELECT id FROM evaluations_evidence ORDER BY id DESC LIMIT 1").fetchone()[0]
     download = on_a.get(f"{a}/evaluations/{evaluation}/evidence/{evidence_id}/")
     assert download.status_code == 200 and download.content == PDF

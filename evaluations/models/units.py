@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Concat, Substr
 
 
@@ -15,20 +15,15 @@ class UnitQuerySet(models.QuerySet):
     def with_evaluation_of(self, year):
         """Each unit with its evaluation of `year` (id, status, total score) and the last recorded action, in one
         query however many units there are; units that have not started have None."""
-        from evaluations.models import Evaluation, Event, IndicatorResult
+        from evaluations.models import Evaluation, Event
 
-        of_unit = Evaluation.objects.filter(unit=OuterRef("pk"), framework__year=year)
+        # At most one evaluation per unit and year: no ordering needed.
+        of_unit = Evaluation.objects.filter(unit=OuterRef("pk"), framework__year=year).order_by()
         last_event = Event.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year).order_by("-pk")
-        # The rows of the unit's evaluation found through its id, so the database looks the rows up by index.
-        evaluation_of_unit = Evaluation.objects.filter(unit=OuterRef(OuterRef("pk")), framework__year=year)
-        total = (
-            IndicatorResult.objects.filter(evaluation=Subquery(evaluation_of_unit.values("pk")[:1])).order_by()
-            .values("evaluation").annotate(s=Sum("score")).values("s")[:1]
-        )
         return self.annotate(
             evaluation_id=Subquery(of_unit.values("pk")[:1]),
             status=Subquery(of_unit.values("status")[:1]),
-            total=Subquery(total),
+            total=Subquery(of_unit.with_total_score().values("total_score_sum")[:1]),
             last_action=Subquery(last_event.values("action")[:1]),
             last_action_at=Subquery(last_event.values("created_at")[:1]),
         )

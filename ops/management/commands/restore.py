@@ -3,6 +3,7 @@
 import json
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from django.apps import apps
@@ -11,7 +12,8 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
-from django.db import connection, transaction
+from django.core.serializers.base import DeserializationError
+from django.db import DatabaseError, connection, transaction
 
 from ops import backup
 
@@ -48,7 +50,10 @@ class Command(BaseCommand):
             files = [name for name in manifest["members"] if name.startswith("files/")]
             with transaction.atomic():
                 self.empty(models)
-                call_command("loaddata", str(data), verbosity=0)
+                try:
+                    call_command("loaddata", str(data), verbosity=0)
+                except (DatabaseError, DeserializationError) as error:
+                    raise CommandError(f"备份中的数据无法载入（{error}），已全部撤销。") from error
                 counts = {backup.label(m): m._base_manager.count() for m in models}
                 if counts != manifest["counts"]:
                     wrong = [k for k in counts if counts[k] != manifest["counts"][k]]
@@ -80,6 +85,8 @@ class Command(BaseCommand):
                     actual = backup.sha256_of(f)
             except KeyError as error:
                 raise CommandError(f"备份文件不完整：缺少 {member}。") from error
+            except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                raise CommandError(f"备份文件已损坏：{member} 无法读出，未做任何修改。") from error
             if actual != expected["sha256"]:
                 raise CommandError(f"备份文件已损坏：{member} 的校验值不符。")
         current = backup.migration_state(connection)
