@@ -46,7 +46,7 @@ def prepare(db_path, writers):
     return jobs
 
 
-def write(db_path, evaluation_id, user_id, seconds, start_at, results):
+def write(db_path, evaluation_id, user_id, seconds, ready, results):
     setup(db_path)
     from django.contrib.auth import get_user_model
     from django.db import OperationalError
@@ -56,9 +56,8 @@ def write(db_path, evaluation_id, user_id, seconds, start_at, results):
 
     user = get_user_model().objects.get(pk=user_id)
     saves, locked, errors, latencies = 0, 0, [], []
-    while time.time() < start_at:
-        time.sleep(0.001)
-    deadline = start_at + seconds
+    ready.wait()  # every writer is up and set up (a slow machine takes seconds) before the clock starts
+    deadline = time.time() + seconds
     n = 0
     while time.time() < deadline:
         n += 1
@@ -94,8 +93,8 @@ def run(writers, seconds, db_path):
     connections.close_all()
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    start_at = time.time() + 3  # every process is up and set up before the clock starts
-    processes = [context.Process(target=write, args=(db_path, e, u, seconds, start_at, results)) for e, u in jobs]
+    ready = context.Barrier(len(jobs))
+    processes = [context.Process(target=write, args=(db_path, e, u, seconds, ready, results)) for e, u in jobs]
     for p in processes:
         p.start()
     outcomes = [results.get(timeout=seconds + 120) for _ in processes]

@@ -111,7 +111,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short queries of a web application: PostgreSQL's JIT compiler spent more time compiling the overview's
     # query (about 80 ms) than running it. Off for this application's connections only.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = " ".join(filter(None, [options.get("options"), "-c jit=off"]))  # after any from the URL
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several people save at once in the embedded setup: WAL lets readers go on while one writes,
     # BEGIN IMMEDIATE takes the write lock up front (no deadlock on lock upgrade), and writers wait

@@ -3,6 +3,8 @@ need them skip, saying why. CI (.ci/run sets CI=1) has both, so there a missing 
 
 import contextlib
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,19 @@ from evaluations.rendering import pdf_unavailable_reason
 PDF_UNAVAILABLE = None if os.environ.get("CI") else pdf_unavailable_reason()
 
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
+ROOT = Path(__file__).resolve().parent.parent
+# What the suite's own process has set and a fresh process of the project must not inherit.
+SUITE_ONLY = ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS", "REDIS_URL", "DJANGO_SETTINGS_MODULE",
+              "DJANGO_ALLOW_ASYNC_UNSAFE")
+
+
+def project_process(args, env, **kwargs):
+    """Run `args` in the project folder as a fresh installation would: only `env` on top of the machine's
+    environment, and no per-installation secret key file (var/secret_key) unless `env` names one."""
+    clean = {k: v for k, v in os.environ.items() if k not in SUITE_ONLY}
+    no_key_file = {"SECRET_KEY_FILE": str(ROOT / "var" / "no-such-key-file")}
+    return subprocess.run(args, env={**clean, **no_key_file, **env}, cwd=ROOT, capture_output=True, text=True,
+                          **kwargs)
 
 
 # A scratch database on the machine's PostgreSQL (127.0.0.1:5432, user postgres, trust auth), for tests that run

@@ -1,10 +1,8 @@
 """Security hardening (issue 7): deploy checks, HTTPS settings, headers and CSP, session lifetimes, login
 throttling, the admin closed to fillers, uploaded files never served as static files, production static files."""
 
-import os
 import re
 import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,22 +16,16 @@ from django.test import Client
 from config import security
 from evaluations import access, evidence
 from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+from tests.machine import project_process
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "jixiao.example.gov.cn"}
 
 
-def run(args, env, **kwargs):
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS", "REDIS_URL", "DJANGO_SETTINGS_MODULE",
-                          "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    return subprocess.run(args, env={**clean, **env}, cwd=ROOT, capture_output=True, text=True, **kwargs)
-
-
 def setting(env, expr):
     code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup(); "
             f"from django.conf import settings; print({expr})")
-    result = run([sys.executable, "-c", code], env)
+    result = project_process([sys.executable, "-c", code], env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -42,13 +34,13 @@ def setting(env, expr):
 
 
 def test_check_deploy_passes_with_production_settings():
-    result = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION)
+    result = project_process([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
 def test_plain_http_opt_out_is_visible_to_check_deploy():
-    result = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+    result = project_process([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                  {**PRODUCTION, "HTTPS": "0"})
     assert result.returncode != 0
     assert "SESSION_COOKIE_SECURE" in result.stderr
@@ -69,7 +61,7 @@ def test_production_static_files_are_hashed_and_debug_is_off():
 
 
 def test_media_inside_static_root_is_refused():
-    result = run([sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; "
+    result = project_process([sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; "
                   "django.setup()"], {**PRODUCTION, "STATIC_ROOT": "/tmp/x-static", "MEDIA_ROOT": "/tmp/x-static/media"})
     assert result.returncode != 0
     assert "MEDIA_ROOT 不能位于静态文件目录中" in result.stderr

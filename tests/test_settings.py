@@ -1,23 +1,19 @@
 """Settings come from the environment; the embedded SQLite database is set up for several writers."""
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
+from tests.machine import project_process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def settings_in_subprocess(env, expr):
     code = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; from django.conf import settings; print({expr})"
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG")}
-    no_key_file = {"SECRET_KEY_FILE": str(ROOT / "var" / "no-such-key-file")}
-    return subprocess.run(
-        [sys.executable, "-c", code], env={**clean, **no_key_file, **env}, cwd=ROOT, capture_output=True, text=True
-    )
+    return project_process([sys.executable, "-c", code], env)
 
 
 def test_secret_key_is_required_when_debug_is_off():
