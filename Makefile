@@ -30,9 +30,8 @@ run: install
 
 # The production configuration on this machine (docs/deploy.md): DEBUG off, PostgreSQL, hashed and compressed
 # static files served by whitenoise, gunicorn, and the worker for background exports beside it. Plain HTTP here
-# (HTTPS=0), since no nginx terminates TLS in front; the secret key is made once and kept in var/.
-SERVE_ENV = DEBUG=0 HTTPS=$(or $(HTTPS),0) DATABASE_URL=$(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/jixiao) \
-            SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"
+# (HTTPS=0), since no nginx terminates TLS in front; the secret key is made once and kept in var/ (settings read it).
+SERVE_ENV = DEBUG=0 HTTPS=$(or $(HTTPS),0) DATABASE_URL=$(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/jixiao)
 
 var/secret_key:
 	@mkdir -p var && umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
