@@ -64,8 +64,22 @@ def edit_form(html):
     return data
 
 
+PROFILE = None  # --profile: the page whose runs are profiled (cProfile), printed after its line
+
+
 def measure(name, request, runs):
     request()  # warm: templates compiled, URL resolver filled
+    if PROFILE and PROFILE in name:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(runs):
+            request()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
     times = []
     for _ in range(runs):
         started = time.process_time()
@@ -80,7 +94,11 @@ def measure(name, request, runs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
-    runs = parser.parse_args().runs
+    parser.add_argument("--profile", metavar="页面", help="剖析名称含此文字的页面（cProfile），如 --profile 填写页")
+    arguments = parser.parse_args()
+    runs = arguments.runs
+    global PROFILE
+    PROFILE = arguments.profile
     User = get_user_model()
     draft = Evaluation.objects.filter(status=EvaluationStatus.DRAFT, unit__members__isnull=False).first()
     if draft is None:

@@ -270,7 +270,7 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
             FieldChange.objects.bulk_create(
                 editing.field_changes(form.instance, edits, by=request.user, version=form.instance.version)
             )
-        Evaluation.objects.with_document_data().get(pk=form.instance.pk).refresh_computed_scores()
+        Evaluation.objects.with_scoring_data().get(pk=form.instance.pk).refresh_computed_scores()
 
 
 class ReadOnlyAdmin(SafeInputMixin, admin.ModelAdmin):

@@ -67,7 +67,8 @@ def changes_since(evaluation, version):
 def save_content(evaluation, *, by, expected_version, edits=(), created=(), deleted=()):
     """Apply `edits`: a list of (object, {field: old value}) whose objects already hold the new values;
     `created`: the unit's new rows; `deleted`: unit rows to remove. The evaluation itself may be among the
-    edited objects (for budget_note). Returns the evaluation reloaded and its refreshed scorecard.
+    edited objects (for budget_note). Returns the evaluation reloaded (with what its scorecard reads) and its
+    refreshed scorecard.
     """
     if any(not row.is_unit_row for row in deleted):
         raise workflow.WorkflowError("体系内的指标不能删除，只能删除单位自设的指标。")
@@ -105,5 +106,5 @@ def save_content(evaluation, *, by, expected_version, edits=(), created=(), dele
     history += [_whole_row(evaluation, row, "新增", "", row.name, by, new_version) for row in created]
     history += [_whole_row(evaluation, row, "删除", row.name, "", by, new_version) for row in deleted]
     FieldChange.objects.bulk_create(history)
-    fresh = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
+    fresh = Evaluation.objects.with_scoring_data().get(pk=evaluation.pk)
     return fresh, fresh.refresh_computed_scores()

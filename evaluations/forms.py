@@ -12,6 +12,7 @@ from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
 
+from config.form_fields import LightlyCopiedFields, light_copies
 from evaluations import scoring
 from evaluations.models import BudgetLine, Evaluation, IndicatorResult, NarrativeSection
 
@@ -90,6 +91,7 @@ def finite_decimals(db_field, **kwargs):
     return db_field.formfield(**kwargs)
 
 
+@light_copies
 class IndicatorResultForm(forms.ModelForm):
     row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     category_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -149,10 +151,10 @@ class IndicatorResultForm(forms.ModelForm):
     @classmethod
     def framework_row_fields(cls):
         if "_framework_row_fields" not in cls.__dict__:
-            cls._framework_row_fields = {
-                name: field for name, field in cls.base_fields.items()
+            cls._framework_row_fields = LightlyCopiedFields(
+                (name, field) for name, field in cls.base_fields.items()
                 if name in FRAMEWORK_ROW_FIELDS or name not in UNIT_ROW_FIELDS
-            }
+            )
         return cls._framework_row_fields
 
     def clean(self):
@@ -216,6 +218,7 @@ class BaseRowFormSet(BaseFormSet):
 RowFormSet = formset_factory(IndicatorResultForm, formset=BaseRowFormSet, extra=0, can_delete=True)
 
 
+@light_copies
 class BudgetLineForm(forms.ModelForm):
     class Meta:
         model = BudgetLine
@@ -228,6 +231,7 @@ class BudgetLineForm(forms.ModelForm):
             field.widget.attrs.update({"class": "form-control form-control-sm text-end", "inputmode": "decimal", "data-live": ""})
 
 
+@light_copies
 class NarrativeSectionForm(forms.ModelForm):
     points = PointsField(label="分条要点（打印时自动编号 1. 2. …）", required=False)
 

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import F, Prefetch
+from django.db.models import F
 from import_export import fields, widgets
 
 from evaluations import access, scoring
@@ -25,7 +25,6 @@ from evaluations.import_admin import (
 )
 from evaluations.models import (
     ActualSource,
-    BudgetLine,
     Comparison,
     Evaluation,
     EvaluationStatus,
@@ -540,13 +539,6 @@ def refresh_computed_scores(evaluation_ids, chunk=500):
     built from prefetched rows, and every changed row of every evaluation is written in one UPDATE statement."""
     ids, changed = sorted(evaluation_ids), []
     for start in range(0, len(ids), chunk):
-        evaluations = Evaluation.objects.filter(pk__in=ids[start:start + chunk]).select_related("framework")
-        evaluations = evaluations.prefetch_related(
-            Prefetch("framework__indicators", queryset=Indicator.objects.order_by("level", "order", "pk")),
-            Prefetch("results", queryset=IndicatorResult.objects.select_related("indicator", "category")
-                     .order_by("order", "pk")),
-            Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("pk")),
-        )
-        for evaluation in evaluations:
+        for evaluation in Evaluation.objects.filter(pk__in=ids[start:start + chunk]).with_scoring_data():
             changed += evaluation.computed_score_changes()
     update_rows(changed, ["score", "actual_value"])

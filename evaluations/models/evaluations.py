@@ -48,6 +48,15 @@ class EvaluationQuerySet(models.QuerySet):
                  .values("evaluation").annotate(total=models.Sum("score")).values("total"))
         return self.annotate(total_score_sum=models.Subquery(total, output_field=models.DecimalField()))
 
+    def with_scoring_data(self):
+        """What the scorecard reads (the framework's tree, the rows, the budget lines) and nothing more: for
+        storing what the rules decide after a change (`Evaluation.refresh_computed_scores`)."""
+        return self.select_related("framework").prefetch_related(
+            Prefetch("framework__indicators", queryset=Indicator.objects.order_by("level", "order", "pk")),
+            Prefetch("results", queryset=IndicatorResult.objects.order_by("order", "pk")),
+            Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("pk")),
+        )
+
     def with_document_data(self):
         """Everything the evaluation page and the 说明 read, in a fixed number of queries."""
         from evaluations.models.records import ReviewComment
