@@ -24,6 +24,21 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no acces
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 wsgi_app = "config.wsgi:application"
+# Load the application once, in the master, before the workers are forked: a worker recycled by max_requests starts
+# in a few milliseconds instead of importing Django and the project again (about a second of CPU, taken from the
+# requests being served), and the workers share the loaded code's memory. Nothing connects to the database while
+# loading. GUNICORN_PRELOAD=0 loads in each worker instead.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
+
+
+def when_ready(server):
+    """With the application preloaded, freeze its objects in the master (see post_worker_init): every worker then
+    inherits them frozen, and no worker's collection touches (and so copies) the pages they share."""
+    if server.cfg.preload_app:
+        import gc
+
+        gc.collect()
+        gc.freeze()
 
 
 def post_worker_init(worker):
