@@ -126,6 +126,40 @@ def test_backup_damaged_on_disk_is_refused_in_chinese(data, tmp_path):
     assert dump() == before
 
 
+def test_a_restore_failing_on_a_file_leaves_rows_and_files_as_they_were(data, settings, tmp_path, monkeypatch):
+    filler = data.unit.members.get()
+    evidence.attach(data, SimpleUploadedFile("第二份.pdf", PDF + b"second"), by=filler)
+    archive = tmp_path / "backup.zip"
+    call_command("backup", "-o", str(archive), stdout=io.StringIO())
+    # Since the backup: rows changed, and both files changed on disk (the restore would replace both).
+    Evaluation.objects.update(budget_note="备份之后的修改")
+    for path in Path(settings.MEDIA_ROOT).rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"changed after the backup: " + path.name.encode())
+    before, files_before = dump(), file_digests(settings.MEDIA_ROOT)
+
+    from django.core.files.storage import default_storage
+
+    real_save, calls = default_storage.save, []
+
+    def save(name, content, *args, **kwargs):
+        calls.append(name)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_save(name, content, *args, **kwargs)
+
+    monkeypatch.setattr(default_storage, "save", save)
+    with pytest.raises(CommandError, match="无法写入.*已全部撤销"):
+        call_command("restore", str(archive), "--force", stdout=io.StringIO())
+    monkeypatch.undo()
+    assert dump() == before
+    assert file_digests(settings.MEDIA_ROOT) == files_before  # the first file, already replaced, is put back
+
+    call_command("restore", str(archive), "--force", stdout=io.StringIO())  # and with room, it restores
+    assert Evaluation.objects.get().budget_note != "备份之后的修改"
+    assert sorted(e.file.read() for e in Evidence.objects.all()) == sorted([PDF, PDF + b"second"])
+
+
 def test_backup_never_overwrites_a_file(data, tmp_path):
     (tmp_path / "old.zip").write_bytes(b"keep")
     with pytest.raises(CommandError, match="已存在"):

@@ -48,25 +48,26 @@ class Command(BaseCommand):
             data = Path(tmp) / "data.xml"
             data.write_bytes(archive.read("data.xml"))
             files = [name for name in manifest["members"] if name.startswith("files/")]
-            with transaction.atomic():
-                self.empty(models)
-                try:
-                    call_command("loaddata", str(data), verbosity=0)
-                except (DatabaseError, DeserializationError) as error:
-                    raise CommandError(f"备份中的数据无法载入（{error}），已全部撤销。") from error
-                counts = {backup.label(m): m._base_manager.count() for m in models}
-                if counts != manifest["counts"]:
-                    wrong = [k for k in counts if counts[k] != manifest["counts"][k]]
-                    raise CommandError(f"恢复后的行数与备份不符（{'、'.join(wrong)}），已全部撤销。")
-                # Files last and still inside the transaction: if one cannot be written, no row is kept.
-                for member in files:
-                    name = member.removeprefix("files/")
-                    if default_storage.exists(name):
-                        default_storage.delete(name)
-                    with archive.open(member) as src:
-                        saved = default_storage.save(name, File(src, name=name))
-                    if saved != name:
-                        raise CommandError(f"文件 {name} 未能以原名保存（存为 {saved}），已撤销。")
+            # Files are written last, inside the transaction: if one cannot be written, or the commit fails, no row
+            # is kept, the files written are removed and the ones they replaced are put back.
+            written, replaced = [], {}
+            try:
+                with transaction.atomic():
+                    self.empty(models)
+                    try:
+                        call_command("loaddata", str(data), verbosity=0)
+                    except (DatabaseError, DeserializationError) as error:
+                        raise CommandError(f"备份中的数据无法载入（{error}），已全部撤销。") from error
+                    counts = {backup.label(m): m._base_manager.count() for m in models}
+                    if counts != manifest["counts"]:
+                        wrong = [k for k in counts if counts[k] != manifest["counts"][k]]
+                        raise CommandError(f"恢复后的行数与备份不符（{'、'.join(wrong)}），已全部撤销。")
+                    for member in files:
+                        self.restore_file(archive, member, manifest["members"][member]["sha256"],
+                                          Path(tmp) / "replaced", written, replaced)
+            except BaseException:
+                self.put_back(written, replaced)
+                raise
         self.stdout.write(self.style.SUCCESS(
             f"已恢复 {sum(counts.values())} 行数据和 {len(files)} 个文件（备份时间 {manifest['created_at']}）。"
         ))
@@ -101,6 +102,36 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"备份中有当前系统没有的数据类型：{'、'.join(unknown)}。")
         return manifest
+
+    @staticmethod
+    def restore_file(archive, member, sha256, stash, written, replaced):
+        name = member.removeprefix("files/")
+        if default_storage.exists(name):
+            with default_storage.open(name) as current:
+                if backup.sha256_of(current) == sha256:
+                    return  # already there, the same bytes
+                kept = stash / str(len(replaced))
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                current.seek(0)
+                kept.write_bytes(current.read())
+            replaced[name] = kept
+            default_storage.delete(name)
+        try:
+            with archive.open(member) as src:
+                saved = default_storage.save(name, File(src, name=name))
+        except OSError as error:
+            raise CommandError(f"文件 {name} 无法写入（{error.strerror or error}），已全部撤销。") from error
+        written.append(saved)
+        if saved != name:
+            raise CommandError(f"文件 {name} 未能以原名保存（存为 {saved}），已撤销。")
+
+    @staticmethod
+    def put_back(written, replaced):
+        for name in written:
+            default_storage.delete(name)
+        for name, kept in replaced.items():
+            with kept.open("rb") as src:
+                default_storage.save(name, File(src, name=name))
 
     @staticmethod
     def known(label):
