@@ -9,7 +9,6 @@ HTTPS, BEHIND_PROXY, SESSION_*, AXES_*, REDIS_URL, DATABASE_REPLICA_URL, AWS_STO
 """
 
 import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -202,19 +201,20 @@ TASKS = {
 }
 
 # --- Production: serving, security, sessions, cache, shared storage (issue 7; docs/deploy.md) ---------------
-# The test run talks plain HTTP (test client, live server) and has no collected static files.
-TESTING = "pytest" in sys.modules
+# Static files are collected (`collectstatic`) and served with hashed, compressed names unless DEBUG is on;
+# COLLECTED_STATIC=0 serves them from the apps' folders as they are (the test suite: nothing is collected there).
+COLLECTED_STATIC = env_bool("COLLECTED_STATIC", default=not DEBUG)
 
 # Static files: whitenoise serves them from STATIC_ROOT with hashed, compressed names once `collectstatic` has
 # run; uploaded files (MEDIA_ROOT) are never static: only the views that check access serve them.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG or TESTING
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
-WHITENOISE_AUTOREFRESH = DEBUG or TESTING  # look files up per request: nothing is collected then
+WHITENOISE_AUTOREFRESH = not COLLECTED_STATIC  # look files up per request: nothing is collected then
 for _static in (STATIC_ROOT, *STATICFILES_DIRS):
     if MEDIA_ROOT.resolve().is_relative_to(Path(_static).resolve()):
         raise ImproperlyConfigured("MEDIA_ROOT 不能位于静态文件目录中：上传的佐证材料只能经权限检查后下载。")
@@ -238,7 +238,8 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
 HTTPS = env_bool("HTTPS", default=not DEBUG)
 BEHIND_PROXY = env_bool("BEHIND_PROXY", default=True)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
-SECURE_SSL_REDIRECT = HTTPS and not TESTING
+# SECURE_SSL_REDIRECT=0 where the proxy redirects to https itself, and for the test suite (plain HTTP test client).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000)) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)

@@ -17,7 +17,7 @@ SERVER = "host=127.0.0.1 port=5432 user=postgres"
 ROOT = Path(__file__).resolve().parent.parent
 # What the suite's own process has set and a fresh process of the project must not inherit.
 SUITE_ONLY = ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS", "REDIS_URL", "DJANGO_SETTINGS_MODULE",
-              "DJANGO_ALLOW_ASYNC_UNSAFE")
+              "DJANGO_ALLOW_ASYNC_UNSAFE", "SECURE_SSL_REDIRECT", "COLLECTED_STATIC")
 
 
 def project_process(args, env, **kwargs):
