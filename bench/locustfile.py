@@ -15,7 +15,6 @@ locust==2.47.0); see docs/benchmarks.md「负载测试」:
         --only-summary CeilingUser          # the bare view (/healthz: one SELECT 1), for the ratio
 """
 
-import html
 import logging
 import random
 import re
@@ -24,54 +23,12 @@ import time
 from urllib.parse import urlencode
 
 from locust import FastHttpUser, between, events, task
+from page_forms import csrf, edit_form  # bench/: Locust puts the locustfile's folder on the path
 
 PASSWORD = "load-test-password"
 FILLERS = 3000
 REVIEWERS = 60
 EXPECTED = {200, 204, 302, 400, 403, 409}  # 204: sent to another page; 400: errors shown; 403/409: refused as designed
-
-# The edit form read back as a browser would post it unchanged (tests/forms.py does the same with html.parser;
-# regular expressions keep Locust's own CPU, on the same two cores as the server, small).
-FIELD = re.compile(r"<(input|textarea|select)\b([^>]*)>", re.S)
-ATTR = re.compile(r'([\w-]+)(?:="([^"]*)")?')
-OPTION = re.compile(r"<option\b([^>]*)>", re.S)
-TEMPLATE = re.compile(r"<template\b.*?</template>", re.S)
-
-
-def edit_form(page):
-    """(name, value) pairs of the edit form: no disabled fields, nothing from the <template>, the selected option."""
-    start = page.find('id="edit-form"')
-    if start < 0:
-        return []
-    form = TEMPLATE.sub("", page[start:page.find("</form>", start)])
-    pairs = []
-    for match in FIELD.finditer(form):
-        tag, attrs = match.group(1), {k: html.unescape(v or "") for k, v in ATTR.findall(match.group(2))}
-        name = attrs.get("name")
-        if not name or "disabled" in attrs:
-            continue
-        if tag == "input":
-            kind = attrs.get("type", "text")
-            if kind in ("checkbox", "radio"):
-                if "checked" in attrs:
-                    pairs.append((name, attrs.get("value", "on")))
-            elif kind not in ("submit", "button", "file"):
-                pairs.append((name, attrs.get("value", "")))
-        elif tag == "textarea":
-            text = form[match.end():form.find("</textarea>", match.end())]
-            pairs.append((name, html.unescape(text.removeprefix("\n"))))
-        else:
-            options = form[match.end():form.find("</select>", match.end())]
-            chosen = [dict(ATTR.findall(o)) for o in OPTION.findall(options)]
-            selected = [o for o in chosen if "selected" in o] or chosen[:1]
-            pairs.append((name, html.unescape(selected[0].get("value", "")) if selected else ""))
-    return pairs
-
-
-def csrf(page):
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    return match.group(1) if match else ""
-
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 VERSION = re.compile(r'name="version" value="(\d+)"')

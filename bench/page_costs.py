@@ -16,7 +16,6 @@ import re
 import statistics
 import sys
 import time
-from html import unescape
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -31,6 +30,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from page_forms import edit_form  # noqa: E402  (bench/, shared with the load test)
 
 from evaluations.models import Evaluation, EvaluationStatus  # noqa: E402
 
@@ -43,25 +43,6 @@ def client_for(username):
     if not client.login(username=username, password=PASSWORD):
         sys.exit(f"无法以 {username} 登录：请先运行 seed_scale --users。")
     return client
-
-
-def edit_form(html):
-    """What the edit form posts unchanged, as [name, value] pairs (the numbered points share a name)."""
-    data = []
-    form = html[html.find('id="edit-form"'):]
-    form = re.sub(r"<template\b.*?</template>", "", form[:form.find("</form>")], flags=re.S)
-    for attrs in re.findall(r"<input\b([^>]*)>", form):
-        attrs = dict(re.findall(r'([\w-]+)(?:="([^"]*)")?', attrs))
-        if attrs.get("name") and "disabled" not in attrs and attrs.get("type") not in ("checkbox", "submit"):
-            data.append([attrs["name"], unescape(attrs.get("value", ""))])
-    for attrs, text in re.findall(r"<textarea\b([^>]*)>(.*?)</textarea>", form, re.S):
-        name = re.search(r'name="([^"]+)"', attrs).group(1)
-        data.append([name, unescape(text.removeprefix("\n"))])
-    for attrs, options in re.findall(r"<select\b([^>]*)>(.*?)</select>", form, re.S):
-        if "disabled" not in attrs:
-            chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options)
-            data.append([re.search(r'name="([^"]+)"', attrs).group(1), unescape(chosen.group(1)) if chosen else ""])
-    return data
 
 
 PROFILE = None  # --profile: the page whose runs are profiled (cProfile), printed after its line
@@ -108,7 +89,7 @@ def main():
     reviewed = reviewer.get("/evaluations/").content.decode()
     reviewed_pk = re.search(r'href="/evaluations/(\d+)/"', reviewed).group(1)
     edit_url = f"/evaluations/{draft.pk}/edit/"
-    data = edit_form(filler.get(edit_url).content.decode())
+    data = [list(pair) for pair in edit_form(filler.get(edit_url).content.decode())]
     actual = [pair for pair in data if pair[0].endswith("-actual_value") and pair[1]][:3]
 
     def save():

@@ -1,0 +1,48 @@
+"""The edit form read back from a page as a browser would post it unchanged, for the load test and page_costs.
+
+tests/forms.py does the same with html.parser; regular expressions keep Locust's own CPU, on the same two cores as
+the server, small (4 ms a page instead of 28 ms).
+"""
+
+import html
+import re
+
+FIELD = re.compile(r"<(input|textarea|select)\b([^>]*)>", re.S)
+ATTR = re.compile(r'([\w-]+)(?:="([^"]*)")?')
+OPTION = re.compile(r"<option\b([^>]*)>", re.S)
+TEMPLATE = re.compile(r"<template\b.*?</template>", re.S)
+
+
+def edit_form(page):
+    """(name, value) pairs of the edit form: no disabled fields, nothing from the <template>, the selected option."""
+    start = page.find('id="edit-form"')
+    if start < 0:
+        return []
+    form = TEMPLATE.sub("", page[start:page.find("</form>", start)])
+    pairs = []
+    for match in FIELD.finditer(form):
+        tag, attrs = match.group(1), {k: html.unescape(v or "") for k, v in ATTR.findall(match.group(2))}
+        name = attrs.get("name")
+        if not name or "disabled" in attrs:
+            continue
+        if tag == "input":
+            kind = attrs.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    pairs.append((name, attrs.get("value", "on")))
+            elif kind not in ("submit", "button", "file"):
+                pairs.append((name, attrs.get("value", "")))
+        elif tag == "textarea":
+            text = form[match.end():form.find("</textarea>", match.end())]
+            pairs.append((name, html.unescape(text.removeprefix("\n"))))
+        else:
+            options = form[match.end():form.find("</select>", match.end())]
+            chosen = [dict(ATTR.findall(o)) for o in OPTION.findall(options)]
+            selected = [o for o in chosen if "selected" in o] or chosen[:1]
+            pairs.append((name, html.unescape(selected[0].get("value", "")) if selected else ""))
+    return pairs
+
+
+def csrf(page):
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    return match.group(1) if match else ""
