@@ -214,7 +214,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
-WHITENOISE_AUTOREFRESH = not COLLECTED_STATIC  # look files up per request: nothing is collected then
+# Nothing collected: look files up per request, in the apps' folders.
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = not COLLECTED_STATIC
 for _static in (STATIC_ROOT, *STATICFILES_DIRS):
     if MEDIA_ROOT.resolve().is_relative_to(Path(_static).resolve()):
         raise ImproperlyConfigured("MEDIA_ROOT 不能位于静态文件目录中：上传的佐证材料只能经权限检查后下载。")

@@ -127,24 +127,28 @@ def test_backup_damaged_on_disk_is_refused_in_chinese(data, tmp_path):
 
 
 def test_a_restore_failing_on_a_file_leaves_rows_and_files_as_they_were(data, settings, tmp_path, monkeypatch):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
     filler = data.unit.members.get()
     evidence.attach(data, SimpleUploadedFile("第二份.pdf", PDF + b"second"), by=filler)
     archive = tmp_path / "backup.zip"
     call_command("backup", "-o", str(archive), stdout=io.StringIO())
-    # Since the backup: rows changed, and both files changed on disk (the restore would replace both).
+    with zipfile.ZipFile(archive) as z:
+        first, second = [m.removeprefix("files/") for m in json.loads(z.read("manifest.json"))["members"]
+                         if m.startswith("files/")]
+    # Since the backup: rows changed, the first file changed on disk (the restore replaces it), the second lost.
+    media = Path(settings.MEDIA_ROOT)
     Evaluation.objects.update(budget_note="备份之后的修改")
-    for path in Path(settings.MEDIA_ROOT).rglob("*"):
-        if path.is_file():
-            path.write_bytes(b"changed after the backup: " + path.name.encode())
-    before, files_before = dump(), file_digests(settings.MEDIA_ROOT)
+    (media / first).write_bytes(b"changed after the backup")
+    (media / second).unlink()
+    before, files_before = dump(), file_digests(media)
 
-    from django.core.files.storage import default_storage
-
-    real_save, calls = default_storage.save, []
+    real_save = default_storage.save
 
     def save(name, content, *args, **kwargs):
-        calls.append(name)
-        if len(calls) == 2:
+        if name == second:  # the disk fills up half-way through the second file
+            real_save(name, ContentFile(b"half a file"))
             raise OSError(28, "No space left on device")
         return real_save(name, content, *args, **kwargs)
 
@@ -153,11 +157,13 @@ def test_a_restore_failing_on_a_file_leaves_rows_and_files_as_they_were(data, se
         call_command("restore", str(archive), "--force", stdout=io.StringIO())
     monkeypatch.undo()
     assert dump() == before
-    assert file_digests(settings.MEDIA_ROOT) == files_before  # the first file, already replaced, is put back
+    # The first file, already replaced, is put back; no half file, nothing left aside.
+    assert file_digests(media) == files_before
 
     call_command("restore", str(archive), "--force", stdout=io.StringIO())  # and with room, it restores
     assert Evaluation.objects.get().budget_note != "备份之后的修改"
     assert sorted(e.file.read() for e in Evidence.objects.all()) == sorted([PDF, PDF + b"second"])
+    assert sorted(file_digests(media)) == sorted([first, second])
 
 
 def test_backup_never_overwrites_a_file(data, tmp_path):

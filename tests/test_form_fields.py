@@ -60,7 +60,12 @@ def test_the_row_forms_render_as_with_djangos_copies(form_class, demo, monkeypat
     def render_all():
         return [str(form_class(instance=instance, prefix=f"p{i}")) for i, instance in enumerate(instances)]
 
+    def state():
+        return {name: (dict(f.widget.attrs), f.disabled, list(f.validators)) for name, f in form_class.base_fields.items()}
+
+    class_fields = state()
     light = render_all()
+    assert state() == class_fields  # what each form set on its copies (aria-label, disabled...) stayed on its copies
     monkeypatch.setattr(form_class, "base_fields", dict(form_class.base_fields))
     if form_class is IndicatorResultForm:
         monkeypatch.setattr(form_class, "_framework_row_fields", dict(form_class.framework_row_fields()))

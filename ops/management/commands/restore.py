@@ -14,8 +14,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.core.serializers.base import DeserializationError
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from ops import backup
+
+# Where the files a restore replaces are kept (in the same storage) until it has succeeded or put them back.
+KEPT = "restore-kept"
 
 
 class Command(BaseCommand):
@@ -49,8 +53,10 @@ class Command(BaseCommand):
             data.write_bytes(archive.read("data.xml"))
             files = [name for name in manifest["members"] if name.startswith("files/")]
             # Files are written last, inside the transaction: if one cannot be written, or the commit fails, no row
-            # is kept, the files written are removed and the ones they replaced are put back.
+            # is kept, the files written are removed and the ones they replaced are put back. What they replace is
+            # first copied aside in the same storage (KEPT), and removed from there only once all is done.
             written, replaced = [], {}
+            kept_under = f"{KEPT}/{timezone.now():%Y%m%d-%H%M%S}"
             try:
                 with transaction.atomic():
                     self.empty(models)
@@ -63,11 +69,13 @@ class Command(BaseCommand):
                         wrong = [k for k in counts if counts[k] != manifest["counts"][k]]
                         raise CommandError(f"恢复后的行数与备份不符（{'、'.join(wrong)}），已全部撤销。")
                     for member in files:
-                        self.restore_file(archive, member, manifest["members"][member]["sha256"],
-                                          Path(tmp) / "replaced", written, replaced)
+                        self.restore_file(archive, member, manifest["members"][member]["sha256"], kept_under,
+                                          written, replaced)
             except BaseException:
                 self.put_back(written, replaced)
                 raise
+            for kept in replaced.values():
+                default_storage.delete(kept)
         self.stdout.write(self.style.SUCCESS(
             f"已恢复 {sum(counts.values())} 行数据和 {len(files)} 个文件（备份时间 {manifest['created_at']}）。"
         ))
@@ -104,34 +112,47 @@ class Command(BaseCommand):
         return manifest
 
     @staticmethod
-    def restore_file(archive, member, sha256, stash, written, replaced):
+    def restore_file(archive, member, sha256, kept_under, written, replaced):
         name = member.removeprefix("files/")
-        if default_storage.exists(name):
-            with default_storage.open(name) as current:
-                if backup.sha256_of(current) == sha256:
-                    return  # already there, the same bytes
-                kept = stash / str(len(replaced))
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                current.seek(0)
-                kept.write_bytes(current.read())
-            replaced[name] = kept
-            default_storage.delete(name)
+        cleared = False  # the name is free: nothing was there, or its file is copied aside and removed
         try:
+            if default_storage.exists(name):
+                with default_storage.open(name) as current:
+                    if backup.sha256_of(current) == sha256:
+                        return  # already there, the same bytes
+                    current.seek(0)
+                    replaced[name] = default_storage.save(f"{kept_under}/{name}", File(current, name=name))
+                default_storage.delete(name)
+            cleared = True
             with archive.open(member) as src:
                 saved = default_storage.save(name, File(src, name=name))
         except OSError as error:
+            if cleared and default_storage.exists(name):
+                default_storage.delete(name)  # what the failed write left behind
             raise CommandError(f"文件 {name} 无法写入（{error.strerror or error}），已全部撤销。") from error
         written.append(saved)
         if saved != name:
             raise CommandError(f"文件 {name} 未能以原名保存（存为 {saved}），已撤销。")
 
-    @staticmethod
-    def put_back(written, replaced):
+    def put_back(self, written, replaced):
+        """Undo restore_file: every file written removed, every file replaced back under its own name. A file that
+        cannot be put back stays where it was copied aside, and the administrator is told where."""
         for name in written:
             default_storage.delete(name)
+        stuck = []
         for name, kept in replaced.items():
-            with kept.open("rb") as src:
-                default_storage.save(name, File(src, name=name))
+            try:
+                if default_storage.exists(name):
+                    default_storage.delete(name)
+                with default_storage.open(kept) as src:
+                    saved = default_storage.save(name, File(src, name=name))
+                if saved != name:
+                    raise OSError(f"存为了 {saved}")
+                default_storage.delete(kept)
+            except OSError:
+                stuck.append(f"{name}（原文件在 {kept}）")
+        if stuck:
+            self.stderr.write("以下文件未能放回原处，请手工复制回去：" + "；".join(stuck))
 
     @staticmethod
     def known(label):
