@@ -220,7 +220,7 @@ for _static in (STATIC_ROOT, *STATICFILES_DIRS):
     if MEDIA_ROOT.resolve().is_relative_to(Path(_static).resolve()):
         raise ImproperlyConfigured("MEDIA_ROOT 不能位于静态文件目录中：上传的佐证材料只能经权限检查后下载。")
 # Past one server, uploads go to S3-compatible storage (MinIO, a cloud's object store) when a bucket is named;
-# needs `pip install django-storages[s3]`. Downloads still stream through the views that check access.
+# needs `pip install -r requirements-s3.txt`. Downloads still stream through the views that check access.
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",

@@ -1,6 +1,8 @@
-"""Past one server (issue 7): two gunicorn servers against one PostgreSQL and one Redis, sharing one uploads
-folder. A login made through one is seen through the other (sessions in Redis and the database), and a file
-uploaded through one downloads through the other. Skipped, saying why, where PostgreSQL or Redis is absent."""
+"""Past one server (issue 7): two gunicorn servers against one PostgreSQL and one Redis, their uploads on shared
+storage: a shared folder, or S3-compatible object storage through django-storages (moto's S3 server, in this
+process, stands in for MinIO or a cloud's object store). A login made through one server is seen through the other
+(sessions in Redis and the database), and a file uploaded through one downloads through the other. Skipped, saying
+why, where PostgreSQL or Redis is absent."""
 
 import os
 import secrets
@@ -58,14 +60,38 @@ def _wait(url, process):
 
 
 @pytest.fixture
-def two_servers(tmp_path):
+def object_storage():
+    """An S3-compatible server on a free port, with an empty private bucket: (the servers' settings, a client)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    settings = {"AWS_STORAGE_BUCKET_NAME": "jixiao-uploads", "AWS_S3_ENDPOINT_URL": f"http://{host}:{port}",
+                "AWS_S3_REGION_NAME": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    client = boto3.client("s3", endpoint_url=settings["AWS_S3_ENDPOINT_URL"], region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    client.create_bucket(Bucket=settings["AWS_STORAGE_BUCKET_NAME"])
+    yield settings, client
+    server.stop()
+
+
+@pytest.fixture(params=["shared folder", "S3"])
+def two_servers(request, tmp_path):
     _require_services()
     prefix = f"jxtest{os.getpid()}"
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE",
                                                               "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    if request.param == "S3":  # each server has a folder of its own: the files can only meet in the bucket
+        storage, bucket = request.getfixturevalue("object_storage")
+        media = [tmp_path / "media-a", tmp_path / "media-b"]
+    else:
+        storage, bucket = {}, None
+        media = [tmp_path / "shared-media"] * 2
     with scratch_database("jx_scale") as (name, url):
-        env = {**clean, "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
-               "CACHE_KEY_PREFIX": prefix, "MEDIA_ROOT": str(tmp_path / "shared-media"), "HTTPS": "0",
+        env = {**clean, **storage, "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
+               "CACHE_KEY_PREFIX": prefix, "MEDIA_ROOT": str(media[0]), "HTTPS": "0",
                "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1", "GUNICORN_WORKERS": "1",
                "GUNICORN_ACCESSLOG": ""}
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
@@ -73,17 +99,17 @@ def two_servers(tmp_path):
                                 capture_output=True, text=True)
         servers, processes = [], []
         try:
-            for _ in range(2):
+            for media_root in media:
                 port = _free_port()
                 processes.append(subprocess.Popen(
                     [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT,
-                    env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT, text=True,
+                    env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "MEDIA_ROOT": str(media_root)},
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 ))
                 servers.append(f"http://127.0.0.1:{port}")
             for server, process in zip(servers, processes, strict=True):
                 _wait(f"{server}/healthz", process)
-            yield servers, int(seeded.stdout.strip().splitlines()[-1]), prefix, name
+            yield servers, int(seeded.stdout.strip().splitlines()[-1]), prefix, name, (bucket, storage, media)
         finally:
             for process in processes:
                 process.terminate()
@@ -99,7 +125,7 @@ def test_login_and_upload_through_one_server_are_seen_through_the_other(two_serv
     import redis
     import requests
 
-    (a, b), evaluation, prefix, database = two_servers
+    (a, b), evaluation, prefix, database, (bucket, storage, media) = two_servers
     token = secrets.token_hex(16)  # an unmasked CSRF secret, as the login page's cookie would carry
     on_a = requests.Session()
     on_a.cookies.set("csrftoken", token)
@@ -124,5 +150,11 @@ def test_login_and_upload_through_one_server_are_seen_through_the_other(two_serv
         evidence_id = conn.execute("SELECT id FROM evaluations_evidence ORDER BY id DESC LIMIT 1").fetchone()[0]
     download = on_a.get(f"{a}/evaluations/{evaluation}/evidence/{evidence_id}/")
     assert download.status_code == 200 and download.content == PDF
+    if bucket is not None:  # in the bucket, on neither server's disk, and not readable without the keys
+        (stored,) = bucket.list_objects_v2(Bucket=storage["AWS_STORAGE_BUCKET_NAME"])["Contents"]
+        assert bucket.get_object(Bucket=storage["AWS_STORAGE_BUCKET_NAME"], Key=stored["Key"])["Body"].read() == PDF
+        assert not any(path.is_file() for root in media for path in root.rglob("*"))
+        assert requests.get(f"{storage['AWS_S3_ENDPOINT_URL']}/{storage['AWS_STORAGE_BUCKET_NAME']}/{stored['Key']}"
+                            ).status_code == 403
     anonymous = requests.get(f"{b}/evaluations/{evaluation}/evidence/{evidence_id}/", allow_redirects=False)
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous.headers["Location"]
