@@ -31,21 +31,23 @@ wsgi_app = "config.wsgi:application"
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 
 
-def when_ready(server):
-    """With the application preloaded, freeze its objects in the master (see post_worker_init): every worker then
-    inherits them frozen, and no worker's collection touches (and so copies) the pages they share."""
-    if server.cfg.preload_app:
-        import gc
-
-        gc.collect()
-        gc.freeze()
-
-
-def post_worker_init(worker):
-    """Once the application is loaded, its own objects (modules, settings, URL patterns) live as long as the worker:
-    gc.freeze() takes them out of the garbage collector's full passes, which otherwise walk every one of them
-    (about 90 ms a pass on the load test's pages; docs/benchmarks.md「负载测试」)."""
+def _freeze():
+    """The loaded application's objects (modules, settings, URL patterns) live as long as the process: gc.freeze()
+    takes them out of the garbage collector's full passes, which otherwise walk every one of them (about 90 ms a
+    pass on the load test's pages; docs/benchmarks.md「负载测试」)."""
     import gc
 
     gc.collect()
     gc.freeze()
+
+
+def when_ready(server):
+    # Preloaded: frozen once in the master, so every worker inherits them frozen and no worker's collection touches
+    # (and so copies) the memory they share.
+    if server.cfg.preload_app:
+        _freeze()
+
+
+def post_worker_init(worker):
+    if not worker.cfg.preload_app:  # each worker loaded the application itself
+        _freeze()

@@ -20,13 +20,16 @@ SUITE_ONLY = ("DATABASE_URL", "SECRET_KEY", "DEBUG", "HTTPS", "REDIS_URL", "DJAN
               "DJANGO_ALLOW_ASYNC_UNSAFE", "SECURE_SSL_REDIRECT", "COLLECTED_STATIC")
 
 
-def project_process(args, env, **kwargs):
-    """Run `args` in the project folder as a fresh installation would: only `env` on top of the machine's
-    environment, and no per-installation secret key file (var/secret_key) unless `env` names one."""
+def project_env(env):
+    """The environment of a fresh installation's process: only `env` on top of the machine's environment, and no
+    per-installation secret key file (var/secret_key) unless `env` names one."""
     clean = {k: v for k, v in os.environ.items() if k not in SUITE_ONLY}
-    no_key_file = {"SECRET_KEY_FILE": str(ROOT / "var" / "no-such-key-file")}
-    return subprocess.run(args, env={**clean, **no_key_file, **env}, cwd=ROOT, capture_output=True, text=True,
-                          **kwargs)
+    return {**clean, "SECRET_KEY_FILE": str(ROOT / "var" / "no-such-key-file"), **env}
+
+
+def project_process(args, env, **kwargs):
+    """Run `args` in the project folder as a fresh installation would (project_env)."""
+    return subprocess.run(args, env=project_env(env), cwd=ROOT, capture_output=True, text=True, **kwargs)
 
 
 # A scratch database on the machine's PostgreSQL (127.0.0.1:5432, user postgres, trust auth), for tests that run

@@ -5,8 +5,6 @@ on the database the suite runs on. A restore refuses a database that already hol
 import hashlib
 import io
 import json
-import os
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -19,7 +17,7 @@ from evaluations import access, evidence, workflow
 from evaluations.models import Evaluation, Evidence, Unit
 from ops import backup as backup_format
 from tests.factories import make_evaluation, make_unit, make_user
-from tests.machine import require_postgres, scratch_database
+from tests.machine import project_process, require_postgres, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -177,9 +175,8 @@ def test_backup_never_overwrites_a_file(data, tmp_path):
 
 
 def manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MEDIA_ROOT", "DJANGO_SETTINGS_MODULE")}
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-                            capture_output=True, text=True, timeout=300)
+    result = project_process([sys.executable, "manage.py", *args], {"SECRET_KEY": "backup-round-trip", **env},
+                             timeout=300)
     assert result.returncode == 0, f"manage.py {' '.join(args)}: {result.stderr[-3000:]}"
     return result.stdout
 

@@ -13,6 +13,16 @@ from tests.forms import form_data
 pytestmark = pytest.mark.django_db
 
 
+def edit_form(client, evaluation):
+    """What the edit page's form posts if nothing is changed."""
+    return form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+
+
+def row_prefix(data, field, value):
+    """The prefix (rows-N) of the row whose `field` posts `value`."""
+    return next(k[: -len(f"-{field}")] for k in data if k.endswith(f"-{field}") and data[k] == value)
+
+
 def filler_client(evaluation):
     user = make_user(access.FILLER, units=[evaluation.unit])
     client = Client()
@@ -38,7 +48,7 @@ def test_edit_page_and_preview_keep_constant_queries_from_10_to_150_rows():
 def test_150_rows_save_and_submit():
     evaluation = make_evaluation(extra_rows=150)
     client = filler_client(evaluation)
-    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    data = edit_form(client, evaluation)
     reasons = [k for k in data if k.endswith("-deviation_reason")]
     assert len(reasons) >= 150
     for key in reasons:
@@ -55,9 +65,9 @@ def test_150_rows_save_and_submit():
 def test_failed_validation_keeps_everything_typed_and_says_what_to_fix():
     evaluation = make_evaluation()
     client = filler_client(evaluation)
-    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
-    row_prefix = next(k[: -len("-score")] for k in data if k.endswith("-score") and data[k] == "5.00")
-    data[f"{row_prefix}-score"] = "50"
+    data = edit_form(client, evaluation)
+    prefix = row_prefix(data, "score", "5.00")
+    data[f"{prefix}-score"] = "50"
     data["note-budget_note"] = "这段说明不能丢"
     data["budget-0-executed"] = "很多"
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
@@ -81,18 +91,18 @@ def add_unit_row(data, category, name="新增自设指标"):
 def test_unit_rows_can_be_added_moved_and_removed():
     evaluation = make_evaluation(extra_rows=2)
     client = filler_client(evaluation)
-    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    data = edit_form(client, evaluation)
     output = evaluation.framework.indicators.get(name="产出")
     add_unit_row(data, output)
-    first = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "产出指标1")
-    second = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "产出指标2")
+    first = row_prefix(data, "name", "产出指标1")
+    second = row_prefix(data, "name", "产出指标2")
     data[f"{first}-order"], data[f"{second}-order"] = "2", "1"
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
     assert response.status_code == 302, response.content.decode()[:300]
     names = list(evaluation.results.filter(category=output).order_by("order", "pk").values_list("name", flat=True))
     assert names == ["新增自设指标", "产出指标2", "产出指标1"]
-    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
-    added = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "新增自设指标")
+    data = edit_form(client, evaluation)
+    added = row_prefix(data, "name", "新增自设指标")
     data[f"{added}-DELETE"] = "on"
     assert client.post(f"/evaluations/{evaluation.pk}/edit/", data).status_code == 302
     assert not evaluation.results.filter(name="新增自设指标").exists()
@@ -102,8 +112,8 @@ def test_unit_rows_can_be_added_moved_and_removed():
 def test_framework_rows_cannot_be_deleted():
     evaluation = make_evaluation()
     client = filler_client(evaluation)
-    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
-    prefix = next(k[: -len("-row_id")] for k in data if k.endswith("-row_id") and data[k] == str(evaluation.results.get(name="资产管理").pk))
+    data = edit_form(client, evaluation)
+    prefix = row_prefix(data, "row_id", str(evaluation.results.get(name="资产管理").pk))
     data[f"{prefix}-DELETE"] = "on"
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
     assert "体系内的指标“资产管理”不能删除" in response.content.decode()
@@ -116,9 +126,9 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def test_saving_from_the_page_with_javascript_answers_with_what_changes_in_the_page():
     evaluation = make_evaluation(extra_rows=2)
     client = filler_client(evaluation)
-    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    data = edit_form(client, evaluation)
     version = int(data["version"])
-    prefix = next(k[: -len("-name")] for k in data if k.endswith("-name") and data[k] == "产出指标1")
+    prefix = row_prefix(data, "name", "产出指标1")
     data[f"{prefix}-actual_value"] = "5"
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data, **HTMX)
     html = response.content.decode()
@@ -139,7 +149,7 @@ def test_saving_from_the_page_with_javascript_answers_with_what_changes_in_the_p
 def test_with_javascript_a_conflict_or_an_error_says_so_and_the_page_keeps_its_input():
     evaluation = make_evaluation()
     client = filler_client(evaluation)
-    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    data = edit_form(client, evaluation)
     stale = dict(data, **{"note-budget_note": "后保存的人"})
     assert client.post(f"/evaluations/{evaluation.pk}/edit/", dict(data, **{"note-budget_note": "先保存的人"}),
                        **HTMX).status_code == 200
@@ -161,7 +171,7 @@ def test_with_javascript_a_conflict_or_an_error_says_so_and_the_page_keeps_its_i
 def test_with_javascript_adding_a_row_reloads_the_page():
     evaluation = make_evaluation(extra_rows=1)
     client = filler_client(evaluation)
-    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    data = edit_form(client, evaluation)
     output = evaluation.framework.indicators.get(name="产出")
     add_unit_row(data, output)
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data, **HTMX)
@@ -173,7 +183,7 @@ def test_with_javascript_adding_a_row_reloads_the_page():
 def test_a_framework_row_the_model_refuses_on_a_fixed_field_says_so_instead_of_failing():
     evaluation = make_evaluation()
     client = filler_client(evaluation)
-    data = form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+    data = edit_form(client, evaluation)
     # Bad data from outside the page (an import, the admin): a framework row's 分值, which the page shows as text.
     evaluation.results.filter(name="资产管理").update(weight=-1)
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)

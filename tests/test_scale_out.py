@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.machine import require_postgres, scratch_database
+from tests.machine import project_env, require_postgres, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -81,8 +81,6 @@ def object_storage():
 def two_servers(request, tmp_path):
     _require_services()
     prefix = f"jxtest{os.getpid()}"
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE",
-                                                              "DJANGO_ALLOW_ASYNC_UNSAFE")}
     if request.param == "S3":  # each server has a folder of its own: the files can only meet in the bucket
         storage, bucket = request.getfixturevalue("object_storage")
         media = [tmp_path / "media-a", tmp_path / "media-b"]
@@ -90,10 +88,11 @@ def two_servers(request, tmp_path):
         storage, bucket = {}, None
         media = [tmp_path / "shared-media"] * 2
     with scratch_database("jx_scale") as (name, url):
-        env = {**clean, **storage, "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
-               "CACHE_KEY_PREFIX": prefix, "MEDIA_ROOT": str(media[0]), "HTTPS": "0",
-               "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1", "GUNICORN_WORKERS": "1",
-               "GUNICORN_ACCESSLOG": ""}
+        env = project_env({
+            **storage, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix,
+            "MEDIA_ROOT": str(media[0]), "HTTPS": "0", "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1", "GUNICORN_WORKERS": "1", "GUNICORN_ACCESSLOG": "",
+        })
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         seeded = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True,
                                 capture_output=True, text=True)

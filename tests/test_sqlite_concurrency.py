@@ -3,20 +3,16 @@ path for a few seconds give no "database is locked" and no error (the full minut
 results in docs/benchmarks.md)."""
 
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.machine import project_process
 
 
 def test_ten_concurrent_writers_never_see_database_is_locked(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    result = subprocess.run(
+    result = project_process(
         [sys.executable, "bench/sqlite_writers.py", "--writers", "10", "--seconds", "4",
          "--db", str(tmp_path / "writers.sqlite3")],
-        cwd=ROOT, env={**env, "MEDIA_ROOT": str(tmp_path / "media")}, capture_output=True, text=True, timeout=300,
+        {"SECRET_KEY": "sqlite-writers", "MEDIA_ROOT": str(tmp_path / "media")}, timeout=300,
     )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout.strip().splitlines()[-1])
