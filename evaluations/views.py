@@ -33,9 +33,13 @@ def _visible(request):
     return Evaluation.objects.visible_to(request.user)
 
 
-def load_evaluation(request, pk):
-    """The one scoped way to load an evaluation with everything its pages read: 404 when not visible."""
-    return get_object_or_404(_visible(request).with_document_data(), pk=pk)
+def load_evaluation(request, pk, *, for_page=True):
+    """The one scoped way to load an evaluation: 404 when not visible. For a page, with everything its pages read;
+    for an action that only checks permissions and redirects, with just its unit and framework (a workflow step
+    that needs more, such as the submission checklist, loads it itself)."""
+    queryset = _visible(request)
+    queryset = queryset.with_document_data() if for_page else queryset.select_related("unit", "framework")
+    return get_object_or_404(queryset, pk=pk)
 
 
 def _year(request, years):
@@ -50,12 +54,14 @@ def _require_reviewer_or_admin(user):
 
 @login_required
 def evaluation_list(request):
-    years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
+    frameworks = {f.year: f for f in Framework.objects.order_by("-year")}
+    years = list(frameworks)
     year = _year(request, years)
+    # One year's list shares one framework: its grade thresholds are read once, not joined into every row.
+    thresholds = frameworks[year].grade_thresholds if year else None
     rows = [
-        (e, e.total_score_sum, scoring.grade(e.total_score_sum or 0, e.framework.grade_thresholds))
-        for e in _visible(request).for_year(year).select_related("unit", "framework").with_total_score()
-        .order_by("unit__code")
+        (e, e.total_score_sum, scoring.grade(e.total_score_sum or 0, thresholds))
+        for e in _visible(request).for_year(year).select_related("unit").with_total_score().order_by("unit__code")
     ]
     counts = Counter(e.status for e, _total, _grade in rows)
     startable = []
@@ -137,8 +143,8 @@ def evaluation_document(request, pk):
     return render(request, "evaluations/document.html", {"document": build_document(evaluation)})
 
 
-def _editable(request, pk):
-    evaluation = load_evaluation(request, pk)
+def _editable(request, pk, *, for_page=True):
+    evaluation = load_evaluation(request, pk, for_page=for_page)
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied(f"当前状态为“{evaluation.get_status_display()}”，或您不是本单位填报人，不能修改。")
     return evaluation
@@ -241,7 +247,7 @@ def _int(value):
 @login_required
 @require_POST
 def evaluation_transition(request, pk, action):
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, for_page=False)
     if action not in workflow.TRANSITIONS:
         raise PermissionDenied("未知的操作。")
     refused = workflow.refusal(request.user, evaluation, action)
@@ -282,7 +288,7 @@ def evaluation_review(request, pk):
 @login_required
 @require_POST
 def comment_add(request, pk):
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, for_page=False)
     if not workflow.can_comment(request.user, evaluation):
         raise PermissionDenied("只有负责当前审核环节的审核人可以提出审核意见。")
     result = section = None
@@ -302,7 +308,7 @@ def comment_add(request, pk):
 @login_required
 @require_POST
 def comment_answer(request, pk, comment_pk):
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, for_page=False)
     comment = get_object_or_404(ReviewComment, pk=comment_pk, evaluation=evaluation)
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied("只有本单位填报人在退回后可以答复审核意见。")
@@ -318,7 +324,7 @@ def comment_answer(request, pk, comment_pk):
 @login_required
 @require_POST
 def evidence_upload(request, pk):
-    evaluation = _editable(request, pk)
+    evaluation = _editable(request, pk, for_page=False)
     result = None
     if request.POST.get("result"):
         result = get_object_or_404(IndicatorResult, pk=_int(request.POST["result"]), evaluation=evaluation)
@@ -333,7 +339,7 @@ def evidence_upload(request, pk):
 
 @login_required
 def evidence_download(request, pk, evidence_pk):
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, for_page=False)
     item = get_object_or_404(Evidence, pk=evidence_pk, evaluation=evaluation)
     return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name)
 
@@ -341,7 +347,7 @@ def evidence_download(request, pk, evidence_pk):
 @login_required
 @require_POST
 def evidence_delete(request, pk, evidence_pk):
-    evaluation = _editable(request, pk)
+    evaluation = _editable(request, pk, for_page=False)
     item = get_object_or_404(Evidence, pk=evidence_pk, evaluation=evaluation)
     item.file.delete(save=False)
     item.delete()
@@ -352,7 +358,7 @@ def evidence_delete(request, pk, evidence_pk):
 @login_required
 def archived_document(request, pk, archive_pk):
     """The PDF stored at approval, byte for byte (verify_document checks copies of it)."""
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, for_page=False)
     document = get_object_or_404(ArchivedDocument, pk=archive_pk, evaluation=evaluation)
     return FileResponse(
         document.file.open("rb"), as_attachment=True, content_type="application/pdf",
@@ -363,7 +369,7 @@ def archived_document(request, pk, archive_pk):
 @login_required
 @require_POST
 def evaluation_publish(request, pk, unpublish=False):
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, for_page=False)
     if not access.is_admin(request.user):
         raise PermissionDenied("只有管理员可以公开或撤回公开。")
     try:

@@ -149,3 +149,35 @@ def test_overview_marks_overdue_and_returned_units(settings):
     overdue = client.get("/evaluations/overview/?year=2024&status=逾期").content.decode()
     assert "草稿镇" in overdue and "退回镇" in overdue
     assert "退回修改" in html  # the last action
+
+
+@pytest.mark.parametrize("action", ["submit", "return_for_changes", "comment"])
+def test_actions_take_the_same_queries_for_10_and_100_rows(action):
+    """An action checks who may act and redirects: it does not load the pages' data (the submission checklist
+    loads what it reads, in a fixed number of queries)."""
+    framework = make_framework()
+    district = make_unit("区")
+    filler = make_user(access.FILLER)
+    reviewer = make_user(access.REVIEWER, charge=district)
+    client = login(filler if action == "submit" else reviewer)
+    counts = []
+    for rows in (10, 100):
+        evaluation = make_evaluation(unit=make_unit(f"镇{rows}", parent=district), framework=framework, extra_rows=rows)
+        evaluation.unit.members.add(filler)
+        if action != "submit":
+            workflow.submit(evaluation, by=filler)
+        url, data = {
+            "submit": (f"/evaluations/{evaluation.pk}/actions/submit/", {}),
+            "return_for_changes": (f"/evaluations/{evaluation.pk}/actions/return_for_changes/", {"reason": "请补充佐证"}),
+            "comment": (f"/evaluations/{evaluation.pk}/comments/", {"text": "预算执行率的依据请补充。"}),
+        }[action]
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(url, data)
+        assert response.status_code == 302
+        counts.append(len(queries))
+        evaluation.refresh_from_db()
+        if action == "comment":
+            assert evaluation.comments.filter(text="预算执行率的依据请补充。").exists()
+        else:
+            assert evaluation.status == {"submit": S.SUBMITTED, "return_for_changes": S.RETURNED}[action]
+    assert counts[0] == counts[1], counts
