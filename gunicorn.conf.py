@@ -12,7 +12,7 @@ workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2
 # setting gunicorn's documentation gives for it). The pages are CPU-bound Python. A second thread in a worker gains
 # no CPU (the GIL), and each request back from the database then waits for the other thread to let go of the GIL;
 # and a sync worker only takes a connection when it is free, so no request waits behind a slow one (a PDF) in a
-# busy worker while another worker is idle. Under the load test: page p95 100-200 ms with sync workers, 200-240 ms
+# busy worker while another worker is idle. Under the load test: page p95 100-270 ms with sync workers, 200-240 ms
 # with gthread and one thread, 230-480 ms with gthread and two (docs/benchmarks.md「负载测试」).
 # GUNICORN_THREADS > 1 makes gunicorn use its gthread worker instead: for clients that reach gunicorn without a
 # buffering proxy in front.
