@@ -15,7 +15,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-s3.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更高版本（当前 %s）。可用 make PYTHON=python3.11 指定。" % sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip setuptools  # the venv's own setuptools 65.5 has known vulnerabilities
+	$(PY) -m pip install --quiet --upgrade pip setuptools  # Python 3.11's venv brings setuptools 65.5 (known vulnerabilities)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 

@@ -8,18 +8,20 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # gunicorn's advice: (2 × cores) + 1 workers; a worker waiting on the database lets another use the core.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-# gunicorn's sync worker: one request at a time per worker process, behind nginx, which buffers slow clients (the
+# One request at a time per worker process: gunicorn's sync worker, behind nginx, which buffers slow clients (the
 # setting gunicorn's documentation gives for it). The pages are CPU-bound Python. A second thread in a worker gains
-# no CPU (the GIL), and each request back from the database then waits for the other thread to let go of the GIL;
-# and a sync worker only takes a connection when it is free, so no request waits behind a slow one (a PDF) in a
-# busy worker while another worker is idle. Under the load test: page p95 100-270 ms with sync workers, 200-240 ms
-# with gthread and one thread, 230-480 ms with gthread and two (docs/benchmarks.md「负载测试」).
+# no CPU (the GIL), and each request back from the database then waits for the other thread to let go of the GIL.
+# Under the load test: page p95 100-270 ms with sync workers (three runs), 200-240 ms with gthread and one thread
+# (one run), 230-480 ms with gthread and two (docs/benchmarks.md「负载测试」). Sync rather than gthread with one
+# thread: a sync worker only accepts a connection when it is free, where gthread's accepts and queues it.
 # GUNICORN_THREADS > 1 makes gunicorn use its gthread worker instead: for clients that reach gunicorn without a
 # buffering proxy in front.
 worker_class = "sync"
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
-# The 说明 PDF takes about a second; the official workbook of a large evaluation a few.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
+# The longest a request may run before its worker is restarted (a sync worker is busy for the whole request): as
+# long as nginx waits for an answer (proxy_read_timeout 120s, docs/deploy.md). The 说明 PDF takes about a second;
+# the official workbook of a large evaluation a few.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30
 keepalive = 5  # gthread only: a sync worker closes each connection after its response
 # Recycle workers now and then so that a slow leak cannot grow without bound; jitter keeps them from all

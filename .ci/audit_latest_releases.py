@@ -9,6 +9,7 @@ Run with the virtualenv's Python: .venv/bin/python .ci/audit_latest_releases.py
 
 import json
 import sys
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
@@ -17,11 +18,27 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 
+class Unreachable(Exception):
+    pass
+
+
 def project(name):
+    """PyPI's project data, None where PyPI has no such project (a package installed from elsewhere)."""
     try:
         with urllib.request.urlopen(f"https://pypi.org/pypi/{name}/json", timeout=30) as response:
             return json.load(response)
-    except Exception as error:  # noqa: BLE001 (any network or HTTP failure: that project is not audited)
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise Unreachable(f"HTTP {error.code}") from error
+    except (OSError, ValueError) as error:
+        raise Unreachable(str(error)) from error
+
+
+def answer_for(name):
+    try:
+        return project(name)
+    except Unreachable as error:
         return error
 
 
@@ -39,30 +56,42 @@ def newest_of_series(answer, version):
     return bool(series) and max(series) == mine
 
 
+def series_note(answer, version):
+    mine = Version(version)
+    if len(mine.release) < 2 or not newest_of_series(answer, version):  # 20241021: no series to speak of
+        return ""
+    return "，是其 {}.{} 系列的最新修补版本".format(*mine.release[:2])
+
+
 def main():
+    try:
+        project("pip")
+    except Unreachable as error:  # one message, rather than a timeout per package
+        print(f"!! 无法访问 PyPI 的项目数据（{error}），本次未能审计依赖。", file=sys.stderr)
+        return 0
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
     with ThreadPoolExecutor(8) as pool:
-        answers = dict(zip(installed, pool.map(project, installed), strict=True))
-    found, not_latest, unreachable = [], [], []
+        answers = dict(zip(installed, pool.map(answer_for, installed), strict=True))
+    found, not_latest, unreachable, unknown = [], [], [], []
     for name, version in sorted(installed.items()):
         answer = answers[name]
-        if isinstance(answer, Exception):
+        if isinstance(answer, Unreachable):
             unreachable.append(name)
-        elif answer["info"]["version"] != version:
-            same_series = "，是其 {}.{} 系列的最新修补版本".format(*Version(version).release[:2]) \
-                if newest_of_series(answer, version) else ""
-            not_latest.append(f"{name} {version}（最新 {answer['info']['version']}{same_series}）")
+        elif answer is None:
+            unknown.append(name)
+        elif Version(answer["info"]["version"]) != Version(version):
+            not_latest.append(f"{name} {version}（最新 {answer['info']['version']}{series_note(answer, version)}）")
         else:
             found += [(name, version, v) for v in answer.get("vulnerabilities") or [] if not v.get("withdrawn")]
-    audited = len(installed) - len(not_latest) - len(unreachable)
+    audited = len(installed) - len(not_latest) - len(unreachable) - len(unknown)
     print(f"已按 PyPI 项目数据审计 {audited} / {len(installed)} 个已安装的包（均为各自的最新版本）。")
     for name, version, vulnerability in found:
         fixed = "、".join(vulnerability.get("fixed_in") or []) or "尚无修复版本"
         print(f"!! {name} {version} 有已知漏洞 {vulnerability['id']}（修复版本：{fixed}）", file=sys.stderr)
-    if not_latest:
-        print("未能审计（不是最新版本，项目数据不含其漏洞）：" + "；".join(not_latest), file=sys.stderr)
-    if unreachable:
-        print("未能审计（无法访问 PyPI）：" + "、".join(unreachable), file=sys.stderr)
+    for label, names in (("不是最新版本，项目数据不含其漏洞", not_latest), ("PyPI 上没有此项目", unknown),
+                         ("访问 PyPI 失败", unreachable)):
+        if names:
+            print(f"未能审计（{label}）：" + "；".join(names), file=sys.stderr)
     return 1 if found else 0
 
 

@@ -22,7 +22,6 @@ from evaluations.models import (
     Framework,
     IndicatorResult,
     NarrativeSection,
-    ReviewComment,
     Unit,
 )
 
@@ -58,7 +57,7 @@ def evaluation_list(request):
     years = list(frameworks)
     year = _year(request, years)
     # One year's list shares one framework: its grade thresholds are read once, not joined into every row.
-    thresholds = frameworks[year].grade_thresholds if year else None
+    thresholds = frameworks[year].grade_thresholds if year else scoring.GradeThresholds()
     rows = [
         (e, e.total_score_sum, scoring.grade(e.total_score_sum or 0, thresholds))
         for e in _visible(request).for_year(year).select_related("unit").with_total_score().order_by("unit__code")
@@ -309,7 +308,7 @@ def comment_add(request, pk):
 @require_POST
 def comment_answer(request, pk, comment_pk):
     evaluation = load_evaluation(request, pk, for_page=False)
-    comment = get_object_or_404(ReviewComment, pk=comment_pk, evaluation=evaluation)
+    comment = get_object_or_404(evaluation.comments, pk=comment_pk)  # the comment keeps the evaluation loaded here
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied("只有本单位填报人在退回后可以答复审核意见。")
     try:

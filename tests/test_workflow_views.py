@@ -153,8 +153,8 @@ def test_overview_marks_overdue_and_returned_units(settings):
 
 @pytest.mark.parametrize("action", ["submit", "return_for_changes", "comment"])
 def test_actions_take_the_same_queries_for_10_and_100_rows(action):
-    """An action checks who may act and redirects: it does not load the pages' data (the submission checklist
-    loads what it reads, in a fixed number of queries)."""
+    """An action checks who may act and redirects: it takes a fixed number of queries, and only the submission
+    checklist loads what the pages read (the 说明's sections among it)."""
     framework = make_framework()
     district = make_unit("区")
     filler = make_user(access.FILLER)
@@ -175,6 +175,8 @@ def test_actions_take_the_same_queries_for_10_and_100_rows(action):
             response = client.post(url, data)
         assert response.status_code == 302
         counts.append(len(queries))
+        reads_sections = any('"evaluations_narrativesection"' in q["sql"] for q in queries)
+        assert reads_sections == (action == "submit"), [q["sql"][:80] for q in queries]
         evaluation.refresh_from_db()
         if action == "comment":
             assert evaluation.comments.filter(text="预算执行率的依据请补充。").exists()

@@ -90,7 +90,7 @@ class Command(BaseCommand):
             # (otherwise the first reads of every page also write it). VACUUM cannot run inside a transaction (a
             # test's): there, the statistics only.
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
+                cursor.execute("VACUUM ANALYZE" if connection.get_autocommit() else "ANALYZE")
 
     def users(self, prefix, count, password):
         """Fillers filler<n> (one unit each) and reviewers reviewer<k> (50 units each), one shared hash."""
