@@ -32,12 +32,13 @@ def _visible(request):
     return Evaluation.objects.visible_to(request.user)
 
 
-def load_evaluation(request, pk, *, for_page=True):
-    """The one scoped way to load an evaluation: 404 when not visible. For a page, with everything its pages read;
-    for an action that only checks permissions and redirects, with just its unit and framework (a workflow step
-    that needs more, such as the submission checklist, loads it itself)."""
+def load_evaluation(request, pk, *, contents=True):
+    """The one scoped way to load an evaluation: 404 when not visible. With its contents (rows, budget, sections,
+    comments: everything the 自评表, 填写 and 审核 pages read), or, for a view that only checks permissions and names
+    the evaluation, with just its unit and framework (a workflow step that needs more, such as the submission
+    checklist, loads it itself)."""
     queryset = _visible(request)
-    queryset = queryset.with_document_data() if for_page else queryset.select_related("unit", "framework")
+    queryset = queryset.with_document_data() if contents else queryset.select_related("unit", "framework")
     return get_object_or_404(queryset, pk=pk)
 
 
@@ -142,8 +143,8 @@ def evaluation_document(request, pk):
     return render(request, "evaluations/document.html", {"document": build_document(evaluation)})
 
 
-def _editable(request, pk, *, for_page=True):
-    evaluation = load_evaluation(request, pk, for_page=for_page)
+def _editable(request, pk, *, contents=True):
+    evaluation = load_evaluation(request, pk, contents=contents)
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied(f"当前状态为“{evaluation.get_status_display()}”，或您不是本单位填报人，不能修改。")
     return evaluation
@@ -246,7 +247,7 @@ def _int(value):
 @login_required
 @require_POST
 def evaluation_transition(request, pk, action):
-    evaluation = load_evaluation(request, pk, for_page=False)
+    evaluation = load_evaluation(request, pk, contents=False)
     if action not in workflow.TRANSITIONS:
         raise PermissionDenied("未知的操作。")
     refused = workflow.refusal(request.user, evaluation, action)
@@ -287,7 +288,7 @@ def evaluation_review(request, pk):
 @login_required
 @require_POST
 def comment_add(request, pk):
-    evaluation = load_evaluation(request, pk, for_page=False)
+    evaluation = load_evaluation(request, pk, contents=False)
     if not workflow.can_comment(request.user, evaluation):
         raise PermissionDenied("只有负责当前审核环节的审核人可以提出审核意见。")
     result = section = None
@@ -307,7 +308,7 @@ def comment_add(request, pk):
 @login_required
 @require_POST
 def comment_answer(request, pk, comment_pk):
-    evaluation = load_evaluation(request, pk, for_page=False)
+    evaluation = load_evaluation(request, pk, contents=False)
     comment = get_object_or_404(evaluation.comments, pk=comment_pk)  # the comment keeps the evaluation loaded here
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied("只有本单位填报人在退回后可以答复审核意见。")
@@ -323,7 +324,7 @@ def comment_answer(request, pk, comment_pk):
 @login_required
 @require_POST
 def evidence_upload(request, pk):
-    evaluation = _editable(request, pk, for_page=False)
+    evaluation = _editable(request, pk, contents=False)
     result = None
     if request.POST.get("result"):
         result = get_object_or_404(IndicatorResult, pk=_int(request.POST["result"]), evaluation=evaluation)
@@ -338,7 +339,7 @@ def evidence_upload(request, pk):
 
 @login_required
 def evidence_download(request, pk, evidence_pk):
-    evaluation = load_evaluation(request, pk, for_page=False)
+    evaluation = load_evaluation(request, pk, contents=False)
     item = get_object_or_404(Evidence, pk=evidence_pk, evaluation=evaluation)
     return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name)
 
@@ -346,7 +347,7 @@ def evidence_download(request, pk, evidence_pk):
 @login_required
 @require_POST
 def evidence_delete(request, pk, evidence_pk):
-    evaluation = _editable(request, pk, for_page=False)
+    evaluation = _editable(request, pk, contents=False)
     item = get_object_or_404(Evidence, pk=evidence_pk, evaluation=evaluation)
     item.file.delete(save=False)
     item.delete()
@@ -357,7 +358,7 @@ def evidence_delete(request, pk, evidence_pk):
 @login_required
 def archived_document(request, pk, archive_pk):
     """The PDF stored at approval, byte for byte (verify_document checks copies of it)."""
-    evaluation = load_evaluation(request, pk, for_page=False)
+    evaluation = load_evaluation(request, pk, contents=False)
     document = get_object_or_404(ArchivedDocument, pk=archive_pk, evaluation=evaluation)
     return FileResponse(
         document.file.open("rb"), as_attachment=True, content_type="application/pdf",
@@ -368,7 +369,7 @@ def archived_document(request, pk, archive_pk):
 @login_required
 @require_POST
 def evaluation_publish(request, pk, unpublish=False):
-    evaluation = load_evaluation(request, pk, for_page=False)
+    evaluation = load_evaluation(request, pk, contents=False)
     if not access.is_admin(request.user):
         raise PermissionDenied("只有管理员可以公开或撤回公开。")
     try:
@@ -382,7 +383,7 @@ def evaluation_publish(request, pk, unpublish=False):
 
 @login_required
 def evaluation_history(request, pk):
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, contents=False)
     _require_reviewer_or_admin(request.user)
     changes = FieldChange.objects.filter(evaluation=evaluation).select_related("changed_by").order_by("-pk")
     return render(request, "evaluations/evaluation_history.html", {"evaluation": evaluation, "changes": changes})
