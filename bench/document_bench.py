@@ -130,17 +130,17 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         setup_django(tmp / "bench.sqlite3")
-        from evaluations import rendering
+        from evaluations.documents import html_pdf, word
         from evaluations.models import Evaluation
 
-        if reason := rendering.pdf_unavailable_reason():
+        if reason := html_pdf.pdf_unavailable_reason():
             sys.exit(reason)
         demo = Evaluation.objects.with_document_data().get(unit__code="440113-HLZ", framework__year=2024)
 
-        pdf_cold, pdf = timed(rendering.render_pdf, demo)
-        pdf_warm = statistics.median(timed(rendering.render_pdf, demo)[0] for _ in range(options.repeat))
-        docx_cold, docx = timed(rendering.render_docx, demo)
-        docx_warm = statistics.median(timed(rendering.render_docx, demo)[0] for _ in range(options.repeat))
+        pdf_cold, pdf = timed(html_pdf.render_pdf, demo)
+        pdf_warm = statistics.median(timed(html_pdf.render_pdf, demo)[0] for _ in range(options.repeat))
+        docx_cold, docx = timed(word.render_docx, demo)
+        docx_warm = statistics.median(timed(word.render_docx, demo)[0] for _ in range(options.repeat))
         load = statistics.median(
             timed(lambda: Evaluation.objects.with_document_data().get(pk=demo.pk))[0] for _ in range(options.repeat)
         )

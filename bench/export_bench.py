@@ -10,7 +10,7 @@ and after each measurement.
 
 For each size the database is rebuilt with `seed_scale`, then each measurement runs in a fresh process so its
 peak resident memory (ru_maxrss) is its own:
-  ours   evaluations.exports.write_summary: both sheets, labels, subtotals, neutralised text (XlsxWriter, streaming)
+  ours   evaluations.spreadsheets.summary.write_summary: both sheets, labels, subtotals, neutralised text (XlsxWriter, streaming)
   floor  the same rows from the same query written by a bare XlsxWriter constant_memory loop, nothing else
   ie     django-import-export's default ModelResource for IndicatorResult, exported to .xlsx
 Then the admin import (preview, then confirm) of a 10,000-row file (250 evaluations × 40 rows) is timed.
@@ -58,9 +58,9 @@ def child(kind, out):
     baseline = peak_mb()
     start = time.perf_counter()
     if kind == "ours":
-        from evaluations import exports
+        from evaluations.spreadsheets import summary
 
-        exports.write_summary(out, YEAR)
+        summary.write_summary(out, YEAR)
     elif kind == "floor":
         floor(out)
     elif kind == "ie":
@@ -82,12 +82,12 @@ def floor(out):
     """The least any export of these rows can cost: same query, same order, values written as they come."""
     import xlsxwriter
 
-    from evaluations import exports
     from evaluations.models import Framework, IndicatorResult
+    from evaluations.spreadsheets import summary
 
     framework = Framework.objects.get(year=YEAR)
     rows = (IndicatorResult.objects.filter(evaluation__framework=framework).order_by("evaluation__unit__code")
-            .values_list(*exports.DETAIL_FIELDS).iterator(chunk_size=exports.CHUNK))
+            .values_list(*summary.DETAIL_FIELDS).iterator(chunk_size=summary.CHUNK))
     wb = xlsxwriter.Workbook(out, {"constant_memory": True})
     ws = wb.add_worksheet()
     for n, row in enumerate(rows):
@@ -131,7 +131,7 @@ def make_import_file(out, rows=10_000):
     from import_export.formats.base_formats import XLSX
 
     from evaluations.models import Evaluation, IndicatorResult
-    from evaluations.resources import IMPORTABLE_STATUSES, IndicatorResultResource
+    from evaluations.spreadsheets.resources import IMPORTABLE_STATUSES, IndicatorResultResource
 
     evaluations = Evaluation.objects.filter(status__in=IMPORTABLE_STATUSES).order_by("unit__code")
     picked, count = [], 0

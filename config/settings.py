@@ -71,13 +71,13 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "config.security.RefuseNulMiddleware",
+    "ops.security.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "config.security.SessionTimeoutMiddleware",
+    "ops.security.SessionTimeoutMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -152,8 +152,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
-# Widgets written in Python where they are Django's own input/select/textarea templates (config/form_renderer.py).
-FORM_RENDERER = "config.form_renderer.FastWidgetRenderer"
+# Widgets written in Python where they are Django's own input/select/textarea templates (evaluations/form_renderer.py).
+FORM_RENDERER = "evaluations.form_renderer.FastWidgetRenderer"
 
 # A 150-row indicator table posts about 12 fields a row plus budget and narrative fields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
@@ -282,14 +282,14 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Sessions end after SESSION_IDLE_TIMEOUT seconds without a request and SESSION_ABSOLUTE_AGE after login,
-# whichever comes first (config.security.SessionTimeoutMiddleware). The edit page's live preview counts as use.
+# whichever comes first (ops.security.SessionTimeoutMiddleware). The edit page's live preview counts as use.
 SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", 60 * 60))
 SESSION_ABSOLUTE_AGE = int(os.environ.get("SESSION_ABSOLUTE_AGE", 12 * 60 * 60))
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_AGE
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one user name from one address, that
 # pair is locked for AXES_COOLOFF_MINUTES. Not by address alone: a whole bureau may share one NAT address.
-AUTHENTICATION_BACKENDS = ["config.security.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["ops.security.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -306,10 +306,10 @@ if REDIS_URL:
                           "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "jixiao")}}
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
-# A PostgreSQL read replica for reports: the summary export reads from it (config.routers.reading_from_replica).
+# A PostgreSQL read replica for reports: the summary export reads from it (ops.routers.reading_from_replica).
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         os.environ["DATABASE_REPLICA_URL"], conn_max_age=DATABASES["default"].get("CONN_MAX_AGE", 0)
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-    DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+    DATABASE_ROUTERS = ["ops.routers.ReplicaRouter"]

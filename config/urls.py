@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from config.health import healthz
+from ops.health import healthz
 
 admin.site.site_header = "部门整体支出绩效自评系统 · 管理"
 admin.site.site_title = "绩效自评管理"

@@ -11,7 +11,6 @@ from django.forms.models import construct_instance
 
 from evaluations import access, editing, scoring, workflow
 from evaluations.forms import FiniteDecimalField
-from evaluations.import_admin import ExcelAdminMixin
 from evaluations.models import (
     ArchivedDocument,
     BudgetLine,
@@ -27,7 +26,8 @@ from evaluations.models import (
     ReviewerCharge,
     Unit,
 )
-from evaluations.resources import (
+from evaluations.spreadsheets.admin import ExcelAdminMixin
+from evaluations.spreadsheets.resources import (
     FrameworkResource,
     IndicatorResource,
     IndicatorResultResource,

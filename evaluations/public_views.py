@@ -4,8 +4,8 @@ the 说明 and the 自评表 alone: no review comments, no names of people, no i
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from evaluations import rendering
-from evaluations.documents import build_document
+from evaluations.documents import html_pdf
+from evaluations.documents.outline import build_document, document_filename
 from evaluations.models import Evaluation
 
 
@@ -34,13 +34,13 @@ def public_table(request, pk):
 def public_pdf(request, pk):
     """The archived PDF (the approved bytes) where there is one; otherwise rendered now."""
     evaluation = _published(pk)
-    filename = rendering.document_filename(evaluation, "pdf")
+    filename = document_filename(evaluation, "pdf")
     archived = evaluation.archives.order_by("-pk").first()
     if archived:
         return FileResponse(archived.file.open("rb"), content_type="application/pdf", filename=filename)
-    reason = rendering.pdf_unavailable_reason()
+    reason = html_pdf.pdf_unavailable_reason()
     if reason:
         return HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(rendering.render_pdf(evaluation), content_type="application/pdf")
+    response = HttpResponse(html_pdf.render_pdf(evaluation), content_type="application/pdf")
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
     return response

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from evaluations import document_views, views
+from evaluations import views
+from evaluations.documents import views as document_views
 
 app_name = "evaluations"
 
@@ -15,10 +16,10 @@ urlpatterns = [
     path("<int:pk>/edit/preview/", views.evaluation_preview, name="preview"),
     path("<int:pk>/review/", views.evaluation_review, name="review"),
     path("<int:pk>/history/", views.evaluation_history, name="history"),
-    path("<int:pk>/archive/<int:archive_pk>.pdf", views.archived_document, name="archived_document"),
+    path("<int:pk>/archive/<int:archive_pk>.pdf", document_views.archived_document, name="archived_document"),
     path("<int:pk>/publish/", views.evaluation_publish, name="publish"),
     path("<int:pk>/unpublish/", views.evaluation_publish, {"unpublish": True}, name="unpublish"),
-    path("<int:pk>/document/", views.evaluation_document, name="document"),
+    path("<int:pk>/document/", document_views.evaluation_document, name="document"),
     path("<int:pk>/document.pdf", document_views.evaluation_pdf, name="document_pdf"),
     path("<int:pk>/document.docx", document_views.evaluation_docx, name="document_docx"),
     path("<int:pk>/actions/<str:action>/", views.evaluation_transition, name="transition"),

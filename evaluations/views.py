@@ -10,11 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from evaluations import access, checklist, editing, evidence, notifications, rendering, scoring, workflow
-from evaluations.documents import build_document
+from evaluations import access, checklist, editing, evidence, notifications, scoring, workflow
+from evaluations.documents.outline import build_document
 from evaluations.forms import CommentForm, EvaluationContentForm, EvidenceForm
 from evaluations.models import (
-    ArchivedDocument,
     Evaluation,
     EvaluationStatus,
     Evidence,
@@ -135,12 +134,6 @@ def _side_forms(evaluation, user, scorecard):
 def evaluation_detail(request, pk):
     evaluation = load_evaluation(request, pk)
     return render(request, "evaluations/evaluation_detail.html", _page_context(request, evaluation))
-
-
-@login_required
-def evaluation_document(request, pk):
-    evaluation = load_evaluation(request, pk)
-    return render(request, "evaluations/document.html", {"document": build_document(evaluation)})
 
 
 def _editable(request, pk, *, contents=True):
@@ -353,17 +346,6 @@ def evidence_delete(request, pk, evidence_pk):
     item.delete()
     messages.success(request, f"已删除佐证材料“{item.original_name}”。")
     return redirect(f"{reverse('evaluations:detail', args=[evaluation.pk])}#evidence")
-
-
-@login_required
-def archived_document(request, pk, archive_pk):
-    """The PDF stored at approval, byte for byte (verify_document checks copies of it)."""
-    evaluation = load_evaluation(request, pk, contents=False)
-    document = get_object_or_404(ArchivedDocument, pk=archive_pk, evaluation=evaluation)
-    return FileResponse(
-        document.file.open("rb"), as_attachment=True, content_type="application/pdf",
-        filename=rendering.document_filename(evaluation, "pdf").replace("自评表说明", "自评表说明（审核通过归档）"),
-    )
 
 
 @login_required

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from evaluations import access, archive, checklist, notifications, scoring
+from evaluations import access, checklist, notifications, scoring
+from evaluations.documents import archive
 from evaluations.models import Evaluation, EvaluationStatus, Event, ReviewComment, ReviewStage
 
 S = EvaluationStatus

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class OpsConfig(AppConfig):
-    """Running the system: backup and restore, database set-up, and the session timestamps of config.security."""
+    """Running the system: backup and restore, database set-up, and the session timestamps of ops.security."""
 
     name = "ops"
     verbose_name = "运维"
@@ -10,6 +10,6 @@ class OpsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from config.security import stamp_login
+        from ops.security import stamp_login
 
         user_logged_in.connect(stamp_login, dispatch_uid="ops.stamp_login")

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from config.routers import reading_from_replica
-from evaluations import archive, exports
+from evaluations.documents import archive
 from evaluations.models import Evaluation
+from evaluations.spreadsheets import summary
+from ops.routers import reading_from_replica
 from reports.models import ExportJob, export_root
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,8 @@ def run_export(job_id: str) -> int:
             visible = Evaluation.objects.visible_to(job.requested_by).for_year(job.year)
             count = archive.write_year_zip(visible, str(partial))
         else:
-            with reading_from_replica():  # a report: its reads may go to the replica (config/routers.py)
-                count = exports.write_summary(str(partial), job.year, user=job.requested_by)
+            with reading_from_replica():  # a report: its reads may go to the replica (ops/routers.py)
+                count = summary.write_summary(str(partial), job.year, user=job.requested_by)
         partial.replace(job.path)
     except Exception as e:
         logger.exception("export %s failed", job.pk)

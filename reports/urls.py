@@ -1,5 +1,6 @@
 from django.urls import path
 
+from evaluations.spreadsheets import views as spreadsheet_views
 from reports import views
 
 app_name = "reports"
@@ -10,6 +11,6 @@ urlpatterns = [
     path("exports/documents/", views.start_documents_export, name="start_documents"),
     path("exports/<uuid:pk>/", views.export_detail, name="export_detail"),
     path("exports/<uuid:pk>/download/", views.export_download, name="export_download"),
-    path("evaluations/<int:pk>/official.xlsx", views.official_workbook, name="official_workbook"),
-    path("import/official/", views.import_official, name="import_official"),
+    path("evaluations/<int:pk>/official.xlsx", spreadsheet_views.official_workbook, name="official_workbook"),
+    path("import/official/", spreadsheet_views.import_official, name="import_official"),
 ]

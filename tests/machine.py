@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluations.rendering import pdf_unavailable_reason
+from evaluations.documents.html_pdf import pdf_unavailable_reason
 
 # Why the PDF of the 说明 cannot be made here (None: it can, or this is CI, where it must).
 PDF_UNAVAILABLE = None if os.environ.get("CI") else pdf_unavailable_reason()

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from evaluations import access, rendering, workflow
+from evaluations import access, workflow
+from evaluations.documents import html_pdf
 from evaluations.models import ArchivedDocument, Event
 from tests.factories import make_evaluation, make_unit, make_user
 
@@ -29,8 +30,8 @@ def approved(evaluation, settings):
 
 @pytest.mark.archive
 def test_approval_archives_the_pdf_and_verify_finds_it(demo, settings, tmp_path):
-    if rendering.pdf_unavailable_reason():
-        pytest.skip(rendering.pdf_unavailable_reason())
+    if html_pdf.pdf_unavailable_reason():
+        pytest.skip(html_pdf.pdf_unavailable_reason())
     settings.MEDIA_ROOT = tmp_path / "media"
     filler, reviewer = approved(demo, settings)
     document = ArchivedDocument.objects.get(evaluation=demo)
@@ -119,8 +120,8 @@ def test_public_pages_show_only_published_evaluations_without_comments_or_names(
 def test_zip_of_a_years_approved_documents_holds_the_archived_bytes(demo, settings, tmp_path):
     import zipfile
 
-    if rendering.pdf_unavailable_reason():
-        pytest.skip(rendering.pdf_unavailable_reason())
+    if html_pdf.pdf_unavailable_reason():
+        pytest.skip(html_pdf.pdf_unavailable_reason())
     settings.MEDIA_ROOT = tmp_path / "media"
     approved(demo, settings)
     make_evaluation(unit=make_unit("草稿镇"))  # not approved: not in the zip

@@ -9,7 +9,7 @@ from openpyxl import Workbook
 
 from evaluations import access
 from evaluations.models import Evaluation, IndicatorResult, Unit
-from evaluations.resources import IndicatorResultResource
+from evaluations.spreadsheets.resources import IndicatorResultResource
 from tests.factories import PASSWORD, make_evaluation, make_user
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from evaluations.documents import build_document, chinese_numeral
+from evaluations.documents.outline import build_document, chinese_numeral
 from evaluations.models import Evaluation
 from tests.factories import PASSWORD, make_user
 from tests.seed import html_paragraphs, normalise, seed_paragraphs

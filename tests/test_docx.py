@@ -11,9 +11,10 @@ from django.test import RequestFactory
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from evaluations import document_views
+from evaluations.documents import views as document_views
+from evaluations.documents.html_pdf import render_html
+from evaluations.documents.word import DOCX_TYPE, render_docx
 from evaluations.models import Evaluation
-from evaluations.rendering import DOCX_TYPE, render_docx, render_html
 from tests.factories import make_user
 from tests.seed import html_paragraphs, normalise
 from tests.test_documents import SCORE_SENTENCE, assert_same_as_seed

@@ -157,10 +157,11 @@ def test_each_export_purges_expired_files_first():
 def test_admin_gets_a_zip_of_the_years_approved_documents_in_the_background(settings, tmp_path):
     import zipfile
 
-    from evaluations import rendering, workflow
+    from evaluations import workflow
+    from evaluations.documents import html_pdf
 
-    if rendering.pdf_unavailable_reason():
-        pytest.skip(rendering.pdf_unavailable_reason())
+    if html_pdf.pdf_unavailable_reason():
+        pytest.skip(html_pdf.pdf_unavailable_reason())
     settings.MEDIA_ROOT = tmp_path / "media"
     approved, draft = make_evaluation(), make_evaluation()
     workflow.submit(approved, by=make_user(access.FILLER, units=[approved.unit]))

@@ -10,8 +10,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
-from evaluations import access, exports, workbooks
+from evaluations import access
 from evaluations.models import BudgetLine, Evaluation, IndicatorResult
+from evaluations.spreadsheets import official
+from evaluations.spreadsheets.cells import FORMULA_TRIGGERS
+from evaluations.spreadsheets.summary import write_summary
 from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +28,7 @@ def login(user):
 
 def official_bytes(evaluation):
     buf = io.BytesIO()
-    exports.official_workbook(Evaluation.objects.with_document_data().get(pk=evaluation.pk)).save(buf)
+    official.official_workbook(Evaluation.objects.with_document_data().get(pk=evaluation.pk)).save(buf)
     return buf.getvalue()
 
 
@@ -45,7 +48,7 @@ def test_official_workbook_layout(demo):
     total_row = find(ws, "年度资金总额").row
     assert ws.cell(total_row, 5).value == 58700 and ws.cell(total_row, 7).value == pytest.approx(0.966)
     header = find(ws, "三级指标").row
-    assert [ws.cell(header, c).value for c in range(1, 15)] == exports.OFFICIAL_HEADERS
+    assert [ws.cell(header, c).value for c in range(1, 15)] == official.OFFICIAL_HEADERS
     merged = {str(r) for r in ws.merged_cells.ranges}
     top = find(ws, "履职效能")
     assert any(r.startswith(f"A{top.row}:A") for r in merged)  # 一级 merged down its rows
@@ -74,11 +77,11 @@ def test_official_workbook_round_trip_into_an_empty_database(demo):
     demo.delete()
     assert not Evaluation.objects.exists()
 
-    preview = workbooks.import_official(data, dry_run=True)
+    preview = official.import_official(data, dry_run=True)
     assert preview.ok and preview.total == Decimal("94.96") and preview.grade == "优"
     assert not Evaluation.objects.exists()  # a preview writes nothing
 
-    result = workbooks.import_official(data, dry_run=False)
+    result = official.import_official(data, dry_run=False)
     assert result.ok and result.created
     evaluation = Evaluation.objects.get(unit=unit, framework=framework)
     assert sorted(IndicatorResult.objects.filter(evaluation=evaluation).values_list(*fields)) == before_rows
@@ -97,7 +100,7 @@ def test_official_import_lists_every_problem_with_cell(demo):
     buf = io.BytesIO()
     wb.save(buf)
     before = list(IndicatorResult.objects.order_by("pk").values_list("score", "weight"))
-    result = workbooks.import_official(buf.getvalue(), dry_run=False)
+    result = official.import_official(buf.getvalue(), dry_run=False)
     assert f"第 {score} 行“得分”（J{score}）：得分应在 0 到 5 分之间（本指标分值 5 分），现为 7 分。" in result.problems
     assert any("“分值”应为数字，现为“五”。" in p for p in result.problems)
     assert list(IndicatorResult.objects.order_by("pk").values_list("score", "weight")) == before
@@ -107,7 +110,7 @@ def test_official_import_into_next_year_from_last_years_file(demo):
     from evaluations.management.commands.load_demo import load_default_framework
 
     load_default_framework(2025)
-    result = workbooks.import_official(official_bytes(demo), year=2025, dry_run=False)
+    result = official.import_official(official_bytes(demo), year=2025, dry_run=False)
     assert result.ok, result.problems
     assert Evaluation.objects.get(unit=demo.unit, framework__year=2025).results.filter(name="巡查涉水污染源").exists()
 
@@ -136,7 +139,7 @@ def test_official_workbook_neutralises_formulas(demo):
 
 def summary(year=2024, user=None):
     buf = io.BytesIO()
-    exports.write_summary(buf, year, user=user)
+    write_summary(buf, year, user=user)
     return load_workbook(io.BytesIO(buf.getvalue()))
 
 
@@ -166,7 +169,7 @@ def test_summary_neutralises_formulas(demo):
     wb = summary()
     values = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert "'+cmd" in values and "'@SUM(A1)" in values
-    assert not any(v.startswith(exports.FORMULA_TRIGGERS) for v in values)
+    assert not any(v.startswith(FORMULA_TRIGGERS) for v in values)
 
 
 def test_summary_queries_do_not_grow_with_data():
@@ -175,7 +178,7 @@ def test_summary_queries_do_not_grow_with_data():
         for _ in range(n):
             make_evaluation(extra_rows=3)
         with CaptureQueriesContext(connection) as ctx:
-            exports.write_summary(io.BytesIO(), 2024)
+            write_summary(io.BytesIO(), 2024)
         counts.append(len(ctx))
     assert counts[0] == counts[1]
 

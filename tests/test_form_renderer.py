@@ -1,4 +1,4 @@
-"""config.form_renderer writes Django's input/select/textarea widgets in Python: the HTML must be exactly what
+"""evaluations.form_renderer writes Django's input/select/textarea widgets in Python: the HTML must be exactly what
 Django's templates write, for every widget of the pages, with hostile values and errors too."""
 
 import pytest
@@ -8,7 +8,7 @@ from django.forms.renderers import DjangoTemplates
 from django.test import RequestFactory
 from django.utils.safestring import mark_safe
 
-from config.form_renderer import FastWidgetRenderer
+from evaluations.form_renderer import FastWidgetRenderer
 from evaluations.forms import CommentForm, EvaluationContentForm, EvidenceForm
 from evaluations.models import Evaluation, Framework, Unit
 from tests.factories import make_evaluation, make_user

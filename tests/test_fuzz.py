@@ -5,7 +5,7 @@ of evaluations, frameworks and units.
 
 Values: huge numbers, NaN, Infinity, negatives, 100,000-character text, HTML and <script>, SQL fragments,
 invalid UTF-8 (raw bytes in the body), NUL characters, missing fields, wrong types (lists for scalars, text for
-numbers and ids). A NUL character anywhere is refused whole (config.security.RefuseNulMiddleware: 400, as
+numbers and ids). A NUL character anywhere is refused whole (ops.security.RefuseNulMiddleware: 400, as
 PostgreSQL cannot store it). Each example asserts: no 500; a refused form left the database unchanged; text that was stored
 is shown escaped wherever the pages show it.
 

@@ -15,9 +15,8 @@ from django.http import Http404
 from django.test import RequestFactory
 from PIL import Image
 
-from evaluations import document_views
-from evaluations.models import Evaluation
-from evaluations.rendering import (
+from evaluations.documents import views as document_views
+from evaluations.documents.html_pdf import (
     DOCUMENT_BASE_URL,
     PDF_TYPE,
     RefusedURL,
@@ -26,6 +25,7 @@ from evaluations.rendering import (
     render_html,
     render_pdf,
 )
+from evaluations.models import Evaluation
 from tests.factories import make_user
 from tests.machine import PDF_UNAVAILABLE
 from tests.seed import html_paragraphs, normalise
@@ -247,7 +247,7 @@ def test_download_pdf_requires_login(demo):
 
 def test_download_pdf_says_what_is_missing(demo, monkeypatch):
     monkeypatch.setattr(
-        "evaluations.rendering.pdf_unavailable_reason", lambda: "无法生成 PDF：系统未安装中文字体。"
+        "evaluations.documents.html_pdf.pdf_unavailable_reason", lambda: "无法生成 PDF：系统未安装中文字体。"
     )
     request = RequestFactory().get("/")
     request.user = demo.unit.members.get(username="filler")

@@ -45,7 +45,7 @@ def test_binary_format_without_output_is_named_after_the_unit(demo, tmp_path, mo
 
 def test_pdf_without_weasyprint_says_how_to_install(demo, monkeypatch):
     monkeypatch.setattr(
-        "evaluations.rendering.pdf_unavailable_reason", lambda: "无法生成 PDF：系统未安装中文字体。请按 README 运行 make deps-debian。"
+        "evaluations.documents.html_pdf.pdf_unavailable_reason", lambda: "无法生成 PDF：系统未安装中文字体。请按 README 运行 make deps-debian。"
     )
     with pytest.raises(CommandError, match="make deps-debian"):
         render("--unit", "440113-HLZ", "--year", "2024", "--format", "pdf", "-o", "x.pdf")

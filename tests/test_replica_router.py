@@ -1,12 +1,12 @@
-"""Reports read from the replica when one is configured (config.routers); everything else stays on the primary."""
+"""Reports read from the replica when one is configured (ops.routers); everything else stays on the primary."""
 
 import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from config import routers
-from config.routers import ReplicaRouter, reading_from_replica
 from evaluations.models import Evaluation, IndicatorResult
+from ops import routers
+from ops.routers import ReplicaRouter, reading_from_replica
 from reports import tasks
 from reports.models import ExportJob
 from tests.factories import make_evaluation, make_user

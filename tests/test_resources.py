@@ -14,9 +14,8 @@ from import_export.formats import base_formats
 from openpyxl import Workbook, load_workbook
 
 from evaluations import access
-from evaluations.import_admin import problems_of
 from evaluations.models import Evaluation, Framework, Indicator, IndicatorResult, Unit
-from evaluations.resources import IndicatorResource, IndicatorResultResource, UserResource
+from evaluations.spreadsheets.resources import IndicatorResource, IndicatorResultResource, UserResource, problems_of
 from tests.factories import PASSWORD, make_evaluation, make_framework, make_unit, make_user
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
-from config import security
 from evaluations import access, evidence
+from ops import security
 from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
 from tests.machine import project_process
 
@@ -123,10 +123,10 @@ def test_no_template_has_inline_script_or_event_handlers():
 
 def test_only_the_standalone_document_inlines_css(demo):
     """The 说明 file and PDF carry their CSS inline (no server to fetch it from); the served page links it."""
-    from evaluations import rendering
+    from evaluations.documents import html_pdf
 
-    assert "<style>" in rendering.render_html(demo, standalone=True)
-    page = rendering.render_html(demo, standalone=False)
+    assert "<style>" in html_pdf.render_html(demo, standalone=True)
+    page = html_pdf.render_html(demo, standalone=False)
     assert "<style" not in page and "print.css" in page
 
 

@@ -3,7 +3,7 @@ beside them. Scores and totals are never typed twice: rows carry their own 得�
 by `evaluations.scoring`, and the printed 说明 reads the same numbers.
 """
 
-from evaluations.models.common import (
+from evaluations.models.choices import (
     MONEY,
     NON_NEGATIVE,
     SCORE,

@@ -8,7 +8,7 @@ from django.db import models, transaction
 from django.db.models import Prefetch, Q
 
 from evaluations import scoring
-from evaluations.models.common import (
+from evaluations.models.choices import (
     MONEY,
     NON_NEGATIVE,
     SCORE,

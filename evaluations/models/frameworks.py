@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from evaluations import scoring
-from evaluations.models.common import MONEY, NON_NEGATIVE, SCORE, ActualSource, Comparison, ScoringRule
+from evaluations.models.choices import MONEY, NON_NEGATIVE, SCORE, ActualSource, Comparison, ScoringRule
 
 
 class Framework(models.Model):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from evaluations.models.common import SCORE
+from evaluations.models.choices import SCORE
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
 
 

@@ -6,7 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from evaluations import access, rendering
+from evaluations import access
+from evaluations.documents import html_pdf
 from evaluations.models import Evaluation, EvaluationStatus
 from tests.browser.conftest import login
 from tests.factories import PASSWORD, make_framework, make_unit, make_user
@@ -135,7 +136,7 @@ def test_fill_submit_return_fix_resubmit_approve(town, new_page, shots):
     reviewer.get_by_role("button", name="审核通过").click()
     expect(reviewer.locator(".alert-success").first).to_contain_text("已审核通过")
     assert Evaluation.objects.get(pk=evaluation.pk).status == EvaluationStatus.APPROVED
-    if not rendering.pdf_unavailable_reason():
+    if not html_pdf.pdf_unavailable_reason():
         filler.goto(f"/evaluations/{evaluation.pk}/")
         expect(filler.locator("#archive")).to_contain_text("下载归档说明 PDF（审核通过版本）")
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from evaluations import exports
 from evaluations.models import Framework
+from evaluations.spreadsheets import summary
 
 
 class Command(BaseCommand):
@@ -14,5 +14,5 @@ class Command(BaseCommand):
     def handle(self, *args, year, output, **options):
         if not Framework.objects.filter(year=year).exists():
             raise CommandError(f"{year} 年度的指标体系不存在。")
-        count = exports.write_summary(output, year)
+        count = summary.write_summary(output, year)
         self.stdout.write(self.style.SUCCESS(f"已导出 {year} 年度汇总表：{count} 个单位 → {output}"))

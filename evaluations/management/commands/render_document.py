@@ -4,7 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from evaluations import rendering
+from evaluations.documents import html_pdf, word
+from evaluations.documents.outline import document_filename
 from evaluations.models import Evaluation
 
 FORMATS = {"html", "pdf", "docx"}
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, unit, all, year, format, output, **options):
-        if format == "pdf" and (reason := rendering.pdf_unavailable_reason()):
+        if format == "pdf" and (reason := html_pdf.pdf_unavailable_reason()):
             raise CommandError(reason)
         if all:
             self.render_all(year, format, output)
@@ -41,9 +42,9 @@ class Command(BaseCommand):
         if evaluation is None:
             raise CommandError(f"找不到单位“{unit}”{year}年的自评。请检查单位编码或全称，以及年度。")
         if format == "html" and not output:
-            sys.stdout.write(rendering.render_html(evaluation))
+            sys.stdout.write(html_pdf.render_html(evaluation))
             return
-        path = Path(output or rendering.document_filename(evaluation, format))
+        path = Path(output or document_filename(evaluation, format))
         write(path, evaluation, format)
         self.stderr.write(f"已写入 {path}")
 
@@ -58,7 +59,7 @@ class Command(BaseCommand):
         count = 0
         # One document at a time, prefetched in small chunks: memory stays flat however many units there are.
         for evaluation in evaluations.iterator(chunk_size=20):
-            path = directory / rendering.document_filename(evaluation, format)
+            path = directory / document_filename(evaluation, format)
             write(path, evaluation, format)
             count += 1
             self.stderr.write(f"[{count}] 已写入 {path}")
@@ -67,7 +68,7 @@ class Command(BaseCommand):
         self.stderr.write(self.style.SUCCESS(f"共写入 {count} 份说明到 {directory}"))
 
 
-RENDERERS = {"html": rendering.render_html, "pdf": rendering.render_pdf, "docx": rendering.render_docx}
+RENDERERS = {"html": html_pdf.render_html, "pdf": html_pdf.render_pdf, "docx": word.render_docx}
 
 
 def write(path, evaluation, format):

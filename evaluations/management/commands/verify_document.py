@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evaluations import archive
+from evaluations.documents import archive
 
 
 class Command(BaseCommand):

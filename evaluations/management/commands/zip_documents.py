@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from evaluations import archive
+from evaluations.documents import archive
 from evaluations.models import Evaluation
 
 

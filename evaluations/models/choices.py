@@ -1,4 +1,4 @@
-"""Shared field settings and the choices the framework and the rows use."""
+"""The choices the framework and the rows share, and their shared field settings (money, scores, non-negative)."""
 
 from decimal import Decimal
 

@@ -7,7 +7,8 @@ import logging
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from evaluations import rendering
+from evaluations.documents import html_pdf
+from evaluations.documents.outline import document_filename
 from evaluations.models import ArchivedDocument, Evaluation, Event
 
 logger = logging.getLogger(__name__)
@@ -22,11 +23,11 @@ def render_for_approval(evaluation) -> bytes | None:
     approval goes on and the log says why: a missing font must not stop the finance bureau's work)."""
     if not getattr(settings, "ARCHIVE_APPROVED_DOCUMENTS", True):
         return None
-    reason = rendering.pdf_unavailable_reason()
+    reason = html_pdf.pdf_unavailable_reason()
     if reason:
         logger.warning("审核通过时未能归档说明 PDF：%s", reason)
         return None
-    return rendering.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk))
+    return html_pdf.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk))
 
 
 def store(evaluation, event, pdf: bytes) -> ArchivedDocument:
@@ -53,12 +54,12 @@ def write_year_zip(evaluations, target) -> int:
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as bundle:
         for evaluation in evaluations.filter(status="approved").select_related("unit", "framework").iterator(chunk_size=20):
             archived = evaluation.archives.order_by("-pk").first()
-            name = rendering.document_filename(evaluation, "pdf")
+            name = document_filename(evaluation, "pdf")
             if archived:
                 with archived.file.open("rb") as source, bundle.open(name, "w") as sink:
                     for chunk in iter(lambda: source.read(1 << 20), b""):
                         sink.write(chunk)
             else:
-                bundle.writestr(name, rendering.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk)))
+                bundle.writestr(name, html_pdf.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk)))
             count += 1
     return count

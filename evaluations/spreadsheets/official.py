@@ -1,156 +1,218 @@
-"""Excel in: checking an uploaded file before anything reads its rows, and importing the official 自评表 layout.
+"""The official 自评表 of one evaluation, as the finance bureau files it: written (`official_workbook`) and read back
+(`import_official`), in one module so the layout is declared once.
 
-A file is refused, with every reason in Chinese and nothing written, when it is too large, is not a spreadsheet,
-unpacks to an enormous size (zip bomb), or holds formulas (issue 5). The unpacked size is checked from the zip's
-own directory before openpyxl opens it; Python's zipfile never inflates an entry beyond its declared size, so a
-lying directory cannot get past this either. `defusedxml` is installed, so openpyxl parses the XML safely.
+Scores are never computed here: the table prints `Evaluation.scorecard()`; an import stores what the file says and
+lets `Evaluation.refresh_computed_scores` store the scores decided by rules. Every text cell goes through
+`cells.neutralise` on the way out and `cells.unneutralise` on the way in.
 """
 
 from __future__ import annotations
 
 import io
-import re
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
 
-from evaluations import exports, scoring
+from evaluations import scoring
 from evaluations.models import (
     BudgetItem,
     BudgetLine,
+    Comparison,
     Evaluation,
     EvaluationStatus,
     Framework,
     IndicatorResult,
     Unit,
 )
-
-MB = 1024 * 1024
-FORMULA_LIST_LIMIT = 20  # name this many formula cells, then count the rest
-
-
-def max_file_size():
-    return getattr(settings, "IMPORT_MAX_FILE_SIZE", 10 * MB)
-
-
-def max_unpacked_size():
-    return getattr(settings, "IMPORT_MAX_UNPACKED_SIZE", 100 * MB)
-
-
-def _read_all(upload) -> bytes:
-    if isinstance(upload, bytes | bytearray):
-        return bytes(upload)
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    data = upload.read()
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    return data
-
-
-def _size(upload) -> int:
-    return len(upload) if isinstance(upload, bytes | bytearray) else upload.size
-
-
-def check_upload(upload, kind="xlsx") -> list[str]:
-    """Everything wrong with an uploaded file as a whole; empty when its rows may be read."""
-    size = _size(upload)
-    if size > max_file_size():
-        return [f"文件大小为 {size / MB:.1f} MB，超过上限 {max_file_size() / MB:.0f} MB，请拆分后分批导入。"]
-    if size == 0:
-        return ["文件是空的。"]
-    data = _read_all(upload)
-    if kind == "csv":
-        return _check_csv(data)
-    return _check_xlsx(data)
-
-
-def _check_xlsx(data: bytes) -> list[str]:
-    not_excel = "文件不是 Excel（.xlsx）文件，无法读取。如是 .xls 或 WPS 格式，请另存为 .xlsx 后再导入。"
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        return [not_excel]
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-            names = {e.filename for e in entries}
-            unpacked = sum(e.file_size for e in entries)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return [not_excel]
-    if "xl/workbook.xml" not in names:
-        return [not_excel]
-    if unpacked > max_unpacked_size():
-        return [
-            f"文件解压后约 {unpacked / MB:,.0f} MB，超过上限 {max_unpacked_size() / MB:.0f} MB"
-            "（可能是“压缩炸弹”），已拒绝。"
-        ]
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception:  # openpyxl raises many kinds on damaged files; all mean the same to the user
-        return ["无法读取该 Excel 文件，文件可能已损坏。"]
-    if not _has_formula_element(data):  # the common case, without reading every cell
-        workbook.close()
-        return []
-    formulas = []
-    try:
-        for sheet in workbook.worksheets:
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if getattr(cell, "data_type", None) == "f":
-                        formulas.append(f"{sheet.title}!{cell.coordinate}")
-    finally:
-        workbook.close()
-    return _formula_problem(formulas)
-
-
-FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[ >/]")
-
-
-def _has_formula_element(data: bytes) -> bool:
-    """A formula is an <f> element in a worksheet's XML; stream each sheet (bounded by the unpacked-size check)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for entry in archive.infolist():
-            if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
-                tail = b""
-                with archive.open(entry) as f:
-                    while chunk := f.read(1 << 20):
-                        if FORMULA_ELEMENT.search(tail + chunk):
-                            return True
-                        tail = chunk[-16:]
-    return False
-
-
-def _formula_problem(cells) -> list[str]:
-    if not cells:
-        return []
-    named = "、".join(cells[:FORMULA_LIST_LIMIT]) + (f" 等 {len(cells)} 处" if len(cells) > FORMULA_LIST_LIMIT else "")
-    return [f"文件中有公式（单元格 {named}）。为防止公式注入，导入不接受公式，请复制后“选择性粘贴为数值”再导入。"]
-
-
-def _check_csv(data: bytes) -> list[str]:
-    if b"\x00" in data[:4096] or zipfile.is_zipfile(io.BytesIO(data)):
-        return ["文件不是 CSV 文本文件，无法读取。"]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return ["CSV 文件不是 UTF-8 编码，请在 Excel 中“另存为 CSV UTF-8（逗号分隔）”后再导入。"]
-    import csv
-
-    cells = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        for col, value in enumerate(row, start=1):
-            if value.startswith("="):
-                cells.append(f"{get_column_letter(col)}{number}")
-    return _formula_problem(cells)
-
+from evaluations.spreadsheets import widgets
+from evaluations.spreadsheets.cells import (
+    BAND_LABELS,
+    COMPARISON_LABELS,
+    FRAMEWORK_ROW,
+    RULE_LABELS,
+    UNIT_ROW,
+    as_float,
+    neutralise,
+    unneutralise,
+)
+from evaluations.spreadsheets.uploads import check_upload, read_all
 
 # =============================================================================================
-# The official 自评表 layout, read back
+# The layout, written
+# =============================================================================================
+
+# (header, width): the indicator table's columns, left to right. The importer finds them by header.
+OFFICIAL_COLUMNS = (
+    ("一级指标", 10), ("二级指标", 10), ("三级指标", 26), ("指标类型", 10), ("指标性质", 9), ("年度指标值", 16),
+    ("度量单位", 9), ("实际完成值", 18), ("分值", 8), ("得分", 8), ("计分方法", 11), ("每超1个百分点扣分", 10),
+    ("定性评价", 10), ("偏差原因分析及改进措施", 44),
+)
+OFFICIAL_HEADERS = [h for h, _ in OFFICIAL_COLUMNS]
+COL = {h: i + 1 for i, h in enumerate(OFFICIAL_HEADERS)}
+LAST_COL = len(OFFICIAL_COLUMNS)
+BUDGET_HEADERS = ("项目", "年初预算数", "全年预算数（A）", "全年执行数（B）", "执行率（B/A）")
+BUDGET_SECTION = "一、预算执行情况（单位：万元）"
+INDICATOR_SECTION = "二、绩效指标完成情况"
+TOTAL_LABEL, GRADE_LABEL, BUDGET_NOTE_LABEL = "综合得分", "自评结果", "预算执行情况说明"
+
+THIN = Side(style="thin", color="000000")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+SUBTOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+WRAP = Alignment(wrap_text=True, vertical="center")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+MONEY_FORMAT, SCORE_FORMAT = "#,##0.00", "0.00"
+
+
+def official_workbook(evaluation) -> Workbook:
+    """The 自评表 as the finance bureau files it. Expects `Evaluation.objects.with_document_data()`."""
+    card = evaluation.scorecard()
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "自评表"[:31]
+
+    def put(row, col, value, *, bold=False, fill=None, align=WRAP, fmt=None, border=True):
+        cell = ws.cell(row=row, column=col, value=neutralise(value))
+        cell.alignment = align
+        if bold:
+            cell.font = Font(bold=True)
+        if fill:
+            cell.fill = fill
+        if fmt:
+            cell.number_format = fmt
+        if border:
+            cell.border = BORDER
+        return cell
+
+    def merge(row1, col1, row2, col2):
+        if (row1, col1) != (row2, col2):
+            ws.merge_cells(start_row=row1, start_column=col1, end_row=row2, end_column=col2)
+        for r in range(row1, row2 + 1):  # borders on every cell of the merge, or the outline is broken
+            for c in range(col1, col2 + 1):
+                ws.cell(row=r, column=c).border = BORDER
+
+    # Title, unit and year
+    title = ws.cell(row=1, column=1, value=f"{evaluation.year}年度{evaluation.unit.name}部门整体支出绩效自评表")
+    title.font, title.alignment = Font(bold=True, size=16), CENTER
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=LAST_COL)
+    ws.row_dimensions[1].height = 30
+    for col, value in ((1, "单位名称"), (2, evaluation.unit.name), (7, "单位编码"), (8, evaluation.unit.code),
+                       (9, "年度"), (10, evaluation.year), (11, "状态"), (12, evaluation.get_status_display())):
+        put(2, col, value, bold=col in (1, 7, 9, 11), border=False)
+    ws.merge_cells(start_row=2, start_column=2, end_row=2, end_column=6)
+
+    # Budget execution
+    row = 4
+    put(row, 1, BUDGET_SECTION, bold=True, border=False)
+    row += 1
+    put(row, 1, BUDGET_HEADERS[0], bold=True, fill=HEADER_FILL, align=CENTER)
+    merge(row, 1, row, 3)
+    for offset, header in enumerate(BUDGET_HEADERS[1:]):
+        put(row, 4 + offset, header, bold=True, fill=HEADER_FILL, align=CENTER)
+    for line in card.budget.rows:
+        row += 1
+        put(row, 1, line.label, bold=line.is_total)
+        merge(row, 1, row, 3)
+        put(row, 4, as_float(line.initial_budget), fmt=MONEY_FORMAT)
+        put(row, 5, as_float(line.adjusted_budget), fmt=MONEY_FORMAT)
+        put(row, 6, as_float(line.executed), fmt=MONEY_FORMAT)
+        put(row, 7, None if line.rate is None else float(line.rate) / 100, fmt="0.00%")
+    row += 1
+    put(row, 1, BUDGET_NOTE_LABEL, bold=True)
+    merge(row, 1, row, 3)
+    put(row, 4, evaluation.budget_note)
+    merge(row, 4, row, LAST_COL)
+    ws.row_dimensions[row].height = max(20, 15 * (1 + len(evaluation.budget_note) // 90))
+
+    # The indicator table
+    row += 2
+    put(row, 1, INDICATOR_SECTION, bold=True, border=False)
+    row += 1
+    header_row = row
+    for col, header in enumerate(OFFICIAL_HEADERS, start=1):
+        put(row, col, header, bold=True, fill=HEADER_FILL, align=CENTER)
+    ws.row_dimensions[row].height = 30
+    for dimension in card.dimensions:
+        first_of_dimension = row + 1
+        for category in dimension.categories:
+            first_of_category = row + 1
+            for scored in category.rows:
+                row += 1
+                _put_indicator_row(put, row, scored)
+            if category.rows:
+                put(first_of_category, COL["二级指标"], category.indicator.name, align=CENTER)
+                merge(first_of_category, COL["二级指标"], row, COL["二级指标"])
+            row += 1
+            put(row, COL["二级指标"], f"{category.indicator.name}小计", bold=True, fill=SUBTOTAL_FILL)
+            merge(row, COL["二级指标"], row, COL["分值"] - 1)
+            put(row, COL["分值"], as_float(category.weight), bold=True, fill=SUBTOTAL_FILL, fmt=SCORE_FORMAT)
+            put(row, COL["得分"], as_float(category.score), bold=True, fill=SUBTOTAL_FILL, fmt=SCORE_FORMAT)
+            merge(row, COL["得分"] + 1, row, LAST_COL)
+        put(first_of_dimension, COL["一级指标"], dimension.indicator.name, align=CENTER)
+        merge(first_of_dimension, COL["一级指标"], max(row, first_of_dimension), COL["一级指标"])
+        row += 1
+        put(row, 1, f"{dimension.indicator.name}合计", bold=True, fill=SUBTOTAL_FILL)
+        merge(row, 1, row, COL["分值"] - 1)
+        put(row, COL["分值"], as_float(dimension.weight), bold=True, fill=SUBTOTAL_FILL, fmt=SCORE_FORMAT)
+        put(row, COL["得分"], as_float(dimension.score), bold=True, fill=SUBTOTAL_FILL, fmt=SCORE_FORMAT)
+        merge(row, COL["得分"] + 1, row, LAST_COL)
+    for label, weight, value in ((TOTAL_LABEL, as_float(card.max_total), as_float(card.total)),
+                                 (GRADE_LABEL, None, card.grade)):
+        row += 1
+        put(row, 1, label, bold=True, align=CENTER)
+        merge(row, 1, row, COL["分值"] - 1)
+        put(row, COL["分值"], weight, bold=True, fmt=SCORE_FORMAT)
+        put(row, COL["得分"], value, bold=True, fmt=SCORE_FORMAT, align=CENTER)
+        merge(row, COL["得分"] + 1, row, LAST_COL)
+
+    # Print setup: A4 landscape, one page wide, the table's header repeated on every page.
+    for col, (_, width) in enumerate(OFFICIAL_COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=COL["三级指标"] + 1)
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    return wb
+
+
+def _put_indicator_row(put, row, scored):
+    r = scored.row
+    qualitative = r.comparison == Comparison.QUALITATIVE or r.target_value is None
+    values = {
+        "三级指标": r.name,
+        "指标类型": UNIT_ROW if r.is_unit_row else FRAMEWORK_ROW,
+        "指标性质": COMPARISON_LABELS.get(r.comparison, r.comparison),
+        "年度指标值": r.target_text if qualitative else as_float(r.target_value),
+        "度量单位": r.unit_of_measure,
+        "实际完成值": as_float(r.actual_value) if r.actual_value is not None else r.actual_text,
+        "分值": as_float(r.weight),
+        "得分": as_float(scored.score),
+        "计分方法": RULE_LABELS.get(r.rule, r.rule),
+        "每超1个百分点扣分": as_float(r.deduction_per_point),
+        "定性评价": BAND_LABELS.get(r.band, ""),
+        "偏差原因分析及改进措施": r.deviation_reason,
+    }
+    for header, value in values.items():
+        put(row, COL[header], value, fmt=SCORE_FORMAT if header in ("分值", "得分") else None,
+            align=CENTER if header in ("指标类型", "指标性质", "度量单位", "分值", "得分", "计分方法", "定性评价") else WRAP)
+
+
+def official_filename(evaluation):
+    return f"{evaluation.year}年{evaluation.unit.name}部门整体支出绩效自评表.xlsx"
+
+# =============================================================================================
+# The layout, read back
 # =============================================================================================
 
 
@@ -183,7 +245,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return exports.unneutralise(str(value).strip())
+    return unneutralise(str(value).strip())
 
 
 def _find_header(rows):
@@ -195,18 +257,16 @@ def _find_header(rows):
 
 
 def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImport:
-    """Read a 自评表 in the official layout (what `exports.official_workbook` writes) into the unit's evaluation.
+    """Read a 自评表 in the official layout (what `official_workbook` writes) into the unit's evaluation.
 
     `year` imports into another year's framework (start from last year's file); rows are matched by the names of
     their 二级/三级 indicators. All or nothing: one transaction, rolled back on any problem or on a dry run.
     """
-    from evaluations import import_admin as columns  # the same Chinese widgets as the admin import
-
     result = OfficialImport()
     result.problems = check_upload(upload, "xlsx")
     if result.problems:
         return result
-    workbook = load_workbook(io.BytesIO(_read_all(upload)), read_only=True, data_only=False)
+    workbook = load_workbook(io.BytesIO(read_all(upload)), read_only=True, data_only=False)
     try:
         rows = [tuple(c.value for c in row) for row in workbook.worksheets[0].iter_rows()]
     finally:
@@ -241,11 +301,11 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
     if missing:
         problems.append("指标表缺少列：" + "、".join(f"“{h}”" for h in missing) + "。")
         return result
-    unknown = [h for h in header if h not in exports.OFFICIAL_HEADERS]
+    unknown = [h for h in header if h not in OFFICIAL_HEADERS]
     if unknown:
         problems.append("指标表有无法识别的列：" + "、".join(f"“{h}”" for h in unknown) + "。")
 
-    budget = _read_budget(rows[:header_number], problems, columns)
+    budget = _read_budget(rows[:header_number], problems)
     budget_note = _read_budget_note(rows[:header_number])
 
     if framework is None or result.unit is None:
@@ -257,7 +317,7 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
     for number, row in enumerate(rows[header_number:], start=header_number + 1):
         cell = {h: (row[i] if i < len(row) else None) for h, i in header.items()}
         first = _text(cell.get("一级指标"))
-        if first.startswith(exports.TOTAL_LABEL) or first.startswith(exports.GRADE_LABEL):
+        if first.startswith(TOTAL_LABEL) or first.startswith(GRADE_LABEL):
             break
         if _text(cell.get("二级指标")):
             current_category = _text(cell.get("二级指标"))
@@ -279,8 +339,8 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
             continue
         seen[key] = number
         kind = _text(cell.get("指标类型"))
-        indicator = leaves.get(key) if kind != exports.UNIT_ROW else None
-        if indicator is None and kind == exports.FRAMEWORK_ROW:
+        indicator = leaves.get(key) if kind != UNIT_ROW else None
+        if indicator is None and kind == FRAMEWORK_ROW:
             where("三级指标", f"三级指标“{leaf_name}”不在 {result.year} 年度指标体系“{category.name}”下。")
             continue
         if indicator is None and not category.accepts_unit_rows:
@@ -291,7 +351,7 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
             for attr in ("rule", "comparison", "actual_source", "deduction_per_point", "target_value", "weight",
                          "unit_of_measure"):
                 setattr(row_obj, attr, getattr(indicator, attr))
-        ok = _read_row(row_obj, cell, where, columns)
+        ok = _read_row(row_obj, cell, where)
         if ok:
             for attr, message in scoring.row_errors(row_obj).items():
                 column = {"score": "得分", "band": "定性评价", "weight": "分值", "comparison": "指标性质",
@@ -320,7 +380,7 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
     return result
 
 
-def _read_row(row, cell, where, columns) -> bool:
+def _read_row(row, cell, where) -> bool:
     problems_before = []
 
     def parse(column, widget):
@@ -333,20 +393,20 @@ def _read_row(row, cell, where, columns) -> bool:
             problems_before.append(column)
             return None, False
 
-    value, present = parse("指标性质", columns.ChoiceWidget("指标性质", exports.COMPARISON_LABELS.items(),
-                                                        aliases=columns.COMPARISON_ALIASES))
+    value, present = parse("指标性质", widgets.ChoiceWidget("指标性质", COMPARISON_LABELS.items(),
+                                                        aliases=widgets.COMPARISON_ALIASES))
     if present and value:
         row.comparison = value
-    value, present = parse("计分方法", columns.ChoiceWidget("计分方法", exports.RULE_LABELS.items()))
+    value, present = parse("计分方法", widgets.ChoiceWidget("计分方法", RULE_LABELS.items()))
     if present and value:
         row.rule = value
     elif row.indicator_id is None and not value:
         row.rule = "manual" if row.comparison == "qualitative" else "proportional"
-    value, present = parse("定性评价", columns.ChoiceWidget("定性评价", exports.BAND_LABELS.items()))
+    value, present = parse("定性评价", widgets.ChoiceWidget("定性评价", BAND_LABELS.items()))
     row.band = value or ""
     for column, attr, max_value in (("分值", "weight", Decimal(100)), ("得分", "score", Decimal(100)),
                                     ("每超1个百分点扣分", "deduction_per_point", Decimal(100))):
-        value, present = parse(column, columns.NumberWidget(column, max_value=max_value))
+        value, present = parse(column, widgets.NumberWidget(column, max_value=max_value))
         if present and (value is not None or attr != "weight"):
             setattr(row, attr, value)
     if row.weight is None and "分值" not in problems_before:
@@ -359,7 +419,7 @@ def _read_row(row, cell, where, columns) -> bool:
         setattr(row, number_attr, None)
         setattr(row, text_attr, "")
         if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
-            value, _ = parse(column, columns.NumberWidget(column, max_value=Decimal("999999999999")))
+            value, _ = parse(column, widgets.NumberWidget(column, max_value=Decimal("999999999999")))
             setattr(row, number_attr, value)
         else:
             number = scoring.parse_decimal(_text(raw)) if row.comparison != "qualitative" else None
@@ -371,21 +431,21 @@ def _read_row(row, cell, where, columns) -> bool:
     return not problems_before
 
 
-def _read_budget(rows, problems, columns):
+def _read_budget(rows, problems):
     labels = {label: item for item, label in BudgetItem.choices}
     budget, in_table = {}, False
     for number, row in enumerate(rows, start=1):
         first = _text(row[0] if row else None)
-        if first == exports.BUDGET_HEADERS[0]:
+        if first == BUDGET_HEADERS[0]:
             in_table = True
             continue
         if not in_table or first not in labels:
             continue
         values = []
-        for offset, column in enumerate(exports.BUDGET_HEADERS[1:4]):
+        for offset, column in enumerate(BUDGET_HEADERS[1:4]):
             raw = row[3 + offset] if len(row) > 3 + offset else None
             try:
-                values.append(columns.NumberWidget(column, max_value=Decimal("999999999999")).clean(raw) or Decimal(0))
+                values.append(widgets.NumberWidget(column, max_value=Decimal("999999999999")).clean(raw) or Decimal(0))
             except ValueError as e:
                 problems.append(f"第 {number} 行“{column}”（{get_column_letter(4 + offset)}{number}）：{e}")
                 values.append(Decimal(0))
@@ -395,7 +455,7 @@ def _read_budget(rows, problems, columns):
 
 def _read_budget_note(rows):
     for row in rows:
-        if row and _text(row[0]) == exports.BUDGET_NOTE_LABEL:
+        if row and _text(row[0]) == BUDGET_NOTE_LABEL:
             return _text(row[3] if len(row) > 3 else "")
     return ""
 
@@ -431,4 +491,3 @@ def _write(result, framework, evaluation, parsed, budget, budget_note, by):
     result.row_count = len(parsed)
     result.unit_row_count = sum(1 for r in parsed if r.indicator_id is None)
     result.total, result.grade = card.total, card.grade
-

@@ -11,13 +11,25 @@
     附件  the 自评表: the budget table and the indicator table with subtotals, total and grade
 
 Numbered points are stored as a list and numbered here. HTML, PDF and Word all render this same outline and the
-same appendix tables (evaluations/rendering.py), so the three can never disagree.
+same appendix tables (html_pdf.py, word.py), so the three can never disagree.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from evaluations import scoring
 from evaluations.models import Comparison, SectionKind
+
+UNSAFE_IN_FILENAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f\s]+')
+
+
+def document_filename(evaluation, extension: str) -> str:
+    """`440113-HLZ_2024年广州市番禺区化龙镇人民政府自评表说明.pdf`: unique per evaluation (the unit code), safe on
+    Windows, Linux and inside zip files, and short enough for a 255-byte file name limit."""
+    stem = f"{evaluation.unit.code}_{evaluation.year}年{evaluation.unit.name}"
+    stem = UNSAFE_IN_FILENAMES.sub("_", stem).strip("._")[:60]
+    return f"{stem}自评表说明.{extension}"
+
 
 NUMERALS = "零一二三四五六七八九"
 
