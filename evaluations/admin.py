@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms.models import construct_instance
 
-from evaluations import access, editing, scoring, workflow
+from evaluations import editing, scoring, workflow
 from evaluations.forms import FiniteDecimalField
 from evaluations.models import (
     ArchivedDocument,
@@ -92,7 +92,7 @@ class UnitAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     filter_horizontal = ["members"]
 
     def get_queryset(self, request):
-        return access.visible_units(super().get_queryset(request), request.user)
+        return super().get_queryset(request).visible_to(request.user)
 
 
 # --- The framework --------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     inlines = [BudgetLineInline, IndicatorResultInline, NarrativeSectionInline]
 
     def get_queryset(self, request):
-        return access.visible_evaluations(super().get_queryset(request), request.user).with_total_score()
+        return super().get_queryset(request).visible_to(request.user).with_total_score()
 
     @admin.display(description="年度", ordering="framework__year")
     def year_display(self, obj):
@@ -257,7 +257,7 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # Content changes only while the unit may edit too; an approved evaluation never changes (reopen it first).
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.status in workflow.EDITABLE_STATES)
+        return allowed and (obj is None or obj.is_editable)
 
     @transaction.atomic
     def save_related(self, request, form, formsets, change):
@@ -279,7 +279,7 @@ class ReadOnlyAdmin(SafeInputMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(
-            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
+            evaluation__in=Evaluation.objects.visible_to(request.user)
         )
 
     def has_add_permission(self, request):
@@ -294,15 +294,11 @@ class ReadOnlyAdmin(SafeInputMixin, admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "evaluation", "action_label", "from_status", "to_status", "actor", "total_score"]
+    list_display = ["created_at", "evaluation", "action", "from_status", "to_status", "actor", "total_score"]
     list_select_related = ["evaluation__unit", "evaluation__framework", "actor"]
     list_filter = ["action", "to_status", "evaluation__framework__year"]
     search_fields = ["evaluation__unit__name", "actor__username", "reason"]
     date_hierarchy = "created_at"
-
-    @admin.display(description="操作")
-    def action_label(self, obj):
-        return obj.action_label
 
 
 @admin.register(FieldChange)

@@ -10,12 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from evaluations import access, checklist, editing, evidence, notifications, scoring, workflow
+from evaluations import access, checklist, editing, evidence, scoring, workflow
 from evaluations.documents.outline import build_document
 from evaluations.forms import CommentForm, EvaluationContentForm, EvidenceForm
 from evaluations.models import (
+    EDITABLE_STATUSES,
     Evaluation,
     EvaluationStatus,
+    EventAction,
     Evidence,
     FieldChange,
     Framework,
@@ -114,7 +116,7 @@ def _page_context(request, evaluation):
         "can_see_history": access.is_reviewer(user) or access.is_admin(user),
         "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
-        "archive": evaluation.archives.order_by("-pk").first() if evaluation.status == S.APPROVED else None,
+        "archive": evaluation.latest_archive() if evaluation.status == S.APPROVED else None,
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
     } | _side_forms(evaluation, user, scorecard)
 
@@ -265,7 +267,7 @@ def evaluation_review(request, pk):
     """The table, the budget and the 说明 side by side, with comments pinned to rows and sections."""
     evaluation = load_evaluation(request, pk)
     _require_reviewer_or_admin(request.user)
-    last_return = evaluation.events.filter(action="return_for_changes").order_by("-pk").first()
+    last_return = evaluation.events.filter(action=EventAction.RETURN_FOR_CHANGES).order_by("-pk").first()
     changed = []
     if last_return:
         changed = list(FieldChange.objects.filter(evaluation=evaluation, version__gt=last_return.version)
@@ -374,7 +376,7 @@ def evaluation_history(request, pk):
 @login_required
 def review_queue(request):
     _require_reviewer_or_admin(request.user)
-    tasks = list(notifications.pending_tasks(request.user).exclude(status__in=[S.DRAFT, S.RETURNED]))
+    tasks = list(Evaluation.objects.awaiting(request.user).exclude(status__in=EDITABLE_STATUSES))
     by_year = {}
     for evaluation in tasks:
         by_year.setdefault(evaluation.framework.year, []).append(evaluation)
@@ -383,7 +385,7 @@ def review_queue(request):
 
 @login_required
 def task_list(request):
-    return render(request, "evaluations/task_list.html", {"tasks": notifications.pending_tasks(request.user)})
+    return render(request, "evaluations/task_list.html", {"tasks": Evaluation.objects.awaiting(request.user)})
 
 
 def _overview_row(unit, thresholds, past_deadline):
@@ -391,8 +393,8 @@ def _overview_row(unit, thresholds, past_deadline):
         "unit": unit,
         "grade": scoring.grade(unit.total or 0, thresholds) if unit.evaluation_id else "",
         "status_label": S(unit.status).label if unit.status else "未开始",
-        "overdue": past_deadline and unit.status in (None, S.DRAFT, S.RETURNED),
-        "last_action": workflow.ACTION_LABELS.get(unit.last_action, ""),
+        "overdue": past_deadline and (unit.status is None or unit.status in EDITABLE_STATUSES),
+        "last_action": EventAction(unit.last_action).label if unit.last_action else "",
     }
 
 
@@ -403,7 +405,7 @@ def overview(request):
     years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
     year = _year(request, years)
     framework = Framework.objects.filter(year=year).first()
-    units = access.visible_units(Unit.objects.all(), request.user).with_evaluation_of(year).order_by("code")
+    units = Unit.objects.visible_to(request.user).with_evaluation_of(year).order_by("code")
     deadline = framework.submission_deadline if framework else None
     thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
     past_deadline = deadline is not None and timezone.localdate() > deadline

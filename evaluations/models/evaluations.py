@@ -1,6 +1,8 @@
 """A unit's self-evaluation for a year: budget lines, indicator rows and the 说明's sections."""
 
+import operator
 from decimal import Decimal
+from functools import reduce
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,7 +20,15 @@ from evaluations.models.choices import (
     ScoringRule,
 )
 from evaluations.models.frameworks import Framework, Indicator
-from evaluations.models.units import Unit
+from evaluations.models.roles import is_filler, is_reviewer
+from evaluations.models.units import (
+    EVALUATION_UNIT,
+    ReviewStage,
+    Unit,
+    in_charge_condition,
+    member_condition,
+    visible_to,
+)
 
 
 class EvaluationStatus(models.TextChoices):
@@ -29,11 +39,48 @@ class EvaluationStatus(models.TextChoices):
     APPROVED = "approved", "已通过"
 
 
+# The unit changes its evaluation's content (填写, imports) only in these states; workflow, editing, the admin and
+# the imports all ask this one tuple.
+EDITABLE_STATUSES = (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED)
+
+# Which review stage an evaluation waits for: (status, whether its unit has a 主管部门 — None: either way, stage).
+# A unit with a 主管部门 is reviewed there first. `Evaluation.review_stage` (one row, workflow.current_stage) and
+# `EvaluationQuerySet.awaiting` (the task lists) both read this one table.
+REVIEW_STAGES = (
+    (EvaluationStatus.SUBMITTED, True, ReviewStage.DEPARTMENT),
+    (EvaluationStatus.SUBMITTED, False, ReviewStage.FINANCE),
+    (EvaluationStatus.DEPARTMENT_REVIEWED, None, ReviewStage.FINANCE),
+)
+
+
 class EvaluationQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from evaluations import access
+        return visible_to(self, user, EVALUATION_UNIT)
 
-        return access.visible_evaluations(self, user)
+    def waiting_at(self, stage):
+        """Evaluations that wait for review at `stage` (REVIEW_STAGES as a query)."""
+        conditions = []
+        for status, has_department, waits_at in REVIEW_STAGES:
+            if waits_at == stage:
+                condition = Q(status=status)
+                if has_department is not None:
+                    condition &= Q(unit__supervising_department__isnull=not has_department)
+                conditions.append(condition)
+        return self.filter(reduce(operator.or_, conditions))
+
+    def awaiting(self, user):
+        """What waits for this user, oldest first: evaluations to review at their stage (not their own submission),
+        or to fill in and submit. One query, whatever the user's roles."""
+        tasks = self.none()
+        if is_reviewer(user):
+            reviews = reduce(operator.or_, (
+                self.waiting_at(stage).filter(in_charge_condition(user, stage=stage)) for stage in ReviewStage
+            ))
+            tasks = reviews.exclude(submitted_by=user)
+        if is_filler(user):
+            mine = self.filter(member_condition(user), status__in=EDITABLE_STATUSES)
+            tasks = tasks | mine if is_reviewer(user) else mine
+        return tasks.select_related("unit", "framework").order_by("submitted_at", "created_at")
 
     def for_year(self, year):
         return self.filter(framework__year=year)
@@ -59,8 +106,8 @@ class EvaluationQuerySet(models.QuerySet):
 
     def with_document_data(self):
         """Everything the evaluation page and the 说明 read, in a fixed number of queries."""
-        from evaluations.models.records import ReviewComment
-
+        # The comments' model, read off the relation: records.py is defined above this module and imports it.
+        ReviewComment = self.model._meta.get_field("comments").related_model
         return self.select_related("unit", "framework", "updated_by").prefetch_related(
             Prefetch("framework__indicators", queryset=Indicator.objects.order_by("level", "order", "pk")),
             Prefetch(
@@ -180,6 +227,24 @@ class Evaluation(models.Model):
     @property
     def title(self):
         return f"{self.year}年{self.unit.name}部门整体支出绩效自评表说明"
+
+    @property
+    def is_editable(self):
+        """In a state where its unit may still change it (whether this user may is workflow.can_edit)."""
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def review_stage(self):
+        """The review stage this evaluation waits for, or None (REVIEW_STAGES)."""
+        has_department = self.unit.supervising_department_id is not None
+        for status, needs_department, stage in REVIEW_STAGES:
+            if self.status == status and needs_department in (None, has_department):
+                return stage
+        return None
+
+    def latest_archive(self):
+        """The 说明 PDF stored at the latest approval, or None."""
+        return self.archives.order_by("-pk").first()
 
     def budget_summary(self):
         return scoring.summarize_budget(

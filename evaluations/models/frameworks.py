@@ -36,9 +36,6 @@ class Framework(models.Model):
         if not (Decimal("0") <= self.pass_min <= self.good_min <= self.excellent_min <= Decimal("100")):
             raise ValidationError("等级分数线应满足 0 ≤ “中” ≤ “良” ≤ “优” ≤ 100。")
 
-    def top_level_indicators(self):
-        return [i for i in self.indicators.all() if i.level == 1]
-
 
 class Indicator(models.Model):
     framework = models.ForeignKey(Framework, verbose_name="指标体系", on_delete=models.CASCADE, related_name="indicators")

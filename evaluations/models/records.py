@@ -10,11 +10,23 @@ from evaluations.models.choices import SCORE
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
 
 
+class EventAction(models.TextChoices):
+    """Every action an event records: the workflow's transitions, and publication (which keeps the status)."""
+
+    SUBMIT = "submit", "提交审核"
+    DEPARTMENT_APPROVE = "department_approve", "主管部门审核通过"
+    APPROVE = "approve", "审核通过"
+    RETURN_FOR_CHANGES = "return_for_changes", "退回修改"
+    REOPEN = "reopen", "重新打开"
+    PUBLISH = "publish", "公开"
+    UNPUBLISH = "unpublish", "撤回公开"
+
+
 class Event(models.Model):
     """One workflow transition, written in the same transaction as the status change. Never changed or deleted."""
 
     evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.PROTECT, related_name="events")
-    action = models.CharField("操作", max_length=30)
+    action = models.CharField("操作", max_length=30, choices=EventAction.choices)
     from_status = models.CharField("原状态", max_length=24, choices=EvaluationStatus.choices)
     to_status = models.CharField("新状态", max_length=24, choices=EvaluationStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
@@ -39,12 +51,6 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("流程记录只能追加，不能删除。")
-
-    @property
-    def action_label(self):
-        from evaluations.workflow import ACTION_LABELS
-
-        return ACTION_LABELS.get(self.action, self.action)
 
 
 class ReviewComment(models.Model):

@@ -25,7 +25,6 @@ from evaluations.models import (
     BudgetLine,
     Comparison,
     Evaluation,
-    EvaluationStatus,
     Framework,
     IndicatorResult,
     Unit,
@@ -365,7 +364,7 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
         problems.append("指标表中没有三级指标行。")
 
     evaluation = Evaluation.objects.filter(unit=result.unit, framework=framework).first()
-    if evaluation is not None and evaluation.status not in (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED):
+    if evaluation is not None and not evaluation.is_editable:
         problems.append(f"{result.unit.name} {result.year} 年的自评状态为“{evaluation.get_status_display()}”，不能通过导入修改。")
     if problems:
         return result

@@ -27,7 +27,6 @@ from evaluations.models import (
     ActualSource,
     Comparison,
     Evaluation,
-    EvaluationStatus,
     Framework,
     Indicator,
     IndicatorResult,
@@ -211,8 +210,6 @@ def update_rows(instances, field_names):
         cursor.executemany(sql, params)
 
 
-# Imports may change evaluations only while their unit may still edit them.
-IMPORTABLE_STATUSES = (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED)
 
 # ---------------------------------------------------------------------------------------------
 # Units
@@ -645,7 +642,7 @@ class IndicatorResultResource(ChineseResource):
         if unit is None or self._row_problems:
             return
         evaluation = self.evaluations.get((unit.pk, framework.pk))
-        if evaluation is not None and evaluation.status not in IMPORTABLE_STATUSES:
+        if evaluation is not None and not evaluation.is_editable:  # imports change only what the unit may edit
             self.problem("单位编码", f"{unit.name} {year} 年的自评状态为“{evaluation.get_status_display()}”，不能通过导入修改。")
             return
         if evaluation is None:
