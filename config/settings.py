@@ -143,6 +143,10 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Uploaded files (佐证材料) live outside the static files and are served only through views that check access.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 EVIDENCE_MAX_SIZE = int(os.environ.get("EVIDENCE_MAX_SIZE", 20 * 1024 * 1024))
+# An Office file among them is a zip: refused when its entries declare more than this unpacked (zip bombs).
+EVIDENCE_MAX_UNPACKED_SIZE = int(os.environ.get("EVIDENCE_MAX_UNPACKED_SIZE", 200 * 1024 * 1024))
+# The 说明 is rendered to PDF and stored at approval (ARCHIVE_APPROVED_DOCUMENTS=0 skips it; the tests mostly do).
+ARCHIVE_APPROVED_DOCUMENTS = env_bool("ARCHIVE_APPROVED_DOCUMENTS", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -7,12 +7,10 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
 
-from config.form_fields import LightlyCopiedFields, light_copies
 from evaluations import scoring
 from evaluations.models import BudgetLine, Evaluation, IndicatorResult, NarrativeSection
 
@@ -91,7 +89,6 @@ def finite_decimals(db_field, **kwargs):
     return db_field.formfield(**kwargs)
 
 
-@light_copies
 class IndicatorResultForm(forms.ModelForm):
     row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     category_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -111,16 +108,17 @@ class IndicatorResultForm(forms.ModelForm):
     def __init__(self, *args, categories=(), **kwargs):
         row = kwargs.get("instance")
         self.fixed_by_framework = row is not None and row.pk is not None and not row.is_unit_row
-        if self.fixed_by_framework:
-            # What the framework fixes (name, target, weight, rule...) is shown as text, not as disabled inputs:
-            # a 40-row page then builds, checks and renders half the fields.
-            self.base_fields = self.framework_row_fields()
         super().__init__(*args, **kwargs)
         self.categories = {c.pk: c for c in categories}
         row = self.instance
         if row.pk:
             self.initial.update(row_id=row.pk, category_id=row.category_id, order=row.order)
         if self.fixed_by_framework:
+            # What the framework fixes (name, target, weight, rule...) keeps its value whatever is posted; the page
+            # shows it as text, and a rule broken by it is shown with the field's name like any other error.
+            for name in UNIT_ROW_FIELDS:
+                if name not in FRAMEWORK_ROW_FIELDS:
+                    self.fields[name].disabled = True
             if scoring.is_rule_scored(row.rule):  # the rule decides; the live score shows below the box
                 self.fields["score"].disabled = True
             if row.actual_source:
@@ -135,27 +133,6 @@ class IndicatorResultForm(forms.ModelForm):
             if name in ROW_FIELD_LABELS:
                 field.widget.attrs["aria-label"] = f"{'' if name == 'name' else row.name}{ROW_FIELD_LABELS[name]}"
         _style(self)
-
-    def add_error(self, field, error):
-        # The model's checks may name a field the framework fixes, which a framework row's form does not have:
-        # the message then belongs to the row, after the field's name (Django would raise ValueError: a 500).
-        if field is None and isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
-            for name in [n for n in error.error_dict if n != NON_FIELD_ERRORS and n not in self.fields]:
-                label = ROW_FIELD_LABELS.get(name, name)
-                error.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(
-                    forms.ValidationError(f"{label}：{message}") for message in forms.ValidationError(
-                        error.error_dict.pop(name)).messages
-                )
-        super().add_error(field, error)
-
-    @classmethod
-    def framework_row_fields(cls):
-        if "_framework_row_fields" not in cls.__dict__:
-            cls._framework_row_fields = LightlyCopiedFields(
-                (name, field) for name, field in cls.base_fields.items()
-                if name in FRAMEWORK_ROW_FIELDS or name not in UNIT_ROW_FIELDS
-            )
-        return cls._framework_row_fields
 
     def clean(self):
         cleaned = super().clean()
@@ -218,7 +195,6 @@ class BaseRowFormSet(BaseFormSet):
 RowFormSet = formset_factory(IndicatorResultForm, formset=BaseRowFormSet, extra=0, can_delete=True)
 
 
-@light_copies
 class BudgetLineForm(forms.ModelForm):
     class Meta:
         model = BudgetLine
@@ -231,7 +207,6 @@ class BudgetLineForm(forms.ModelForm):
             field.widget.attrs.update({"class": "form-control form-control-sm text-end", "inputmode": "decimal", "data-live": ""})
 
 
-@light_copies
 class NarrativeSectionForm(forms.ModelForm):
     points = PointsField(label="分条要点（打印时自动编号 1. 2. …）", required=False)
 

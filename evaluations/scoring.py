@@ -167,6 +167,13 @@ def is_rule_scored(rule: str) -> bool:
     return rule in (PROPORTIONAL, DEDUCTION)
 
 
+def stored_score_over_weight(row) -> str | None:
+    """A rule-scored row whose imported 得分 is above its 分值 (manual and qualitative scores: row_errors)."""
+    if is_rule_scored(row.rule) and row.score is not None and row.weight is not None and row.score > row.weight:
+        return f"得分 {plain(row.score)} 分超过本指标分值 {plain(row.weight)} 分。"
+    return None
+
+
 def actual_of(row, measures: dict | None) -> Decimal | None:
     source = getattr(row, "actual_source", "")
     if source in BUDGET_MEASURES:

@@ -22,7 +22,7 @@ def sha256(data: bytes) -> str:
 def render_for_approval(evaluation) -> bytes | None:
     """The PDF to archive, or None where archiving is switched off or the machine cannot render PDFs (then the
     approval goes on and the log says why: a missing font must not stop the finance bureau's work)."""
-    if not getattr(settings, "ARCHIVE_APPROVED_DOCUMENTS", True):
+    if not settings.ARCHIVE_APPROVED_DOCUMENTS:
         return None
     reason = html_pdf.pdf_unavailable_reason()
     if reason:

@@ -136,9 +136,8 @@ class EvaluationManager(models.Manager.from_queryset(EvaluationQuerySet)):
         indicators = list(evaluation.framework.indicators.order_by("level", "order", "pk"))
         IndicatorResult.objects.bulk_create(
             IndicatorResult(
-                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, comparison=i.comparison,
-                target_value=i.target_value, unit_of_measure=i.unit_of_measure, weight=i.weight, rule=i.rule,
-                deduction_per_point=i.deduction_per_point, actual_source=i.actual_source, order=i.order,
+                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, order=i.order,
+                **i.row_defaults(),
             )
             for i in indicators
             if i.level == 3

@@ -73,6 +73,12 @@ class Indicator(models.Model):
     def __str__(self):
         return self.name
 
+    # What a 三级 row of an evaluation starts from: the rule and its parameters as the framework sets them.
+    ROW_DEFAULTS = ("comparison", "target_value", "unit_of_measure", "weight", "rule", "deduction_per_point", "actual_source")
+
+    def row_defaults(self):
+        return {name: getattr(self, name) for name in self.ROW_DEFAULTS}
+
     def clean(self):
         errors = {}
         expected_level = self.parent.level + 1 if self.parent_id else 1
