@@ -12,11 +12,31 @@ from evaluations.models.roles import ADMIN, FILLER, REVIEWER, ROLES, is_admin, i
 
 __all__ = [
     "ADMIN", "FILLER", "REVIEWER", "ROLES", "is_admin", "is_filler", "is_reviewer", "role_names",
-    "is_member", "in_charge_of", "ancestor_ids", "charges_over", "reviewers_in_charge", "fillers_of",
+    "can_import_official", "can_export_documents", "can_open_admin", "can_review_pages", "is_member", "in_charge_of", "ancestor_ids", "charges_over", "reviewers_in_charge", "fillers_of",
 ]
 
 # Which rows a user may see is a QuerySet method, written once in the models: Evaluation.objects.visible_to(user),
 # Unit.objects.visible_to(user) (evaluations/models/units.py). The roles themselves: evaluations/models/roles.py.
+
+
+def can_import_official(user):
+    """Importing a filled 自评表 changes any unit's evaluation: admins only."""
+    return is_admin(user)
+
+
+def can_export_documents(user):
+    """The zip of a year's approved 说明 covers every unit: admins only."""
+    return is_admin(user)
+
+
+def can_review_pages(user):
+    """The review queue, the overview and the 修改记录: reviewers and admins."""
+    return is_reviewer(user) or is_admin(user)
+
+
+def can_open_admin(user):
+    """Django's admin lets in staff only (admins are staff: the user import sets it from the role)."""
+    return user.is_authenticated and user.is_staff
 
 
 def _remembered(user, key, compute):

@@ -345,6 +345,11 @@ class Category:
     def weight_left(self) -> Decimal:
         return self.weight - self.rows_weight
 
+    @property
+    def weight_over(self) -> Decimal:
+        """How far the rows' weights exceed the category's (0 when they do not)."""
+        return max(ZERO, -self.weight_left)
+
 
 @dataclass
 class Dimension:

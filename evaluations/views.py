@@ -49,7 +49,7 @@ def _year(request, years):
 
 
 def _require_reviewer_or_admin(user):
-    if not (access.is_reviewer(user) or access.is_admin(user)):
+    if not access.can_review_pages(user):
         raise PermissionDenied("只有审核人和管理员可以查看此页面。")
 
 
@@ -113,7 +113,7 @@ def _page_context(request, evaluation):
         "actions": workflow.available_actions(user, evaluation),
         "can_edit": workflow.can_edit(user, evaluation),
         "can_comment": workflow.can_comment(user, evaluation),
-        "can_see_history": access.is_reviewer(user) or access.is_admin(user),
+        "can_see_history": access.can_review_pages(user),
         "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
         "archive": evaluation.latest_archive() if evaluation.status == S.APPROVED else None,

@@ -48,6 +48,16 @@ class Transition:
     def label(self):
         return EventAction(self.action).label
 
+    @property
+    def takes_reason(self):
+        """The page asks for a reason (required) or a reviewer's opinion (optional); a submission asks neither."""
+        return self.reason_required or self.performer != "filler"
+
+    @property
+    def sends_back(self):
+        """Returns the evaluation to the unit (the page marks the button as a setback)."""
+        return self.target == S.RETURNED
+
 
 # fmt: off
 TRANSITIONS = {t.action: t for t in (

@@ -52,6 +52,11 @@ class Event(models.Model):
     def delete(self, *args, **kwargs):
         raise ValidationError("流程记录只能追加，不能删除。")
 
+    @property
+    def changed_status(self):
+        """False for publication, which is recorded but leaves the status as it was."""
+        return self.from_status != self.to_status
+
 
 class ReviewComment(models.Model):
     """审核意见 pinned to a row or a narrative section (or the whole evaluation). Sent to the unit on return."""
