@@ -91,7 +91,7 @@ def test_manifest_lists_counts_and_checksums(data, tmp_path):
         assert manifest["counts"]["evaluations.evidence"] == 1
         name = Evidence.objects.get().file.name
         assert manifest["members"][f"files/{name}"]["sha256"] == hashlib.sha256(PDF).hexdigest()
-        assert manifest["members"]["data.xml"]["sha256"] == hashlib.sha256(z.read("data.xml")).hexdigest()
+        assert manifest["members"]["data.jsonl"]["sha256"] == hashlib.sha256(z.read("data.jsonl")).hexdigest()
     assert "sessions.session" not in manifest["counts"]
 
 
@@ -102,9 +102,9 @@ def test_damaged_backup_is_refused_before_anything_is_written(data, tmp_path):
         for item in src.infolist():
             content = src.read(item)
             dst.writestr(item, content.replace(b"\xe6\x9f\x90\xe9\x95\x87", b"\xe5\x88\xab\xe9\x95\x87")
-                         if item.filename == "data.xml" else content)
+                         if item.filename == "data.jsonl" else content)
     before = dump()
-    with pytest.raises(CommandError, match="data.xml 的校验值不符"):
+    with pytest.raises(CommandError, match="data.jsonl 的校验值不符"):
         call_command("restore", str(damaged), "--force", stdout=io.StringIO())
     assert dump() == before
 
@@ -113,7 +113,7 @@ def test_backup_damaged_on_disk_is_refused_in_chinese(data, tmp_path):
     archive = tmp_path / "backup.zip"
     call_command("backup", "-o", str(archive), stdout=io.StringIO())
     with zipfile.ZipFile(archive) as z:
-        info = z.getinfo("data.xml")
+        info = z.getinfo("data.jsonl")
     raw = bytearray(archive.read_bytes())
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)  # the compressed bytes
     raw[start + 10:start + 40] = bytes(30)  # a few zeroed sectors, as a bad disk or a cut download leaves
