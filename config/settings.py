@@ -157,6 +157,9 @@ FORM_RENDERER = "evaluations.form_renderer.FastWidgetRenderer"
 
 # A 150-row indicator table posts about 12 fields a row plus budget and narrative fields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+# Posted text is URL-encoded: a Chinese character takes 9 bytes. 10 MB holds an edit page with every text at its
+# limit (evaluations/text.py), so a text too long is named by its field's error; past that, ops/errors.py says so.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024))
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False

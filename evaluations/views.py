@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from evaluations import access, checklist, editing, evidence, notifications, scoring, workflow
+from evaluations import access, checklist, editing, evidence, notifications, scoring, text, workflow
 from evaluations.documents.outline import build_document
 from evaluations.forms import (
     AnswerForm,
@@ -126,6 +126,9 @@ def _page_context(request, evaluation):
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
         "archive": evaluation.archives.order_by("-pk").first() if evaluation.status == S.APPROVED else None,
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
+        "text_limits": {
+            "reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT, "deviation_reason": text.DEVIATION_REASON_LIMIT,
+        },
     } | _side_forms(evaluation, user, scorecard)
 
 
