@@ -298,6 +298,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address (django-ipware, which axes uses when installed: ops/login_throttle.py checks it is) is
+# read from the one header nginx sets itself (X-Real-IP $remote_addr, docs/deploy.md), never from
+# X-Forwarded-For, which a client can write; without the header (a request from this machine), REMOTE_ADDR.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_REAL_IP", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
 AXES_VERBOSE = False
 

@@ -34,6 +34,7 @@ from evaluations.spreadsheets.resources import (
     UnitResource,
     UserResource,
 )
+from ops import login_throttle
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -348,3 +349,21 @@ admin.site.unregister(get_user_model())
 @admin.register(get_user_model())
 class UserAdmin(SafeInputMixin, ExcelAdminMixin, auth_admin.UserAdmin):
     resource_classes = [UserResource]
+    list_display = [*auth_admin.UserAdmin.list_display, "login_locked"]
+    actions = ["unlock_login"]
+
+    def get_queryset(self, request):
+        return login_throttle.locked_out(super().get_queryset(request))
+
+    @admin.display(description="登录已锁定", boolean=True, ordering="login_locked")
+    def login_locked(self, user):
+        return user.login_locked
+
+    @admin.action(description="解锁登录（清除所选用户的密码错误记录）", permissions=["change"])
+    def unlock_login(self, request, queryset):
+        """A 管理员 (not only a superuser) unlocks users locked out by repeated wrong passwords; each unlock is
+        written to the user's history in the admin (and to the log)."""
+        for user in queryset:
+            cleared = login_throttle.unlock(user, by=request.user)
+            self.log_change(request, user, f"解锁登录（清除 {cleared} 条密码错误记录）")
+        self.message_user(request, f"已解锁 {len(queryset)} 个用户的登录：{'、'.join(u.username for u in queryset)}。")
