@@ -99,7 +99,11 @@ def form_field(db_field, **kwargs):
 class IndicatorResultForm(forms.ModelForm):
     row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     category_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    order = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput(attrs={"data-order": ""}))
+    # Bounded as the column is (PostgreSQL's integer): a larger number was a 500 there.
+    order = forms.IntegerField(
+        label="排序", required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput(attrs={"data-order": ""}),
+        error_messages={"max_value": "排序号无效，请刷新页面后重新调整顺序。", "min_value": "排序号无效，请刷新页面后重新调整顺序。"},
+    )
 
     class Meta:
         model = IndicatorResult

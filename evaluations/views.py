@@ -64,8 +64,10 @@ def evaluation_list(request):
     year = _year(request, years)
     # One year's list shares one framework: its grade thresholds are read once, not joined into every row.
     thresholds = frameworks[year].grade_thresholds if year else scoring.GradeThresholds()
+    # Quantized here: SQLite sums decimals as floats (94.9600000000000), PostgreSQL exactly.
     rows = [
-        (e, e.total_score_sum, scoring.grade(e.total_score_sum or 0, thresholds))
+        (e, None if e.total_score_sum is None else scoring.quantize(e.total_score_sum),
+         scoring.grade(e.total_score_sum or 0, thresholds))
         for e in _visible(request).for_year(year).select_related("unit").with_total_score().order_by("unit__code")
     ]
     counts = Counter(e.status for e, _total, _grade in rows)
