@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms.models import construct_instance
 
-from evaluations import access, editing, scoring, workflow
+from evaluations import access, editing, scoring, text, workflow
 from evaluations.forms import FiniteDecimalField
 from evaluations.models import (
     ArchivedDocument,
@@ -56,9 +56,14 @@ class SafeAutocompleteSelect(AutocompleteSelect):
 
 
 class SafeInputMixin:
-    """Admin forms refuse non-finite decimals and non-numeric autocomplete ids with a form error, not a 500."""
+    """Admin forms refuse non-finite decimals and non-numeric autocomplete ids with a form error, not a 500; their
+    texts pass the same boundary as the pages' (evaluations/text.py: normalised, bounded)."""
 
-    formfield_overrides = {models.DecimalField: {"form_class": FiniteDecimalField}}
+    formfield_overrides = {
+        models.DecimalField: {"form_class": FiniteDecimalField},
+        models.CharField: {"form_class": text.TextField},
+        models.TextField: {"form_class": text.TextField},
+    }
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in self.get_autocomplete_fields(request):

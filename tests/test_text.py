@@ -193,3 +193,24 @@ def test_a_backup_holds_any_character_a_user_could_have_stored(tmp_path, setting
     call_command("backup", "-o", str(tmp_path / "b.zip"), stdout=io.StringIO())
     call_command("restore", str(tmp_path / "b.zip"), "--force", stdout=io.StringIO())
     assert set(evaluation.results.values_list("deviation_reason", flat=True)) == {"原因\x0b\x01"}
+
+
+def test_the_admins_texts_pass_the_same_boundary(demo):
+    from evaluations.models import Indicator
+    from tests.forms import form_data
+
+    client = Client()
+    client.force_login(make_user(access.ADMIN))
+    indicator = Indicator.objects.get(name="资产管理", level=3)
+    url = f"/admin/evaluations/indicator/{indicator.pk}/change/"
+    page = client.get(url).content.decode()
+    assert f"不超过 {text.SCORING_STANDARD_LIMIT} 字" in page
+    data = {k: v for k, v in form_data(page).items() if not k.startswith("_")}
+    data["scoring_standard"] = "标" * (text.SCORING_STANDARD_LIMIT + 1)
+    response = client.post(url, {**data, "_save": "保存"})
+    assert f"最多 {text.SCORING_STANDARD_LIMIT} 字（现有 {text.SCORING_STANDARD_LIMIT + 1} 字）" in response.content.decode()
+    data["scoring_standard"] = "达成\r\n得满分\x0b部分达成\x01"
+    data["name"] = "资产管理\x0b"
+    assert client.post(url, {**data, "_save": "保存"}).status_code == 302
+    indicator.refresh_from_db()
+    assert (indicator.scoring_standard, indicator.name) == ("达成\n得满分\n部分达成", "资产管理")
