@@ -456,7 +456,7 @@ def category_weight_errors(scorecard: Scorecard) -> list[tuple[object, str]]:
         if left > 0:
             problems.append((category, f"“{category.indicator.name}”的三级指标分值合计 {plain(category.rows_weight)} 分，还有 {plain(left)} 分未分配（应为 {plain(category.weight)} 分）。"))
         elif left < 0:
-            problems.append((category, f"“{category.indicator.name}”的三级指标分值合计 {plain(category.rows_weight)} 分，超出其分值 {plain(category.weight)} 分 {plain(-left)} 分。"))
+            problems.append((category, f"“{category.indicator.name}”的三级指标分值合计 {plain(category.rows_weight)} 分，比其分值 {plain(category.weight)} 分多 {plain(-left)} 分。"))
     return problems
 
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch, Q
 
-from evaluations import scoring
+from evaluations import scoring, text
 from evaluations.models.choices import (
     MONEY,
     NON_NEGATIVE,
@@ -194,7 +194,7 @@ class Evaluation(models.Model):
     # Bumped by every save, so a stale save (or a second reviewer acting at once) is detected.
     version = models.PositiveIntegerField("版本", default=1)
     budget_note = models.TextField(
-        "预算执行情况说明", blank=True, help_text="预算执行率低于 90% 时必须说明原因。"
+        "预算执行情况说明", blank=True, max_length=text.BUDGET_NOTE_LIMIT, help_text="预算执行率低于 90% 时必须说明原因。"
     )
     submitted_at = models.DateTimeField("最近提交时间", null=True, blank=True, editable=False)
     submitted_by = models.ForeignKey(
@@ -343,7 +343,7 @@ class IndicatorResult(models.Model):
     )
     band = models.CharField("定性评价", max_length=20, choices=QualitativeBand.choices, blank=True)
     score = models.DecimalField("得分", null=True, blank=True, **SCORE)
-    deviation_reason = models.TextField("偏差原因分析及改进措施", blank=True)
+    deviation_reason = models.TextField("偏差原因分析及改进措施", blank=True, max_length=text.DEVIATION_REASON_LIMIT)
     order = models.PositiveIntegerField("排序", default=0)
     copied_from_previous_year = models.BooleanField("沿用上年", default=False)
 
@@ -399,7 +399,7 @@ class NarrativeSection(models.Model):
         Indicator, verbose_name="一级指标", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="分析部分对应的一级指标。",
     )
-    body = models.TextField("正文", blank=True, help_text="每段一行。")
+    body = models.TextField("正文", blank=True, max_length=text.SECTION_LIMIT, help_text="每段一行。")
     points = models.JSONField("分条要点", default=list, blank=True, help_text="按顺序排列，打印时自动编号 1. 2. …")
     order = models.PositiveIntegerField("排序", default=0)
     copied_from_previous_year = models.BooleanField("沿用上年", default=False)

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from evaluations import scoring
+from evaluations import scoring, text
 from evaluations.models.choices import MONEY, NON_NEGATIVE, SCORE, ActualSource, Comparison, ScoringRule
 
 
@@ -46,7 +46,7 @@ class Indicator(models.Model):
     name = models.CharField("指标名称", max_length=200)
     weight = models.DecimalField("分值", validators=NON_NEGATIVE, **SCORE)
     order = models.PositiveIntegerField("排序", default=0)
-    scoring_standard = models.TextField("评分标准", blank=True)
+    scoring_standard = models.TextField("评分标准", blank=True, max_length=text.SCORING_STANDARD_LIMIT)
     accepts_unit_rows = models.BooleanField(
         "单位可在此类下自设指标", default=False, help_text="二级指标（如产出、效益）下由单位填写自己的绩效目标。"
     )

@@ -8,6 +8,7 @@ from django.db import models
 
 from evaluations.models.choices import SCORE
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
+from evaluations.text import COMMENT_LIMIT, REASON_LIMIT
 
 
 class EventAction(models.TextChoices):
@@ -30,7 +31,7 @@ class Event(models.Model):
     from_status = models.CharField("原状态", max_length=24, choices=EvaluationStatus.choices)
     to_status = models.CharField("新状态", max_length=24, choices=EvaluationStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField("原因或意见", blank=True)
+    reason = models.TextField("原因或意见", blank=True, max_length=REASON_LIMIT)
     total_score = models.DecimalField("当时综合得分", **SCORE)
     version = models.PositiveIntegerField("当时版本")
     document_sha256 = models.CharField("归档文件 SHA-256", max_length=64, blank=True)
@@ -69,12 +70,12 @@ class ReviewComment(models.Model):
         NarrativeSection, verbose_name="说明章节", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.PROTECT, related_name="+")
-    text = models.TextField("审核意见")
+    text = models.TextField("审核意见", max_length=COMMENT_LIMIT)
     created_at = models.DateTimeField("提出时间", auto_now_add=True)
     sent_in = models.ForeignKey(
         Event, verbose_name="随退回发出", null=True, blank=True, on_delete=models.PROTECT, related_name="comments"
     )
-    answer = models.TextField("单位答复", blank=True)
+    answer = models.TextField("单位答复", blank=True, max_length=COMMENT_LIMIT)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="答复人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
