@@ -173,7 +173,7 @@ def test_the_data_migration_cleans_stored_texts_and_history_so_backups_work(tmp_
     unchanged = FieldChange.objects.create(evaluation=evaluation, object_label="说明", field_label="正文",
                                            old_value="  无需清理  ", new_value="", version=3)
 
-    migration = importlib.import_module("evaluations.migrations.0006_clean_control_characters")
+    migration = importlib.import_module("evaluations.migrations.0007_clean_control_characters")
     migration.clean_texts(apps, None)
 
     section.refresh_from_db()
