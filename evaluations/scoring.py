@@ -1,6 +1,6 @@
 """Scoring of the 自评表: pure functions over rows, never touching the database.
 
-Rules (../shared/domain.md §3, 财预〔2020〕10号):
+Rules (docs/domain.md §3, 财预〔2020〕10号):
 - proportional: 分值 × min(1, 实际/目标); for "≤" targets the inverse.
 - deduction:    full marks within the limit, minus k points per percentage point beyond it, floored at 0.
 - qualitative:  达成 80–100% of 分值, 部分达成 60–80%, 未达成 0–60%; the evaluator picks within the band.
@@ -282,7 +282,7 @@ def row_errors(row) -> dict[str, str]:
 
 
 def needs_reason(row, scored: RowScore) -> bool:
-    """偏差原因 is required wherever points were lost or the target was missed (domain.md §3)."""
+    """偏差原因 is required wherever points were lost or the target was missed (docs/domain.md §3)."""
     return scored.score is not None and scored.score < quantize(row.weight or ZERO)
 
 

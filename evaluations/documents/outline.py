@@ -1,4 +1,4 @@
-"""The printed 说明: its outline, built from the evaluation's data (domain.md §2).
+"""The printed 说明: its outline, built from the evaluation's data (docs/domain.md §2).
 
     {year}年{unit}部门整体支出绩效自评表说明
     一、绩效自评情况
@@ -154,7 +154,7 @@ def percent(value) -> str:
 
 
 def budget_table(budget) -> Table:
-    """预算执行情况 (domain.md §5), in 万元 with two decimals."""
+    """预算执行情况 (docs/domain.md §5), in 万元 with two decimals."""
     rows = [
         Row(
             [

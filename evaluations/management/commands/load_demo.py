@@ -31,7 +31,7 @@ DEMO_USERS = [
 
 
 def load_default_framework(year):
-    """Create or update the default framework of a year (domain.md §3). Weights and rules stay editable."""
+    """Create or update the default framework of a year (docs/domain.md §3). Weights and rules stay editable."""
     framework, _ = Framework.objects.get_or_create(year=year, defaults={"name": f"{year}年度部门整体支出绩效评价指标体系"})
     for n1, (name1, weight1, categories) in enumerate(demo.DEFAULT_FRAMEWORK, start=1):
         top, _ = Indicator.objects.update_or_create(
