@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: install run serve test lint check clean deps-debian fonts
+.PHONY: install run serve test test-fast lint check clean deps-debian fonts
 
 # What the PDF of the 说明 needs from the system (README「PDF 与字体」): WeasyPrint's Pango / HarfBuzz libraries and
 # TrueType Chinese fonts (song, kai, hei). Not needed to run or test the rest: PDF tests skip without them.
@@ -44,8 +44,14 @@ serve: install
 	$(SERVE_ENV) $(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(SERVE_ENV) $(VENV)/bin/gunicorn -c gunicorn.conf.py
 
+# The whole suite (browser tests and the tests that start other processes included); .ci/run runs it on SQLite and
+# on PostgreSQL.
 test: install
 	$(PY) -m pytest
+
+# The in-process suite, for every change: no browser, no other processes (markers in pyproject.toml).
+test-fast: install
+	$(PY) -m pytest -m "not browser and not multiprocess"
 
 lint: install
 	$(PY) -m ruff check .

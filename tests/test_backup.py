@@ -199,6 +199,7 @@ workflow.return_for_changes(e, by=reviewer, reason="请修改")
 """
 
 
+@pytest.mark.multiprocess
 def test_backup_from_sqlite_restores_into_postgresql_identically(tmp_path):
     require_postgres()
     with scratch_database("jx_restore") as (_name, url):

@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 from evaluations import access
 from evaluations.models import Evaluation, Framework, Indicator, IndicatorResult, Unit
 from evaluations.spreadsheets.resources import IndicatorResource, IndicatorResultResource, UserResource
-from tests.factories import PASSWORD, make_evaluation, make_framework, make_unit, make_user
+from tests.factories import PASSWORD, login, make_evaluation, make_framework, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -45,9 +45,7 @@ def xlsx(rows):
 
 
 def admin_client():
-    client = Client()
-    client.login(username=make_user(access.ADMIN).username, password=PASSWORD)
-    return client
+    return login(make_user(access.ADMIN))
 
 
 def preview(client, url, rows):
