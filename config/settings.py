@@ -4,6 +4,7 @@ DATABASE_URL  default: SQLite file db.sqlite3 in the project folder; postgres://
 SECRET_KEY    required when DEBUG is off
 DEBUG         "1"/"true" to turn on (default off)
 ALLOWED_HOSTS comma-separated
+SITE_URL      the address users open, for the links in notices (default http://127.0.0.1:8000)
 HTTPS, BEHIND_PROXY, SESSION_*, AXES_*, REDIS_URL, DATABASE_REPLICA_URL, AWS_STORAGE_BUCKET_NAME: production and
               scale-out settings at the end of this file (docs/deploy.md)
 """
@@ -181,6 +182,9 @@ if os.environ.get("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "jxzp@localhost")
+# The address users open the system at, for the links in notices (a mail is read outside any request, so the host
+# cannot come from one). Production sets it, e.g. https://jixiao.example.gov.cn; the default is `make run`'s.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

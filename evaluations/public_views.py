@@ -23,7 +23,11 @@ def public_list(request):
 
 def public_document(request, pk):
     evaluation = _published(pk)
-    return render(request, "public/document.html", {"evaluation": evaluation, "document": build_document(evaluation)})
+    # The archived PDF is served even where none can be made now (public_pdf); otherwise the link says so.
+    pdf_unavailable = html_pdf.pdf_unavailable_reason() is not None and not evaluation.archives.exists()
+    return render(request, "public/document.html", {
+        "evaluation": evaluation, "document": build_document(evaluation), "pdf_unavailable": pdf_unavailable,
+    })
 
 
 def public_table(request, pk):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from evaluations import access, checklist, editing, evidence, scoring, text, workflow
+from evaluations.documents import html_pdf
 from evaluations.documents.outline import build_document
 from evaluations.forms import (
     AnswerForm,
@@ -150,7 +151,9 @@ def _side_forms(evaluation, user, scorecard):
 @login_required
 def evaluation_detail(request, pk):
     evaluation = load_evaluation(request, pk)
-    return render(request, "evaluations/evaluation_detail.html", _page_context(request, evaluation))
+    return render(request, "evaluations/evaluation_detail.html", _page_context(request, evaluation) | {
+        "pdf_unavailable": html_pdf.pdf_unavailable_reason() is not None,  # the button says so (issue 14)
+    })
 
 
 def _editable(request, pk, *, contents=True):

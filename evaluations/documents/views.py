@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from evaluations.documents import html_pdf
 from evaluations.documents.outline import build_document, document_filename
@@ -20,7 +21,14 @@ def _download(content, filename, content_type):
 @login_required
 def evaluation_document(request, pk):
     evaluation = load_evaluation(request, pk)
-    return render(request, "evaluations/document.html", {"document": build_document(evaluation)})
+    return render(request, "evaluations/document.html", {
+        "document": build_document(evaluation),
+        "page_tools": True,
+        "back_url": reverse("evaluations:detail", args=[pk]), "back_label": "自评表",
+        "pdf_url": reverse("evaluations:document_pdf", args=[pk]),
+        "docx_url": reverse("evaluations:document_docx", args=[pk]),
+        "pdf_unavailable": html_pdf.pdf_unavailable_reason() is not None,
+    })
 
 
 @login_required
