@@ -8,7 +8,7 @@ from django.test import Client
 
 from evaluations import workflow
 from tests.factories import PASSWORD
-from tests.test_workflow import cast, fresh  # noqa: F401  (the shared cast of the workflow tests)
+from tests.test_workflow import fresh
 
 pytestmark = pytest.mark.django_db
 LINK = re.compile(r"请登录绩效自评系统查看：(\S+)")
