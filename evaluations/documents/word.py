@@ -190,16 +190,23 @@ def _table(word, table, text_width, styles):
     from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Emu
     from docx.table import _Cell
 
     columns = len(table.columns)
     grid = word.add_table(rows=1 + len(table.rows), cols=columns)
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-    grid.autofit = False
+    # Explicit widths everywhere a reader looks, never autofit (issue 14: WPS and LibreOffice otherwise size the
+    # columns to their content): a fixed layout, the table's own width, the grid's columns and every cell.
+    grid.autofit = False  # <w:tblLayout w:type="fixed"/>
     widths = [int(text_width * w / 100) for w in table.widths]
     for column, width in zip(grid.columns, widths, strict=True):
         column.width = width
+    table_width = grid._tbl.tblPr.find(qn("w:tblW"))
+    table_width.set(qn("w:type"), "dxa")
+    table_width.set(qn("w:w"), str(sum(Emu(w).twips for w in widths)))
     rows = grid._tbl.tr_lst
     for tr in rows:
         tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
