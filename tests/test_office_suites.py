@@ -93,6 +93,28 @@ def test_word_document_reads_in_libreoffice_as_the_html_page(demo, word_file, tm
             position = found + len(normalise(cell))
 
 
+@needs_libreoffice
+def test_word_page_numbers_sit_at_the_outside_edge_in_libreoffice(word_file, tmp_path):
+    """GB/T 9704 as in the PDF: odd pages numbered at the right, even pages at the left (odd and even footers)."""
+    pages = pypdf.PdfReader(libreoffice(word_file, "pdf", tmp_path)).pages
+    assert len(pages) >= 4
+    for n, page in enumerate(pages, start=1):
+        found = []
+
+        def visit(text, cm, tm, font, size, found=found, n=n):
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            if text.strip() == str(n) and y < 120:  # in the footer, not a figure of the text
+                found.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4])
+
+        page.extract_text(visitor_text=visit)
+        assert found, f"第 {n} 页没有页码"
+        width = float(page.mediabox.width)
+        if n % 2:
+            assert found[-1] > width * 0.6, f"第 {n} 页（单页）页码应在右侧"
+        else:
+            assert found[-1] < width * 0.4, f"第 {n} 页（双页）页码应在左侧"
+
+
 def merge_pattern(table):
     """Each row as (text, columns spanned, vertical merge) per cell, as the file states it."""
     rows = []
