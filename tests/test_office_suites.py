@@ -24,11 +24,16 @@ from evaluations.spreadsheets.official import official_workbook
 from tests.seed import html_paragraphs, normalise
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-needs_libreoffice = pytest.mark.skipif(
+_absent = pytest.mark.skipif(
     SOFFICE is None and not os.environ.get("CI"),
     reason="未安装 LibreOffice（apt-get install libreoffice-writer-nogui libreoffice-calc-nogui），"
            "无法检查 Word/Excel 文件在办公软件中打开的效果；CI 会安装并运行",
 )
+
+
+def needs_libreoffice(test):
+    """Runs soffice (another process, several seconds): skipped where absent, left out of `make test-fast`."""
+    return pytest.mark.multiprocess(_absent(test))
 PAGE_NUMBER = re.compile(r"—\d+—|第\d+页，共\d+页")
 
 
@@ -38,6 +43,7 @@ def loaded(evaluation):
 
 def libreoffice(path, to, tmp_path):
     """`soffice --convert-to` in a profile of its own (two runs at once would share and lock the default one)."""
+    assert SOFFICE, "未找到 soffice：CI 须安装 LibreOffice（.ci/run）"
     out = tmp_path / f"out-{to.split(':')[0]}"
     out.mkdir(exist_ok=True)
     done = subprocess.run(

@@ -22,7 +22,7 @@ from django.utils import timezone
 from evaluations import access
 from evaluations.models import Evaluation, EvaluationStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
