@@ -8,6 +8,9 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # gunicorn's advice: (2 × cores) + 1 workers; a worker waiting on the database lets another use the core.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# At most workers − 1 of them render a PDF of the 说明 at once (config/settings.py, PDF_RENDER_SLOTS); the others
+# answer "正在生成" at once, so pages and /healthz always have a worker (issue 13). Read by the workers' settings.
+os.environ.setdefault("PDF_RENDER_SLOTS", str(max(1, workers - 1)))
 # One request at a time per worker process: gunicorn's sync worker, behind nginx, which buffers slow clients (the
 # setting gunicorn's documentation gives for it). The pages are CPU-bound Python. A second thread in a worker gains
 # no CPU (the GIL), and each request back from the database then waits for the other thread to let go of the GIL.

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from evaluations import access, checklist, editing, evidence, notifications, scoring, workflow
+from evaluations.documents import archive
 from evaluations.documents.outline import build_document
 from evaluations.forms import CommentForm, EvaluationContentForm, EvidenceForm
 from evaluations.models import (
@@ -114,7 +115,7 @@ def _page_context(request, evaluation):
         "can_see_history": access.is_reviewer(user) or access.is_admin(user),
         "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
-        "archive": evaluation.archives.order_by("-pk").first() if evaluation.status == S.APPROVED else None,
+        "archive": archive.current(evaluation),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
     } | _side_forms(evaluation, user, scorecard)
 

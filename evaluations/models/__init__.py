@@ -32,9 +32,11 @@ from evaluations.models.records import (
     Event,
     Evidence,
     FieldChange,
+    RenderedDocument,
     ReviewComment,
     archive_path,
     evidence_path,
+    rendered_path,
 )
 from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuerySet
 
@@ -43,5 +45,6 @@ __all__ = [
     "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
     "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "Evidence", "FieldChange",
-    "ReviewComment", "archive_path", "evidence_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
+    "RenderedDocument", "ReviewComment", "archive_path", "evidence_path", "rendered_path", "ReviewerCharge",
+    "ReviewStage", "Unit", "UnitQuerySet",
 ]
