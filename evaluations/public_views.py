@@ -32,5 +32,5 @@ def public_table(request, pk):
 
 def public_pdf(request, pk):
     """The archived PDF (the approved bytes) where there is one; otherwise the stored render, as for a user."""
-    evaluation = _published(pk)
+    evaluation = get_object_or_404(Evaluation.objects.published().select_related("unit", "framework"), pk=pk)
     return document_views.pdf_response(request, evaluation, document_filename(evaluation, "pdf"), "public/base.html", inline=True)

@@ -89,15 +89,30 @@ def test_a_changed_text_is_rendered_again_and_the_old_render_removed(demo, fille
     assert not old.file.storage.exists(old.file.name)
 
 
-def test_the_key_reads_the_template_and_the_renderer_version(demo, renders, monkeypatch):
-    evaluation = Evaluation.objects.with_document_data().get(pk=demo.pk)
-    html = html_pdf.render_html(evaluation)
-    key = rendered.document_key(evaluation, html)
-    assert rendered.document_key(evaluation, html + " ") != key  # a template or CSS change changes the HTML
+def test_what_the_pdf_prints_besides_the_content_gives_a_new_render(demo, filler, renders, monkeypatch):
+    """A unit renamed, an indicator renamed (the admin's, without the evaluation's version), a new renderer."""
+    from evaluations.models import Indicator
+
+    url = f"/evaluations/{demo.pk}/document.pdf"
+    filler.get(url)
+    demo.unit.name = "化龙镇（更名后）"
+    demo.unit.save()
+    filler.get(url)
+    assert len(renders) == 2 and "化龙镇（更名后）" in renders[1]
+    indicator = Indicator.objects.filter(framework=demo.framework, level=1).first()
+    indicator.name = "改名后的一级指标"
+    indicator.save()
+    filler.get(url)
+    assert len(renders) == 3 and "改名后的一级指标" in renders[2]
     rendered.renderer_stamp.cache_clear()
     monkeypatch.setattr(rendered, "RENDERER_VERSION", "test")
-    assert rendered.document_key(evaluation, html) != key
-    rendered.renderer_stamp.cache_clear()
+    try:
+        filler.get(url)
+        assert len(renders) == 4
+        filler.get(url)
+        assert len(renders) == 4
+    finally:
+        rendered.renderer_stamp.cache_clear()
 
 
 def test_an_approved_evaluation_serves_its_archive_without_rendering(demo, filler, renders, settings):

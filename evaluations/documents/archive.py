@@ -36,7 +36,7 @@ def render_for_approval(evaluation) -> bytes | None:
         return None
     if reason := html_pdf.pdf_unavailable_reason():
         raise Unarchivable(f"暂不能审核通过：审核通过时须归档说明 PDF，但{reason}")
-    loaded = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
+    loaded = Evaluation.objects.select_related("unit", "framework").get(pk=evaluation.pk)
     if loaded.version != evaluation.version:
         raise Unarchivable("页面显示的不是最新内容（其他人刚刚修改或处理了该自评），请刷新页面后再操作。")
     try:

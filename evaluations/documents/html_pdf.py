@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from evaluations.documents.outline import build_document
 
 TEMPLATE = "evaluations/document.html"
+TEMPLATES = (TEMPLATE, "evaluations/_document_appendix.html")  # every template the 说明 reads (rendered.py)
 PDF_TYPE = "application/pdf"
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,34 +1,42 @@
-"""The 说明's PDF for download: rendered once per text and kept in storage, and rendered by at most
+"""The 说明's PDF for download: rendered once per version and kept in storage, and rendered by at most
 PDF_RENDER_SLOTS requests at a time, so that PDFs cannot take every worker (issue 13, item 9).
 
-- **Once per text.** A rendered PDF is stored (Django's default storage, like the archive) under a key naming
-  exactly what was rendered: the evaluation, the standalone HTML it was rendered from (so the content version, the
-  template, the print CSS, and the framework's and unit's names printed in it) and the renderer's version. Any
-  change gives a new key; the HTML costs milliseconds, the PDF seconds.
+- **Once per version.** A rendered PDF is stored (Django's default storage, like the archive) under a key naming
+  what it was made from: the evaluation and its content version, the unit and framework it prints (names,
+  weights, grade thresholds), the template, the print CSS and the renderer's version. Any change gives a new key.
+  The key is found with two small queries, without loading or rendering the document, so that answering a
+  download of a stored PDF, or "正在生成", costs next to nothing.
 - **A few at a time.** Rendering holds one of PDF_RENDER_SLOTS lock files (gunicorn.conf.py sets it to its workers
   − 1) and the evaluation's own lock file, both taken without waiting: a request that gets neither answers
   "正在生成，请稍候" at once and the page asks again. Lock files (flock) rather than rows or Redis keys: the limit is
   about this machine's workers, it works the same on SQLite and PostgreSQL, and the kernel releases a lock when its
   process dies (a worker killed at its timeout), so nothing is left locked.
+- **Giving way.** The render runs in a thread of lower CPU priority (nice +10): on a machine with fewer cores than
+  rendering workers, the worker left free for pages and /healthz still gets the CPU it needs.
 """
 
 import fcntl
 import hashlib
 import logging
+import os
+import threading
 import time
-from contextlib import ExitStack, contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import timedelta
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.template.loader import get_template
 from django.utils import timezone
 
 from evaluations.documents import html_pdf
-from evaluations.models import RenderedDocument
+from evaluations.models import Evaluation, Indicator, RenderedDocument
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +51,34 @@ class Busy(Exception):
     """Every render slot is taken, or this evaluation is being rendered: ask again in a moment."""
 
 
+RENDER_NICENESS = 10
+
+
 @cache
 def renderer_stamp() -> str:
-    return f"{RENDERER_VERSION}; WeasyPrint {version('weasyprint')}"
-
-
-def document_key(evaluation, html: str) -> str:
-    digest = hashlib.sha256(f"{renderer_stamp()}\n{evaluation.pk}\n".encode())
-    digest.update(html.encode())
+    """The template, the print CSS and the renderer, as read by this process (once: they change with a deploy)."""
+    digest = hashlib.sha256(f"{RENDERER_VERSION}; WeasyPrint {version('weasyprint')}".encode())
+    for name in html_pdf.TEMPLATES:
+        digest.update(get_template(name).template.source.encode())
+    with open(finders.find("css/print.css"), "rb") as f:
+        digest.update(f.read())
     return digest.hexdigest()
+
+
+def _fields(obj):
+    return [getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields]
+
+
+def document_key(evaluation) -> str:
+    """What the evaluation's PDF is made from (loaded with its unit and framework): its version and time of last
+    change (every content write bumps them), the unit and framework rows it prints and its framework's indicators
+    (an admin may rename one), and renderer_stamp()."""
+    indicators = Indicator.objects.filter(framework_id=evaluation.framework_id).order_by("pk").values_list()
+    parts = [
+        renderer_stamp(), evaluation.pk, evaluation.version, evaluation.updated_at,
+        _fields(evaluation.unit), _fields(evaluation.framework), list(indicators),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def _try_lock(stack, path: Path) -> bool:
@@ -89,24 +116,41 @@ def stored(key: str):
 
 
 def pdf_document(evaluation, *, wait: float = 0) -> RenderedDocument:
-    """The stored PDF of the evaluation's current 说明 (load it with Evaluation.objects.with_document_data()),
-    rendered now if it was not yet, when a slot is free within `wait` seconds; otherwise Busy."""
-    html = html_pdf.render_html(evaluation)
-    key = document_key(evaluation, html)
-    if found := stored(key):
+    """The stored PDF of the evaluation's current 说明 (loaded with at least its unit and framework), rendered
+    now if it was not yet, when a slot is free within `wait` seconds; otherwise Busy."""
+    if found := stored(document_key(evaluation)):
         return found
     with render_slot(evaluation, wait=wait):
+        loaded = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
+        key = document_key(loaded)  # of what is rendered, should it have changed since
         if found := stored(key):  # rendered by another request while this one waited
             return found
-        pdf = html_pdf.html_to_pdf(html)
-        return _store(evaluation, key, pdf)
+        html = html_pdf.render_html(loaded)
+        pdf = _render_thread().submit(html_pdf.html_to_pdf, html).result()
+        return _store(loaded, key, pdf)
+
+
+_threads = {}
+
+
+def _render_thread() -> ThreadPoolExecutor:
+    """This process's render thread, at lower CPU priority (per process: gunicorn forks after loading)."""
+    pid = os.getpid()
+    if pid not in _threads:
+        _threads[pid] = ThreadPoolExecutor(1, thread_name_prefix="pdf-render", initializer=_lower_priority)
+    return _threads[pid]
+
+
+def _lower_priority():
+    with suppress(AttributeError, OSError):  # not Linux: the render runs at the worker's priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RENDER_NICENESS)  # Linux: this thread only
 
 
 def _store(evaluation, key: str, pdf: bytes) -> RenderedDocument:
     document = RenderedDocument(
         evaluation=evaluation, key=key, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf)
     )
-    document.file.save(f"{key}.pdf", ContentFile(pdf), save=False)
+    document.file.save(f"{key}.pdf", ContentFile(pdf), save=False)  # named by rendered_path
     try:
         with transaction.atomic():
             document.save()

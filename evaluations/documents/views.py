@@ -32,7 +32,7 @@ def _private(response):
 
 
 def pdf_response(request, evaluation, filename, base_template="base.html", inline=False):
-    """The 说明's PDF of `evaluation` (loaded with its document data), or the waiting page while it is rendered.
+    """The 说明's PDF of `evaluation` (loaded with its unit and framework), or the waiting page while rendered.
     Shown in the browser when `inline` or asked again from the waiting page, else downloaded."""
     inline = inline or RETRY_PARAMETER in request.GET
     if archived := archive.current(evaluation):
@@ -77,7 +77,7 @@ def evaluation_document(request, pk):
 
 @login_required
 def evaluation_pdf(request, pk):
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, contents=False)  # the contents only if it is rendered now
     return _private(pdf_response(request, evaluation, document_filename(evaluation, "pdf")))
 
 
