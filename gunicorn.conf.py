@@ -54,13 +54,24 @@ def _freeze():
     gc.freeze()
 
 
+def _load_pdf_renderer():
+    """Import WeasyPrint and check the fonts (fc-list) before serving: otherwise every worker does both on its
+    first PDF download, a second or more of CPU each while pages wait (docs/benchmarks.md「说明 PDF 下载时的响应」)."""
+    from evaluations.documents import html_pdf, rendered
+
+    if html_pdf.pdf_unavailable_reason() is None:
+        rendered.renderer_stamp()
+
+
 def when_ready(server):
     # Preloaded: frozen once in the master, so every worker inherits them frozen and no worker's collection touches
     # (and so copies) the memory they share.
     if server.cfg.preload_app:
+        _load_pdf_renderer()
         _freeze()
 
 
 def post_worker_init(worker):
     if not worker.cfg.preload_app:  # each worker loaded the application itself
+        _load_pdf_renderer()
         _freeze()
