@@ -225,6 +225,7 @@ def main():
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--phases", default="baseline,one,ten")
     parser.add_argument("--code", default=str(ROOT), help="the checkout whose `make serve` to run")
+    parser.add_argument("--label", default="", help="what --code is, for the heading (e.g. 'main 4af430b')")
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.setup:
@@ -267,17 +268,18 @@ def main():
         load_after = os.getloadavg()
     workers = (tmp / "serve.log").read_text(errors="replace").count("Booting worker")
     shutil.rmtree(tmp, ignore_errors=True)
-    report = render(options, code, data, phases, workers, load_before, load_after)
+    heading = SECTION if code == ROOT else f"{SECTION}：对照，{options.label or code.name}"
+    report = render(heading, options, code, data, phases, workers, load_before, load_after)
     print(report)
     if options.write:
-        write_section(ROOT / "docs" / "benchmarks.md", report)
+        write_section(ROOT / "docs" / "benchmarks.md", heading, report)
 
 
 def summary(phase):
     return (
         f"{phase.name}: {phase.seconds:.1f} s, healthz n={len(phase.healthz)} p95={p(phase.healthz, .95):.3f}, "
         f"list n={len(phase.list)} p95={p(phase.list, .95):.3f}, PDFs {len(phase.downloads)}, 202s {phase.pending}, "
-        f"every client served after {phase.first_all} s, "
+        f"clients served {len(phase.served)}, all after {phase.first_all} s, "
         f"errors {len(phase.errors)} {sorted(set(phase.errors))[:5]}"
     )
 
@@ -293,12 +295,13 @@ def ms(value):
     return "—" if value != value else f"{value * 1000:.0f}"
 
 
-def render(options, code, data, phases, workers, load_before, load_after):
+def render(heading, options, code, data, phases, workers, load_before, load_after):
     verdict = lambda phase: "✓" if max(p(phase.healthz, .95), p(phase.list, .95)) < 1 else "✗"  # noqa: E731
+    command = " ".join(["bench/pdf_load_bench.py", *sys.argv[1:]])
     lines = [
-        SECTION,
+        heading,
         "",
-        f"`.venv/bin/python bench/pdf_load_bench.py{' --write' if options.write else ''}`，{date.today():%Y-%m-%d}，"
+        f"`.venv/bin/python {command}`，{date.today():%Y-%m-%d}，"
         f"代码：`{code.name}`（`git rev-parse --short HEAD`：{git_head(code)}）。",
         f"`make serve`：gunicorn {workers} 个同步工作进程（gunicorn.conf.py），PostgreSQL 15，DEBUG 关闭，本机回环 "
         f"{HOST}:{PORT}。说明：演示自评（{data['rows']} 行指标、{data['sections']} 个章节），每个章节、每行偏差原因都填到"
@@ -331,14 +334,14 @@ def git_head(code):
     return result.stdout.strip() or "?"
 
 
-def write_section(path, report):
+def write_section(path, heading, report):
     """Replace our section (up to the next "## " heading) or append it; other sections stay as they are."""
     text = path.read_text(encoding="utf-8")
-    start = text.find(SECTION)
+    start = text.find(heading + "\n")
     if start == -1:
         text = text.rstrip("\n") + "\n\n" + report
     else:
-        end = text.find("\n## ", start + len(SECTION))
+        end = text.find("\n## ", start + len(heading))
         text = text[:start] + report + (text[end + 1:] if end != -1 else "")
     path.write_text(text, encoding="utf-8")
 

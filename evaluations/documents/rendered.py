@@ -51,9 +51,6 @@ class Busy(Exception):
     """Every render slot is taken, or this evaluation is being rendered: ask again in a moment."""
 
 
-RENDER_NICENESS = 10
-
-
 @cache
 def renderer_stamp() -> str:
     """The template, the print CSS and the renderer, as read by this process (once: they change with a deploy)."""
@@ -143,7 +140,7 @@ def _render_thread() -> ThreadPoolExecutor:
 
 def _lower_priority():
     with suppress(AttributeError, OSError):  # not Linux: the render runs at the worker's priority
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RENDER_NICENESS)  # Linux: this thread only
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), settings.PDF_RENDER_NICENESS)  # Linux: this thread
 
 
 def _store(evaluation, key: str, pdf: bytes) -> RenderedDocument:
