@@ -3,6 +3,7 @@ the 说明 and the 自评表 alone: no review comments, no names of people, no i
 
 from django.shortcuts import get_object_or_404, render
 
+from evaluations.documents import html_pdf
 from evaluations.documents import views as document_views
 from evaluations.documents.outline import build_document, document_filename
 from evaluations.models import Evaluation
@@ -22,7 +23,11 @@ def public_list(request):
 
 def public_document(request, pk):
     evaluation = _published(pk)
-    return render(request, "public/document.html", {"evaluation": evaluation, "document": build_document(evaluation)})
+    # The archived PDF is served even where none can be made now (public_pdf); otherwise the link says so.
+    pdf_unavailable = html_pdf.pdf_unavailable_reason() is not None and evaluation.approved_archive() is None
+    return render(request, "public/document.html", {
+        "evaluation": evaluation, "document": build_document(evaluation), "pdf_unavailable": pdf_unavailable,
+    })
 
 
 def public_table(request, pk):

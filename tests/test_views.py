@@ -9,15 +9,10 @@ from django.test.utils import CaptureQueriesContext
 
 from evaluations import access
 from evaluations.models import IndicatorResult
-from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+from tests.factories import login, make_evaluation, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
 
-
-def login(user):
-    client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def test_login_page_is_in_chinese():

@@ -3,14 +3,14 @@ copy can later be checked against what was approved (manage.py verify_document).
 
 import hashlib
 import logging
+import zipfile
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db.models import Subquery
 
 from evaluations.documents import html_pdf, rendered
 from evaluations.documents.outline import document_filename
-from evaluations.models import ArchivedDocument, Evaluation, EvaluationStatus, Event
+from evaluations.models import ArchivedDocument, Evaluation, EvaluationStatus, Event, EventAction
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def render_for_approval(evaluation) -> bytes | None:
     downloaded of that version is reused, byte for byte. None only where archiving is switched off
     (ARCHIVE_APPROVED_DOCUMENTS=0: the test suite, for speed); a machine that cannot render PDFs refuses the
     approval, since keeping an earlier archive as the approved one would be wrong (issue 13, item 10)."""
-    if not getattr(settings, "ARCHIVE_APPROVED_DOCUMENTS", True):
+    if not settings.ARCHIVE_APPROVED_DOCUMENTS:
         return None
     if reason := html_pdf.pdf_unavailable_reason():
         raise Unarchivable(f"暂不能审核通过：审核通过时须归档说明 PDF，但{reason}")
@@ -59,19 +59,10 @@ def store(evaluation, event, pdf: bytes) -> ArchivedDocument:
     return document
 
 
-def current(evaluation):
-    """The archive offered as 审核通过版本: the one made by the approval now in force (its latest), or None —
-    never an earlier approval's, whose text was reopened and may have changed since."""
-    if evaluation.status != EvaluationStatus.APPROVED:
-        return None
-    latest = Event.objects.filter(evaluation=evaluation, action="approve").order_by("-created_at", "-pk")
-    return ArchivedDocument.objects.filter(event=Subquery(latest.values("pk")[:1])).first()
-
-
 def find(data: bytes):
     """The approval event whose archived document has exactly these bytes, or None."""
     return (
-        Event.objects.filter(action="approve", document_sha256=sha256(data))
+        Event.objects.filter(action=EventAction.APPROVE, document_sha256=sha256(data))
         .select_related("evaluation__unit", "evaluation__framework", "actor")
         .first()
     )
@@ -80,12 +71,10 @@ def find(data: bytes):
 def write_year_zip(evaluations, target) -> int:
     """Every approved 说明 of `evaluations` into a zip written to `target` (a path or binary file), one at a time:
     the archived PDF where there is one, else rendered now. Memory stays flat however many there are."""
-    import zipfile
-
     count = 0
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as bundle:
-        for evaluation in evaluations.filter(status="approved").select_related("unit", "framework").iterator(chunk_size=20):
-            archived = current(evaluation)
+        for evaluation in evaluations.filter(status=EvaluationStatus.APPROVED).select_related("unit", "framework").iterator(chunk_size=20):
+            archived = evaluation.approved_archive()
             name = document_filename(evaluation, "pdf")
             if archived:
                 with archived.file.open("rb") as source, bundle.open(name, "w") as sink:

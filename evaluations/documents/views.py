@@ -10,9 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
-from evaluations.documents import archive, html_pdf, rendered
+from evaluations.documents import html_pdf, rendered
 from evaluations.documents.outline import build_document, document_filename
 from evaluations.documents.word import DOCX_TYPE, render_docx
 from evaluations.models import ArchivedDocument
@@ -26,16 +27,11 @@ def _download(content, filename, content_type):
     return FileResponse(ContentFile(content), as_attachment=True, filename=filename, content_type=content_type)
 
 
-def _private(response):
-    patch_cache_control(response, private=True, no_store=True)
-    return response
-
-
 def pdf_response(request, evaluation, filename, base_template="base.html", inline=False):
     """The 说明's PDF of `evaluation` (loaded with its unit and framework), or the waiting page while rendered.
     Shown in the browser when `inline` or asked again from the waiting page, else downloaded."""
     inline = inline or RETRY_PARAMETER in request.GET
-    if archived := archive.current(evaluation):
+    if archived := evaluation.approved_archive():
         return _file(archived.file, filename, inline)
     if reason := html_pdf.pdf_unavailable_reason():
         return HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
@@ -72,20 +68,27 @@ def _pending(request, evaluation, base_template):
 @login_required
 def evaluation_document(request, pk):
     evaluation = load_evaluation(request, pk)
-    return render(request, "evaluations/document.html", {"document": build_document(evaluation)})
+    return render(request, "evaluations/document.html", {
+        "document": build_document(evaluation),
+        "page_tools": True,
+        "back_url": reverse("evaluations:detail", args=[pk]), "back_label": "自评表",
+        "pdf_url": reverse("evaluations:document_pdf", args=[pk]),
+        "docx_url": reverse("evaluations:document_docx", args=[pk]),
+        "pdf_unavailable": html_pdf.pdf_unavailable_reason() is not None,
+    })
 
 
 @login_required
 def evaluation_pdf(request, pk):
     evaluation = load_evaluation(request, pk, contents=False)  # the contents only if it is rendered now
-    return _private(pdf_response(request, evaluation, document_filename(evaluation, "pdf")))
+    return pdf_response(request, evaluation, document_filename(evaluation, "pdf"))
 
 
 @login_required
 def evaluation_docx(request, pk):
     evaluation = load_evaluation(request, pk)
     docx = render_docx(evaluation)
-    return _private(_download(docx, document_filename(evaluation, "docx"), DOCX_TYPE))
+    return _download(docx, document_filename(evaluation, "docx"), DOCX_TYPE)
 
 
 @login_required
@@ -93,7 +96,7 @@ def archived_document(request, pk, archive_pk):
     """The PDF stored at approval, byte for byte (verify_document checks copies of it)."""
     evaluation = load_evaluation(request, pk, contents=False)
     document = get_object_or_404(ArchivedDocument, pk=archive_pk, evaluation=evaluation)
-    return _private(FileResponse(
+    return FileResponse(
         document.file.open("rb"), as_attachment=True, content_type=html_pdf.PDF_TYPE,
         filename=document_filename(evaluation, "pdf").replace("自评表说明", "自评表说明（审核通过归档）"),
-    ))
+    )
