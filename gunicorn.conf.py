@@ -8,6 +8,9 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # gunicorn's advice: (2 × cores) + 1 workers; a worker waiting on the database lets another use the core.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# At most workers − 1 of them render a PDF of the 说明 at once (config/settings.py, PDF_RENDER_SLOTS); the others
+# answer "正在生成" at once, so pages and /healthz always have a worker (issue 13). Read by the workers' settings.
+os.environ.setdefault("PDF_RENDER_SLOTS", str(max(1, workers - 1)))
 # One request at a time per worker (sync), behind nginx, which buffers slow clients: the pages are CPU-bound Python
 # and a second thread gains nothing under the GIL. Measured: docs/benchmarks.md「What made the difference」.
 # GUNICORN_THREADS > 1 selects gthread instead, for clients that reach gunicorn without a buffering proxy.
@@ -44,13 +47,24 @@ def _freeze():
     gc.freeze()
 
 
+def _load_pdf_renderer():
+    """Import WeasyPrint and check the fonts (fc-list) before serving: otherwise every worker does both on its
+    first PDF download, a second or more of CPU each while pages wait (docs/benchmarks.md「说明 PDF 下载时的响应」)."""
+    from evaluations.documents import html_pdf, rendered
+
+    if html_pdf.pdf_unavailable_reason() is None:
+        rendered.renderer_stamp()
+
+
 def when_ready(server):
     # Preloaded: frozen once in the master, so every worker inherits them frozen and no worker's collection touches
     # (and so copies) the memory they share.
     if server.cfg.preload_app:
+        _load_pdf_renderer()
         _freeze()
 
 
 def post_worker_init(worker):
     if not worker.cfg.preload_app:  # each worker loaded the application itself
+        _load_pdf_renderer()
         _freeze()

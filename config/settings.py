@@ -211,6 +211,14 @@ TASKS = {
     }
 }
 
+# The 说明's PDF (issue 13): renders are kept in the default storage and made by at most PDF_RENDER_SLOTS requests
+# at once (lock files in PDF_RENDER_LOCK_DIR, one machine's); the others answer "正在生成，请稍候". gunicorn.conf.py
+# sets it to its workers − 1, so one worker is always free for pages; 1 under runserver.
+PDF_RENDER_SLOTS = max(1, int(os.environ.get("PDF_RENDER_SLOTS", 1)))
+PDF_RENDER_LOCK_DIR = Path(os.environ.get("PDF_RENDER_LOCK_DIR", BASE_DIR / "var" / "locks"))
+# Renders run this much nicer than the workers' pages (0-19): they give way to pages on the same cores.
+PDF_RENDER_NICENESS = int(os.environ.get("PDF_RENDER_NICENESS", 10))
+
 # --- Production: serving, security, sessions, cache, shared storage (issue 7; docs/deploy.md) ---------------
 # Static files are collected (`collectstatic`) and served with hashed, compressed names unless DEBUG is on;
 # COLLECTED_STATIC=0 serves them from the apps' folders as they are (the test suite: nothing is collected there).

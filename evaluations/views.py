@@ -129,7 +129,7 @@ def _page_context(request, evaluation):
         "can_see_history": access.can_review_pages(user),
         "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
-        "archive": evaluation.latest_archive() if evaluation.status == S.APPROVED else None,
+        "archive": evaluation.approved_archive(),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
         "text_limits": {
             "reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT, "deviation_reason": text.DEVIATION_REASON_LIMIT,

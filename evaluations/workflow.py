@@ -174,18 +174,25 @@ def department_approve(evaluation, *, by, reason="", expected_version=None):
 
 
 def approve(evaluation, *, by, reason="", expected_version=None):
-    """已提交/主管部门已审核 → 已通过; the 说明 is rendered once, stored, and its SHA-256 recorded in the event."""
+    """已提交/主管部门已审核 → 已通过; the 说明 of exactly this version is stored and its SHA-256 recorded in the
+    event, or the approval does not happen (issue 13, item 10)."""
     problem = refusal(by, evaluation, A.APPROVE)
     if problem:
         raise WorkflowError(problem)
-    pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes about a second
-    with transaction.atomic():
-        event = _perform(
-            evaluation, A.APPROVE, by=by, reason=reason, expected_version=expected_version,
-            event_fields={"document_sha256": archive.sha256(pdf) if pdf else ""},
-        )
-        if pdf:
-            archive.store(evaluation, event, pdf)
+    if expected_version is not None and int(expected_version) != evaluation.version:
+        raise WorkflowError("页面显示的不是最新内容（其他人刚刚修改或处理了该自评），请刷新页面后再操作。")
+    try:
+        pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes seconds
+        with transaction.atomic():
+            # The conditional update on the version the PDF was rendered from: a change since refuses the approval.
+            event = _perform(
+                evaluation, A.APPROVE, by=by, reason=reason, expected_version=expected_version,
+                event_fields={"document_sha256": archive.sha256(pdf) if pdf else ""},
+            )
+            if pdf:
+                archive.store(evaluation, event, pdf)
+    except archive.Unarchivable as error:
+        raise WorkflowError(str(error)) from None
     notifications.notify_fillers(evaluation, event)
     return event
 

@@ -49,3 +49,11 @@ def fast_password_hasher(settings):
 def archive_only_where_tested(request, settings):
     """Rendering the PDF at every approval costs about a second; tests that check the archive ask for it."""
     settings.ARCHIVE_APPROVED_DOCUMENTS = "archive" in request.keywords
+
+
+@pytest.fixture(autouse=True)
+def rendered_files_in_tmp(settings, tmp_path_factory):
+    """Rendered and archived PDFs and the render locks go to the session's temporary folder, not var/."""
+    base = tmp_path_factory.getbasetemp()
+    settings.MEDIA_ROOT = base / "media"
+    settings.PDF_RENDER_LOCK_DIR = base / "locks"

@@ -35,9 +35,11 @@ from evaluations.models.records import (
     EventAction,
     Evidence,
     FieldChange,
+    RenderedDocument,
     ReviewComment,
     archive_path,
     evidence_path,
+    rendered_path,
 )
 from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuerySet
 
@@ -46,5 +48,6 @@ __all__ = [
     "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
     "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "EventAction", "Evidence", "FieldChange",
-    "ReviewComment", "archive_path", "evidence_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
+    "RenderedDocument", "ReviewComment", "archive_path", "evidence_path", "rendered_path", "ReviewerCharge",
+    "ReviewStage", "Unit", "UnitQuerySet",
 ]

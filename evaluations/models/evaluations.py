@@ -7,7 +7,7 @@ from functools import reduce
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, Subquery
 
 from evaluations import scoring, text
 from evaluations.models.choices import (
@@ -241,9 +241,16 @@ class Evaluation(models.Model):
                 return stage
         return None
 
-    def latest_archive(self):
-        """The 说明 PDF stored at the latest approval, or None."""
-        return self.archives.order_by("-pk").first()
+    def approved_archive(self):
+        """The 说明 PDF archived by the approval now in force, offered as 审核通过版本; None when not approved or
+        approved without one (ARCHIVE_APPROVED_DOCUMENTS off). Never an earlier approval's: its text was reopened
+        and may have changed since (issue 13, item 10)."""
+        from evaluations.models.records import EventAction
+
+        if self.status != EvaluationStatus.APPROVED:
+            return None
+        latest = self.events.filter(action=EventAction.APPROVE).order_by("-created_at", "-pk").values("pk")[:1]
+        return self.archives.filter(event=Subquery(latest)).first()
 
     def budget_summary(self):
         return scoring.summarize_budget(

@@ -126,6 +126,30 @@ class ArchivedDocument(models.Model):
         return f"{self.evaluation}（{self.created_at:%Y-%m-%d}）"
 
 
+def rendered_path(instance, filename):
+    return f"rendered/{instance.evaluation_id}/{instance.key}.pdf"
+
+
+class RenderedDocument(models.Model):
+    """The 说明's PDF as rendered for download, kept in storage so that the same text is rendered once, however
+    many people download it (issue 13). `key` names exactly what was rendered (evaluations.documents.rendered):
+    a new version of the text, the template or the renderer gets a new key; old ones are removed."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField("内容标识", max_length=64, unique=True)
+    file = models.FileField("PDF", upload_to=rendered_path, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "已生成的说明 PDF"
+        verbose_name_plural = "已生成的说明 PDF"
+
+    def __str__(self):
+        return f"{self.evaluation_id}/{self.key[:12]}"
+
+
 def evidence_path(instance, filename):
     """A safe name chosen by us (the uploaded name is kept only as a label)."""
     return f"evidence/{instance.evaluation_id}/{uuid.uuid4().hex}.{instance.kind}"
