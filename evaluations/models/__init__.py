@@ -29,6 +29,15 @@ from evaluations.models.evaluations import (
     section_skeleton,
 )
 from evaluations.models.frameworks import Framework, Indicator
+from evaluations.models.projects import (
+    DimensionKind,
+    Project,
+    ProjectFramework,
+    ProjectIndicator,
+    ProjectQuerySet,
+    ProjectScoring,
+    ProjectTemplateIndicator,
+)
 from evaluations.models.records import (
     ArchivedDocument,
     Event,
@@ -46,5 +55,7 @@ __all__ = [
     "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
     "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "EventAction", "Evidence", "FieldChange",
+    "DimensionKind", "Project", "ProjectFramework", "ProjectIndicator", "ProjectQuerySet", "ProjectScoring",
+    "ProjectTemplateIndicator",
     "ReviewComment", "archive_path", "evidence_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
 ]

@@ -253,7 +253,8 @@ class Evaluation(models.Model):
     def scorecard(self):
         """The whole table scored: rows, 二级/一级 subtotals, 综合得分 and grade (see scoring.py)."""
         return scoring.build_scorecard(
-            self.framework.indicators.all(), self.results.all(), self.budget_summary(), self.framework.grade_thresholds
+            self.framework.indicators.all(), self.results.all(), self.budget_summary(), self.framework.grade_thresholds,
+            self.framework.rule_pack(),
         )
 
     def computed_score_changes(self, card=None):

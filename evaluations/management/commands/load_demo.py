@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from evaluations import access, demo
+from evaluations import access, demo, demo_projects
 from evaluations.models import (
     ArchivedDocument,
     BudgetLine,
@@ -83,6 +83,7 @@ class Command(BaseCommand):
             framework = load_default_framework(demo.DEMO_YEAR)
             units = self.load_units()
             evaluation = self.load_evaluation(units[demo.DEMO_UNIT_CODE], framework)
+            demo_projects.load_demo_projects(evaluation)
             self.load_users(units)
         card = evaluation.scorecard()
         self.stdout.write(self.style.SUCCESS(f"已载入 {evaluation}：综合得分 {card.total} 分，自评结果“{card.grade}”。"))
