@@ -5,34 +5,8 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
-from evaluations.models import Project, ProjectFramework, ProjectIndicator
-from tests.factories import make_evaluation, make_framework
-
-
-def make_project_framework(weighting="10", **fields):
-    framework = make_framework()
-    return ProjectFramework.objects.create_from_weighting(framework, weighting, **fields)
-
-
-def make_project(evaluation, name="测试项目", fiscal=(D("100"), D("100"), D("100")), rows=None, **fields):
-    """A project with its funds and rows given as (一级, 二级, 三级, comparison, target, actual, weight)."""
-    project = Project.objects.create(
-        evaluation=evaluation, name=name, supervising_department="主管部门", implementing_unit="实施单位",
-        fiscal_initial=fiscal[0], fiscal_adjusted=fiscal[1], fiscal_executed=fiscal[2], **fields,
-    )
-    template = evaluation.framework.project_framework.template.filter(level=2).select_related("parent")
-    categories = {(c.parent.name, c.name): c for c in template}
-    rows = rows if rows is not None else [
-        ("产出指标", "数量指标", "完成数量", ">=", D("10"), D("10"), D("50")),
-        ("效益指标", "社会效益指标", "受益人数", ">=", D("100"), D("100"), D("30")),
-        ("满意度指标", "服务对象满意度指标", "满意度", ">=", D("90"), D("95"), D("10")),
-    ]
-    ProjectIndicator.objects.bulk_create(
-        ProjectIndicator(project=project, category=categories[(top, cat)], name=name, comparison=comparison,
-                         target_value=target, actual_value=actual, weight=weight, order=n)
-        for n, (top, cat, name, comparison, target, actual, weight) in enumerate(rows)
-    )
-    return Project.objects.with_table_data().get(pk=project.pk)
+from evaluations.models import Project, ProjectIndicator
+from tests.factories import make_evaluation, make_framework, make_project, make_project_framework
 
 
 @pytest.fixture
@@ -181,3 +155,58 @@ def test_loading_the_demo_again_keeps_three_projects(demo, settings):
 
     call_command("load_demo", stdout=io.StringIO())
     assert Project.objects.filter(evaluation__unit__code="440113-HLZ").count() == 3
+
+
+# --- editing and the package checklist --------------------------------------------------------------
+
+
+def test_package_checklist_covers_every_project(evaluation):
+    from evaluations import checklist
+    from evaluations.models import Evaluation
+
+    project = make_project(evaluation, name="缺数项目", fiscal=(D("100"), D("100"), D("70")), rows=[
+        ("产出指标", "数量指标", "完成数量", ">=", D("10"), None, D("50")),
+        ("效益指标", "社会效益指标", "受益人数", ">=", D("100"), D("50"), D("30")),
+        ("满意度指标", "服务对象满意度指标", "满意度", ">=", D("90"), D("95"), D("10")),
+    ])
+    loaded = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
+    messages = [p.message for p in checklist.problems(loaded) if p.project_id == project.pk]
+    assert messages == [
+        "项目“缺数项目”：执行率为 70.00%，低于 90%，请说明原因。",
+        "项目“缺数项目”：指标“完成数量”尚未得分：尚未填写实际完成值。",
+        "项目“缺数项目”：指标“受益人数”失分 15 分，请填写偏差原因分析及改进措施。",
+    ]
+    assert all(p.blocking for p in checklist.problems(loaded) if p.project_id)
+
+
+def test_demo_package_has_no_project_problems(demo):
+    from evaluations import checklist
+    from evaluations.models import Evaluation
+
+    loaded = Evaluation.objects.with_document_data().get(pk=demo.pk)
+    assert [p.message for p in checklist.problems(loaded) if p.project_id] == []
+
+
+def test_saving_a_project_refuses_a_stale_page_and_a_submitted_package(evaluation):
+    from evaluations import access, editing, workflow
+    from evaluations.models import Evaluation, EvaluationStatus, FieldChange
+    from tests.factories import make_user
+
+    filler = make_user(access.FILLER, units=[evaluation.unit])
+    project = make_project(evaluation)
+    row = project.indicators.get(name="完成数量")
+    row.actual_value = D("5")
+    fresh, card = editing.save_project(project, by=filler, expected_version=project.version,
+                                       edits=[(row, {"actual_value": D("10")})])
+    assert card.total == D("75.00") and fresh.total_score == D("75.00")
+    assert FieldChange.objects.filter(evaluation=evaluation, object_label__contains="完成数量").count() == 1
+    with pytest.raises(editing.StaleEdit):
+        editing.save_project(fresh, by=filler, expected_version=project.version, edits=[(row, {"actual_value": D("5")})])
+    Evaluation.objects.filter(pk=evaluation.pk).update(status=EvaluationStatus.SUBMITTED)
+    fresh.evaluation.refresh_from_db()
+    with pytest.raises(workflow.WorkflowError):
+        editing.save_project(fresh, by=filler, expected_version=fresh.version, edits=[])
+    stranger = make_user(access.FILLER)
+    with pytest.raises(workflow.WorkflowError):
+        editing.delete_project(fresh, by=stranger)
+    assert Project.objects.filter(pk=project.pk).exists()

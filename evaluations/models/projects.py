@@ -18,6 +18,7 @@ from evaluations.models.choices import MONEY, NON_NEGATIVE, SCORE, Comparison, Q
 from evaluations.models.evaluations import Evaluation
 from evaluations.models.frameworks import Framework
 from evaluations.models.rule_settings import RulePackSettings
+from evaluations.models.units import visible_to
 
 
 class DimensionKind(models.TextChoices):
@@ -143,6 +144,10 @@ class ProjectTemplateIndicator(models.Model):
 
 
 class ProjectQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A project is seen by whoever sees the evaluation (the package) it belongs to."""
+        return visible_to(self, user, "evaluation__unit_id")
+
     def for_year(self, year):
         return self.filter(evaluation__framework__year=year)
 
@@ -350,5 +355,9 @@ class ProjectIndicator(models.Model):
                         errors["score"] = f"“{self.get_band_display()}”的得分应在 {scoring.plain(low)} 到 {scoring.plain(high)} 分之间，现为 {scoring.plain(self.score)} 分。"
         if self.category_id and self.category.level != 2:
             errors["category"] = "请选择二级指标。"
+        elif self.category_id and self.project_id and (
+            self.category.project_framework.framework_id != self.project.evaluation.framework_id
+        ):
+            errors["category"] = "二级指标应属于本项目所在年度的项目支出指标体系。"
         if errors:
             raise ValidationError(errors)
