@@ -117,8 +117,12 @@ class ProjectTemplateIndicator(models.Model):
         ordering = ["project_framework", "level", "order", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["project_framework", "parent", "name"], name="project_template_unique_name_in_parent",
-                nulls_distinct=False,
+                fields=["project_framework", "parent", "name"], condition=Q(parent__isnull=False),
+                name="project_template_unique_name_in_parent",
+            ),
+            models.UniqueConstraint(
+                fields=["project_framework", "name"], condition=Q(parent__isnull=True),
+                name="project_template_unique_top_name",
             ),
         ]
 
