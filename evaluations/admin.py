@@ -323,7 +323,7 @@ class FieldChangeAdmin(ReadOnlyAdmin):
 @admin.register(ReviewComment)
 class ReviewCommentAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "evaluation", "target_label", "text", "author", "answer"]
-    list_select_related = ["evaluation__unit", "evaluation__framework", "author", "result", "section__indicator"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "author", "result", "section__indicator", "project_row__project"]
     search_fields = ["evaluation__unit__name", "text", "answer"]
 
     @admin.display(description="针对")

@@ -118,7 +118,7 @@ class EvaluationQuerySet(models.QuerySet):
             Prefetch(
                 "comments",
                 queryset=ReviewComment.objects.select_related(
-                    "author", "answered_by", "result", "section__indicator", "sent_in"
+                    "author", "answered_by", "result", "section__indicator", "sent_in", "project_row__project"
                 ).order_by("created_at", "pk"),
             ),
         )

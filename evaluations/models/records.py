@@ -8,6 +8,7 @@ from django.db import models
 
 from evaluations.models.choices import SCORE
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
+from evaluations.models.projects import ProjectIndicator
 from evaluations.text import COMMENT_LIMIT, REASON_LIMIT
 
 
@@ -69,6 +70,10 @@ class ReviewComment(models.Model):
     section = models.ForeignKey(
         NarrativeSection, verbose_name="说明章节", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
     )
+    # A row of one of the package's projects (issue 16: reviewers comment on any row of any project).
+    project_row = models.ForeignKey(
+        ProjectIndicator, verbose_name="项目指标", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.PROTECT, related_name="+")
     text = models.TextField("审核意见", max_length=COMMENT_LIMIT)
     created_at = models.DateTimeField("提出时间", auto_now_add=True)
@@ -91,6 +96,8 @@ class ReviewComment(models.Model):
 
     @property
     def target_label(self):
+        if self.project_row_id:
+            return f"项目“{self.project_row.project.name}”指标“{self.project_row.name}”"
         if self.result_id:
             return f"指标“{self.result.name}”"
         if self.section_id:
