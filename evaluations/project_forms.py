@@ -133,6 +133,10 @@ class ProjectIndicatorForm(forms.ModelForm):
         )
         if self.instance.pk is None:
             self.empty_permitted = True
+        # What a screen reader says for each cell: the row's name and the column (the table shows them apart).
+        row = self.instance.name or "新增指标"
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("aria-label", f"{row}{field.label}")
         _style(self)
 
     def clean_order(self):

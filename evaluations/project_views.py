@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from evaluations import checklist, editing, project_scoring, text, workflow
 from evaluations.documents.project_table import build_project_document
 from evaluations.forms import error_text
-from evaluations.models import Project, ProjectFramework
+from evaluations.models import EvaluationStatus, Project, ProjectFramework
 from evaluations.project_forms import HEADER_FIELDS, LoadedChoiceField, NewProjectForm, ProjectContentForm
 from evaluations.views import load_evaluation
 
@@ -109,6 +109,7 @@ def _detail_context(request, project, card):
         "can_edit": workflow.can_edit(user, evaluation), "can_comment": can_comment,
         "comment_form": ProjectCommentForm(card=card) if can_comment and card else None,
         "comments": comments,
+        "archive": project.archives.order_by("-pk").first() if evaluation.status == EvaluationStatus.APPROVED else None,
         "problems": checklist.project_problems(project, card) if card and workflow.can_edit(user, evaluation) else [],
     }
 

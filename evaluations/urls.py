@@ -42,5 +42,7 @@ urlpatterns = [
     path("projects/<int:project_pk>/document/", document_views.project_document, name="project_document"),
     path("projects/<int:project_pk>/document.pdf", document_views.project_pdf, name="project_pdf"),
     path("projects/<int:project_pk>/document.docx", document_views.project_docx, name="project_docx"),
+    path("projects/<int:project_pk>/archive/<int:archive_pk>.pdf", document_views.archived_project_document,
+         name="archived_project_document"),
     path("projects/<int:project_pk>/document.xlsx", spreadsheet_views.project_workbook, name="project_xlsx"),
 ]

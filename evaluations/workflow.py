@@ -179,6 +179,7 @@ def approve(evaluation, *, by, reason="", expected_version=None):
     if problem:
         raise WorkflowError(problem)
     pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes about a second
+    project_pdfs = archive.render_projects_for_approval(evaluation) if pdf else []
     with transaction.atomic():
         event = _perform(
             evaluation, A.APPROVE, by=by, reason=reason, expected_version=expected_version,
@@ -186,6 +187,7 @@ def approve(evaluation, *, by, reason="", expected_version=None):
         )
         if pdf:
             archive.store(evaluation, event, pdf)
+            archive.store_projects(evaluation, event, project_pdfs)
     notifications.notify_fillers(evaluation, event)
     return event
 

@@ -10,7 +10,15 @@ from django.core.files.base import ContentFile
 
 from evaluations.documents import html_pdf
 from evaluations.documents.outline import document_filename
-from evaluations.models import ArchivedDocument, Evaluation, EvaluationStatus, Event, EventAction
+from evaluations.models import (
+    ArchivedDocument,
+    ArchivedProjectDocument,
+    Evaluation,
+    EvaluationStatus,
+    Event,
+    EventAction,
+    Project,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +39,26 @@ def render_for_approval(evaluation) -> bytes | None:
     return html_pdf.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk))
 
 
+def render_projects_for_approval(evaluation) -> list[tuple[Project, bytes]]:
+    """Each project's 自评表 PDF, rendered with the 说明 (issue 16: approval archives every document of the package)."""
+    if not settings.ARCHIVE_APPROVED_DOCUMENTS or html_pdf.pdf_unavailable_reason():
+        return []
+    projects = Project.objects.with_table_data().filter(evaluation=evaluation).order_by("order", "pk")
+    return [(project, html_pdf.render_project_pdf(project)) for project in projects]
+
+
+def store_projects(evaluation, event, rendered) -> list[ArchivedProjectDocument]:
+    stored = []
+    for project, pdf in rendered:
+        document = ArchivedProjectDocument(
+            evaluation=evaluation, event=event, project=project, project_name=project.name, sha256=sha256(pdf),
+            size=len(pdf),
+        )
+        document.file.save("approved.pdf", ContentFile(pdf), save=True)
+        stored.append(document)
+    return stored
+
+
 def store(evaluation, event, pdf: bytes) -> ArchivedDocument:
     document = ArchivedDocument(evaluation=evaluation, event=event, sha256=sha256(pdf), size=len(pdf))
     document.file.save("approved.pdf", ContentFile(pdf), save=True)
@@ -38,11 +66,15 @@ def store(evaluation, event, pdf: bytes) -> ArchivedDocument:
 
 
 def find(data: bytes):
-    """The approval event whose archived document has exactly these bytes, or None."""
+    """The approval event whose archived document (the 说明 or one of the package's project tables) has exactly
+    these bytes, or None."""
+    digest = sha256(data)
+    events = Event.objects.filter(action=EventAction.APPROVE).select_related(
+        "evaluation__unit", "evaluation__framework", "actor"
+    )
     return (
-        Event.objects.filter(action=EventAction.APPROVE, document_sha256=sha256(data))
-        .select_related("evaluation__unit", "evaluation__framework", "actor")
-        .first()
+        events.filter(document_sha256=digest).first()
+        or events.filter(project_archives__sha256=digest).first()
     )
 
 

@@ -11,7 +11,7 @@ from evaluations.documents import html_pdf
 from evaluations.documents.outline import build_document, document_filename
 from evaluations.documents.project_table import project_filename
 from evaluations.documents.word import DOCX_TYPE, render_docx, render_project_docx
-from evaluations.models import ArchivedDocument
+from evaluations.models import ArchivedDocument, ArchivedProjectDocument
 from evaluations.project_views import load_project
 from evaluations.views import load_evaluation
 
@@ -81,3 +81,14 @@ def project_pdf(request, project_pk):
 def project_docx(request, project_pk):
     project = load_project(request, project_pk)
     return _download(render_project_docx(project), project_filename(project, "docx"), DOCX_TYPE)
+
+
+@login_required
+def archived_project_document(request, project_pk, archive_pk):
+    """A project's 自评表 PDF stored at its package's approval, byte for byte."""
+    project = load_project(request, project_pk)
+    document = get_object_or_404(ArchivedProjectDocument, pk=archive_pk, project=project)
+    return FileResponse(
+        document.file.open("rb"), as_attachment=True, content_type=html_pdf.PDF_TYPE,
+        filename=project_filename(project, "pdf").replace("自评表", "自评表（审核通过归档）"),
+    )

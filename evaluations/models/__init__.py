@@ -40,6 +40,7 @@ from evaluations.models.projects import (
 )
 from evaluations.models.records import (
     ArchivedDocument,
+    ArchivedProjectDocument,
     Event,
     EventAction,
     Evidence,
@@ -54,7 +55,7 @@ __all__ = [
     "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "QualitativeBand", "ScoringRule",
     "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
-    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "EventAction", "Evidence", "FieldChange",
+    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "ArchivedProjectDocument", "Event", "EventAction", "Evidence", "FieldChange",
     "DimensionKind", "Project", "ProjectFramework", "ProjectIndicator", "ProjectQuerySet", "ProjectScoring",
     "ProjectTemplateIndicator",
     "ReviewComment", "archive_path", "evidence_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",

@@ -8,6 +8,7 @@ from django.db import transaction
 from evaluations import access, demo, demo_projects
 from evaluations.models import (
     ArchivedDocument,
+    ArchivedProjectDocument,
     BudgetLine,
     Evaluation,
     Event,
@@ -60,11 +61,13 @@ def remove_evaluations(evaluations):
     refuses); the demo is the one place that starts over (issue 13: a second `make run` failed here)."""
     files = [
         (item.file.storage, item.file.name)
-        for model in (Evidence, ArchivedDocument) for item in model.objects.filter(evaluation__in=evaluations)
+        for model in (Evidence, ArchivedDocument, ArchivedProjectDocument)
+        for item in model.objects.filter(evaluation__in=evaluations)
         if item.file.name
     ]
     ReviewComment.objects.filter(evaluation__in=evaluations).delete()  # they point at the events they went with
     ArchivedDocument.objects.filter(evaluation__in=evaluations).delete()
+    ArchivedProjectDocument.objects.filter(evaluation__in=evaluations).delete()
     Event.objects.filter(evaluation__in=evaluations).delete()  # a QuerySet's delete, not Event.delete
     evaluations.delete()  # rows, budget, sections, evidence, field history
     transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
