@@ -170,3 +170,19 @@ def test_200_projects_of_15_indicators_import_all_or_nothing_within_20_seconds(d
         "工作表“项目200”第 23 行“年度指标值”（D23）：指标性质为“≥”的指标需要填写数值型年度指标值，现为“很高”。"
     ]
     assert snapshot(evaluation) == before
+
+
+def test_text_too_long_is_refused_not_cut(db):
+    make_project_framework()
+    evaluation = make_evaluation()
+
+    def long_reason(ws):
+        ws.append(["产出指标", "质量指标", "验收合格率", "≥100", "%", 5, "x" * 600])
+        ws["G8"] = "偏差原因分析及改进措施"
+
+    result = project_official.import_projects(
+        evaluation, declaration([("道路硬化工程", fifteen_indicators())], first_sheet_problem=long_reason),
+        by=filler_of(evaluation),
+    )
+    assert "工作表“项目1”第 24 行“偏差原因分析及改进措施”（G24）：“偏差原因分析及改进措施”最多 500 字，现有 600 字，请精简后再导入。" in result.problems
+    assert not Project.objects.exists()

@@ -16,14 +16,14 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 
-from evaluations import rule_packs, scoring, workflow
+from evaluations import rule_packs, scoring, text, workflow
 from evaluations.documents.project_table import COLUMNS, WIDTHS, build_project_document
 from evaluations.models import (
     Comparison,
@@ -34,6 +34,7 @@ from evaluations.models import (
     ProjectIndicator,
     ProjectScoring,
 )
+from evaluations.project_forms import GOAL_LIMIT
 from evaluations.spreadsheets import widgets
 from evaluations.spreadsheets.cells import neutralise, unneutralise
 from evaluations.spreadsheets.uploads import check_upload, read_all
@@ -198,11 +199,12 @@ class _DryRun(Exception):
 
 
 def _text(value) -> str:
+    """A cell's text as the system keeps it (text.normalise: the one boundary), stripped."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unneutralise(str(value).strip())
+    return unneutralise(text.normalise(str(value)).strip())
 
 
 def _key(name: str) -> str:
@@ -312,17 +314,19 @@ def _read_sheet(title, rows, evaluation, tops, categories, problems, notes) -> P
     if not name:
         problems.append(f"{prefix}第 {name_row} 行：请填写“项目名称”。")
         return None
-    project = Project(evaluation=evaluation, name=name[:200], code=labels.get(CODE_LABEL, (0, ""))[1][:60])
+    project = Project(evaluation=evaluation, name=name, code=labels.get(CODE_LABEL, (0, ""))[1])
     for label, attr in (("主管部门", "supervising_department"), ("实施单位", "implementing_unit")):
         number, value = labels.get(label, (name_row, ""))
         if not value:
             problems.append(f"{prefix}第 {number} 行：请填写“{label}”。")
-        setattr(project, attr, value[:200])
+        setattr(project, attr, value)
 
     before = len(problems)
     _read_funds(rows, project, at, problems, prefix)
     _read_goals(rows, project)
     _read_execution_note(rows, project)
+    for label, length, limit in too_long(project):
+        problems.append(f"{prefix}：“{label}”最多 {limit} 字，现有 {length} 字，请精简后再导入。")
     header_number, header = _find_header(rows)
     if header is None:
         problems.append(f"{prefix}：找不到绩效指标的表头（“一级指标”“二级指标”“三级指标”所在的行）。")
@@ -340,6 +344,24 @@ def _read_sheet(title, rows, evaluation, tops, categories, problems, notes) -> P
         parsed.weights_spread = True
         notes.append(f"{prefix}没有“分值”列：各一级指标的分值已在其三级指标间平均分配，请导入后核对。")
     return parsed if len(problems) == before else None
+
+
+# Limits beyond the columns' own (the pages' forms say the same: project_forms.py, text.py).
+TEXT_LIMITS = {"goal_expected": GOAL_LIMIT, "goal_actual": GOAL_LIMIT, "execution_note": GOAL_LIMIT,
+               "deviation_reason": text.DEVIATION_REASON_LIMIT}
+
+
+def too_long(obj):
+    """(label, length, limit) of each text longer than its column or the page allows: refused, never cut."""
+    found = []
+    for column in obj._meta.get_fields():
+        if not isinstance(column, models.CharField | models.TextField) or column.choices:
+            continue
+        limit = TEXT_LIMITS.get(column.name, column.max_length)
+        value = getattr(obj, column.name, "") or ""
+        if limit and len(value) > limit:
+            found.append((str(column.verbose_name), len(value), limit))
+    return found
 
 
 def _find_header(rows):
@@ -437,7 +459,7 @@ def _read_indicators(rows, header_number, header, tops, categories, at):
             where("三级指标", f"与第 {seen[(category.pk, leaf)]} 行重复（同一二级指标下的三级指标“{leaf}”出现两次）。")
             continue
         seen[(category.pk, leaf)] = number
-        row_obj = ProjectIndicator(category=category, name=leaf[:200], order=len(out) + 1)
+        row_obj = ProjectIndicator(category=category, name=leaf, order=len(out) + 1)
         if _read_row(row_obj, cell, where):
             out.append(row_obj)
     return out
@@ -462,7 +484,7 @@ def _read_row(row, cell, where) -> bool:
     if number is not None and row.comparison != Comparison.QUALITATIVE:
         row.target_value = number
     elif target_text:
-        row.target_text = target_text[:200]
+        row.target_text = target_text
         if not sign_text:
             row.comparison = Comparison.QUALITATIVE
     if row.comparison != Comparison.QUALITATIVE and row.target_value is None:
@@ -471,7 +493,7 @@ def _read_row(row, cell, where) -> bool:
     if not sign_text and row.target_value is not None:
         where("指标性质", "请填写指标性质（=、≥ 或 ≤），或在年度指标值前写明，如“≥500”。")
         ok = False
-    row.unit_of_measure = _text(cell.get("度量单位"))[:20]
+    row.unit_of_measure = _text(cell.get("度量单位"))
 
     method_text = _text(cell.get(METHOD_HEADER))
     if method_text:
@@ -498,7 +520,7 @@ def _read_row(row, cell, where) -> bool:
     if row.method == ProjectScoring.BY_RULE and actual is not None:
         row.actual_value = actual
     else:
-        row.actual_text = _text(actual_raw)[:500]
+        row.actual_text = _text(actual_raw)
     if row.method != ProjectScoring.BY_RULE:
         try:
             row.score = widgets.NumberWidget("得分", max_value=Decimal(100)).clean(cell.get("得分"))
@@ -508,6 +530,10 @@ def _read_row(row, cell, where) -> bool:
         if row.method == ProjectScoring.QUALITATIVE and row.score is not None and row.weight:
             row.band = _tier_of(row.score, row.weight)
     row.deviation_reason = _text(cell.get("偏差原因分析及改进措施"))
+    for label, length, limit in too_long(row):
+        column = {"三级指标": "三级指标", "年度指标值（定性）": "年度指标值", "实际完成值（定性）": "实际完成值"}.get(label, label)
+        where(column, f"“{label}”最多 {limit} 字，现有 {length} 字，请精简后再导入。")
+        ok = False
     if ok and row.weight is not None:
         for attr, messages in _row_errors(row).items():
             where({"score": "得分", "comparison": "指标性质", "band": "得分"}.get(attr, "三级指标"), messages)
