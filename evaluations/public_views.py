@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, render
 
 from evaluations.documents import html_pdf
 from evaluations.documents.outline import build_document, document_filename
-from evaluations.models import Evaluation
+from evaluations.models import Evaluation, Project
 
 
 def _published(pk):
@@ -14,7 +14,10 @@ def _published(pk):
 
 
 def public_list(request):
-    evaluations = Evaluation.objects.published().select_related("unit", "framework").order_by("-framework__year", "unit__code")
+    evaluations = (
+        Evaluation.objects.published().select_related("unit", "framework").with_project_count()
+        .order_by("-framework__year", "unit__code")
+    )
     by_year = {}
     for evaluation in evaluations:
         by_year.setdefault(evaluation.framework.year, []).append(evaluation)
@@ -48,3 +51,17 @@ def public_pdf(request, pk):
     response = HttpResponse(html_pdf.render_pdf(evaluation), content_type="application/pdf")
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
     return response
+
+
+def public_projects(request, pk):
+    """The projects of a published package: name, 总分, grade, each with its 自评表 (issue 16)."""
+    evaluation = get_object_or_404(Evaluation.objects.published().select_related("unit", "framework"), pk=pk)
+    projects = Project.objects.with_table_data().filter(evaluation=evaluation).order_by("order", "pk")
+    return render(request, "public/projects.html", {"evaluation": evaluation, "projects": projects})
+
+
+def public_project(request, project_pk):
+    project = get_object_or_404(
+        Project.objects.with_table_data().filter(evaluation__in=Evaluation.objects.published()), pk=project_pk
+    )
+    return HttpResponse(html_pdf.render_project_html(project, standalone=False))

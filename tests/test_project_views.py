@@ -283,3 +283,39 @@ def test_import_is_refused_for_a_submitted_package(package):
     evaluation, filler = package
     Evaluation.objects.filter(pk=evaluation.pk).update(status=EvaluationStatus.SUBMITTED)
     assert client_for(filler).get(f"/evaluations/{evaluation.pk}/projects/import/").status_code == 403
+
+
+# --- overview and public pages ------------------------------------------------------------------------------
+
+
+def test_overview_counts_projects_in_the_same_queries_for_3_or_300(package):
+    evaluation, _filler = package
+    admin = make_user(access.ADMIN)
+    client = client_for(admin)
+    for _ in range(3):
+        make_project(evaluation)
+    client.get("/evaluations/overview/?year=2024")
+    with CaptureQueriesContext(connection) as few:
+        page = client.get("/evaluations/overview/?year=2024").content.decode()
+    assert f'/evaluations/{evaluation.pk}/projects/">3 个' in page
+    for _ in range(297):
+        make_project(evaluation)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get("/evaluations/overview/?year=2024").content.decode()
+    assert f'/evaluations/{evaluation.pk}/projects/">300 个' in page
+    assert len(few) == len(many)
+
+
+def test_public_pages_show_the_projects_of_published_packages_only(demo):
+    from django.utils import timezone
+
+    anonymous = Client()
+    project = demo.projects.get(code="HLZ-2024-002")
+    assert anonymous.get(f"/public/{demo.pk}/projects/").status_code == 404
+    assert anonymous.get(f"/public/projects/{project.pk}/").status_code == 404
+    Evaluation.objects.filter(pk=demo.pk).update(status=EvaluationStatus.APPROVED, published_at=timezone.now())
+    assert "3 个项目" in anonymous.get("/public/").content.decode()
+    listing = text_of(anonymous.get(f"/public/{demo.pk}/projects/"))
+    assert "化龙镇老旧小区微改造项目 98.50 优" in listing
+    sheet = anonymous.get(f"/public/projects/{project.pk}/").content.decode()
+    assert "项目支出绩效自评表" in sheet and "98.50" in sheet

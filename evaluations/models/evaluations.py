@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch, Q
+from django.db.models.functions import Coalesce
 
 from evaluations import scoring, text
 from evaluations.models.choices import (
@@ -94,6 +95,13 @@ class EvaluationQuerySet(models.QuerySet):
         total = (IndicatorResult.objects.filter(evaluation=models.OuterRef("pk")).order_by()
                  .values("evaluation").annotate(total=models.Sum("score")).values("total"))
         return self.annotate(total_score_sum=models.Subquery(total, output_field=models.DecimalField()))
+
+    def with_project_count(self):
+        """Each evaluation with the number of its projects (项目支出), in the same query."""
+        Project = self.model._meta.get_field("projects").related_model
+        count = (Project.objects.filter(evaluation=models.OuterRef("pk")).order_by().values("evaluation")
+                 .annotate(n=models.Count("pk")).values("n"))
+        return self.annotate(project_count=Coalesce(models.Subquery(count, output_field=models.IntegerField()), 0))
 
     def with_scoring_data(self):
         """What the scorecard reads (the framework's tree, the rows, the budget lines) and nothing more: for
