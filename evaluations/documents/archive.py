@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 
 from evaluations.documents import html_pdf
 from evaluations.documents.outline import document_filename
+from evaluations.documents.project_table import project_filename
 from evaluations.models import (
     ArchivedDocument,
     ArchivedProjectDocument,
@@ -79,8 +80,9 @@ def find(data: bytes):
 
 
 def write_year_zip(evaluations, target) -> int:
-    """Every approved 说明 of `evaluations` into a zip written to `target` (a path or binary file), one at a time:
-    the archived PDF where there is one, else rendered now. Memory stays flat however many there are."""
+    """Every approved 说明 of `evaluations`, and each of its projects' 自评表, into a zip written to `target` (a path
+    or binary file), one at a time: the archived PDF where there is one, else rendered now. Memory stays flat
+    however many there are. Returns the number of 说明."""
     count = 0
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as bundle:
         for evaluation in evaluations.filter(status=EvaluationStatus.APPROVED).select_related("unit", "framework").iterator(chunk_size=20):
@@ -92,5 +94,23 @@ def write_year_zip(evaluations, target) -> int:
                         sink.write(chunk)
             else:
                 bundle.writestr(name, html_pdf.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk)))
+            _write_projects(bundle, evaluation, archived)
             count += 1
     return count
+
+
+def _write_projects(bundle, evaluation, archived):
+    """The package's project tables beside its 说明: those archived with the same approval, else rendered now."""
+    stored = {}
+    if archived is not None:
+        stored = {d.project_id: d for d in ArchivedProjectDocument.objects.filter(event_id=archived.event_id)}
+    projects = Project.objects.with_table_data().filter(evaluation=evaluation).order_by("order", "pk")
+    for project in projects:
+        name = project_filename(project, "pdf")
+        document = stored.get(project.pk)
+        if document is not None:
+            with document.file.open("rb") as source, bundle.open(name, "w") as sink:
+                for chunk in iter(lambda: source.read(1 << 20), b""):
+                    sink.write(chunk)
+        else:
+            bundle.writestr(name, html_pdf.render_project_pdf(project))
