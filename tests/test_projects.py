@@ -210,3 +210,26 @@ def test_saving_a_project_refuses_a_stale_page_and_a_submitted_package(evaluatio
     with pytest.raises(workflow.WorkflowError):
         editing.delete_project(fresh, by=stranger)
     assert Project.objects.filter(pk=project.pk).exists()
+
+
+def test_starting_from_last_year_carries_the_projects_and_their_targets_marked_as_copied(db):
+    from evaluations.models import Evaluation
+    from tests.factories import make_unit
+
+    make_project_framework(year=2023)
+    make_project_framework(year=2024)
+    unit = make_unit()
+    last = make_evaluation(unit=unit, framework=make_framework(2023))
+    old = make_project(last, name="村道硬化工程", code="CD-1", fiscal=(D("100"), D("100"), D("90")))
+    current = Evaluation.objects.start_from_previous(unit=unit, framework=make_framework(2024), previous=last)
+    copy = Project.objects.with_table_data().get(evaluation=current)
+    assert (copy.name, copy.code, copy.copied_from_id, copy.goal_expected, copy.goal_actual) == (
+        "村道硬化工程", "CD-1", old.pk, "预期目标", "")
+    assert copy.fiscal_adjusted == D("0")
+    rows = list(copy.indicators.order_by("order"))
+    assert [(r.name, r.target_value, r.weight, r.actual_value, r.copied_from_previous_year) for r in rows] == [
+        ("完成数量", D("10.00"), D("50.00"), None, True),
+        ("受益人数", D("100.00"), D("30.00"), None, True),
+        ("满意度", D("90.00"), D("10.00"), None, True),
+    ]
+    assert all(r.category.project_framework.framework.year == 2024 for r in rows)

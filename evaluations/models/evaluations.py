@@ -181,6 +181,9 @@ class EvaluationManager(models.Manager.from_queryset(EvaluationQuerySet)):
                 section.body, section.points, section.copied_from_previous_year = old.body, old.points, True
                 copied.append(section)
         NarrativeSection.objects.bulk_update(copied, ["body", "points", "copied_from_previous_year"])
+        # The continuing projects and their targets (issue 16), marked as copied. The projects' model is read off
+        # the relation: projects.py is defined above this module and imports it.
+        self.model._meta.get_field("projects").related_model.objects.copy_from_previous(previous, into=evaluation)
         return evaluation
 
 

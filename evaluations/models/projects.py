@@ -157,6 +157,45 @@ class ProjectTemplateIndicator(models.Model):
             raise ValidationError(errors)
 
 
+class ProjectManager(models.Manager):
+    def copy_from_previous(self, previous, *, into):
+        """Last year's projects carried into this year's package as a starting point: header, 预期目标 and the
+        indicators with their targets and weights (no funds, results or scores); rows whose 一级/二级 this year's
+        template lacks are left out. Every copy is marked (copied_from, copied_from_previous_year)."""
+        try:
+            template = into.framework.project_framework.linked_template()
+        except ProjectFramework.DoesNotExist:
+            return []
+        categories = {(c.parent.name, c.name): c for c in template if c.level == 2 and c.parent_id}
+        old_projects = list(
+            self.filter(evaluation=previous).prefetch_related(
+                Prefetch("indicators", queryset=ProjectIndicator.objects.select_related("category__parent").order_by("order", "pk"))
+            ).order_by("order", "pk")
+        )
+        copies = self.bulk_create([
+            Project(
+                evaluation=into, name=p.name, code=p.code, supervising_department=p.supervising_department,
+                implementing_unit=p.implementing_unit, goal_expected=p.goal_expected, order=p.order, copied_from=p,
+            )
+            for p in old_projects
+        ])
+        rows = [
+            ProjectIndicator(
+                project=copy, category=categories[(r.category.parent.name, r.category.name)], name=r.name,
+                comparison=r.comparison, unit_of_measure=r.unit_of_measure, target_value=r.target_value,
+                target_text=r.target_text, weight=r.weight, method=r.method, order=r.order,
+                copied_from_previous_year=True,
+            )
+            for copy, old in zip(copies, old_projects, strict=True)
+            for r in old.indicators.all()
+            if (r.category.parent.name, r.category.name) in categories
+        ]
+        ProjectIndicator.objects.bulk_create(rows)
+        for project in self.with_table_data().filter(evaluation=into):
+            project.refresh_scores()
+        return copies
+
+
 class ProjectQuerySet(models.QuerySet):
     def visible_to(self, user):
         """A project is seen by whoever sees the evaluation (the package) it belongs to."""
@@ -231,7 +270,7 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="最后修改人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = ProjectQuerySet.as_manager()
+    objects = ProjectManager.from_queryset(ProjectQuerySet)()
 
     class Meta:
         verbose_name = "项目支出绩效自评"
