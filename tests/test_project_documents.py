@@ -178,3 +178,43 @@ def test_projects_need_an_output_directory_and_existing_projects(demo, tmp_path)
         render("--unit", "440113-HLZ", "--year", "2023", "--projects", "-o", str(tmp_path))
     with pytest.raises(CommandError, match="xlsx 格式只用于项目支出绩效自评表"):
         render("--unit", "440113-HLZ", "--year", "2024", "--format", "xlsx", "-o", str(tmp_path / "a.xlsx"))
+
+
+@pytest.mark.archive
+@needs_weasyprint
+def test_approval_archives_each_project_and_verify_finds_it(demo, settings, tmp_path):
+    from django.test import Client
+
+    from evaluations import access, workflow
+    from evaluations.models import ArchivedProjectDocument
+    from tests.factories import make_user
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    filler = make_user(access.FILLER, units=[demo.unit])
+    reviewer = make_user(access.REVIEWER, charge=demo.unit)
+    workflow.submit(demo, by=filler)
+    workflow.approve(demo, by=reviewer)
+    archives = list(ArchivedProjectDocument.objects.filter(evaluation=demo).select_related("project"))
+    assert len(archives) == 3
+    river = next(a for a in archives if a.project.code == "HLZ-2024-003")
+    client = Client()
+    client.login(username="filler", password="demo-filler-2024")
+    page = client.get(f"/evaluations/projects/{river.project_id}/").content.decode()
+    assert river.sha256 in page
+    response = client.get(f"/evaluations/projects/{river.project_id}/archive/{river.pk}.pdf")
+    downloaded = tmp_path / "项目.pdf"
+    downloaded.write_bytes(b"".join(response.streaming_content))
+    out = io.StringIO()
+    call_command("verify_document", str(downloaded), stdout=out)
+    assert "项目“化龙镇河涌水环境综合整治项目”的项目支出绩效自评表" in out.getvalue()
+    downloaded.write_bytes(downloaded.read_bytes()[:-10])
+    with pytest.raises(CommandError, match="不一致"):
+        call_command("verify_document", str(downloaded))
+
+
+def test_all_with_projects_writes_every_project_of_the_year(demo, tmp_path):
+    from tests.factories import make_evaluation, make_project
+
+    make_project(make_evaluation(), name="另一单位的项目")
+    render("--all", "--year", "2024", "--projects", "--format", "docx", "-o", str(tmp_path))
+    assert len(list(tmp_path.iterdir())) == 4
