@@ -24,7 +24,7 @@ SHARP_RISE = Decimal("10")  # points over last year
 SHORT_REASON = 10  # characters: "已完成" or "无" explains nothing
 REPEATED_REASON = 3  # the same text on this many rows is pasted, not analysed
 NOT_CHECKED_YEARS = 3  # a unit no 复核 has looked at for this many years
-SAMPLE_SHARE = Decimal("0.1")  # the suggested sample: a tenth of the units with a signal, at least one
+SAMPLE_SHARE = Decimal("0.1")  # the suggested sample: a tenth of the units, at least three
 
 # How much each signal weighs in the ranking: a score the money contradicts weighs most.
 POINTS = {
@@ -148,7 +148,7 @@ def weak_reasons(facts, *, short=SHORT_REASON, repeated=REPEATED_REASON):
         parts.append(f"{pasted} 行偏差原因完全相同")
     if not parts:
         return None
-    return Signal("reasons", f"扣分指标中{'，'.join(parts)}。")
+    return Signal("reasons", f"扣分指标中：{'，'.join(parts)}。")
 
 
 def not_checked(facts, year, *, years=NOT_CHECKED_YEARS):
@@ -176,13 +176,13 @@ def rank(all_facts, year):
     return sorted(risks, key=lambda r: (-r.points, -(r.facts.score or 0), r.facts.unit_code, r.facts.unit_id))
 
 
-def sample_size(units, share=SAMPLE_SHARE):
-    return max(1, math.ceil(units * share)) if units else 0
+def sample_size(units, share=SAMPLE_SHARE, minimum=3):
+    return min(units, max(minimum, math.ceil(units * share)))
 
 
 def suggest(ranked, size=None):
     """The sample to propose: the riskiest units with any signal; `size` defaults to a tenth of the units ranked
-    (at least one). The bureau may add any other unit by hand."""
+    (at least three). The bureau may add any other unit by hand."""
     size = sample_size(len(ranked)) if size is None else size
     return [r for r in ranked if r.points > 0][:size]
 

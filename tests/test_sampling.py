@@ -63,7 +63,7 @@ def test_lost_points_with_missing_short_or_pasted_reasons():
         Row("a/6", "六", D("5"), D("5"), reason=""),  # full marks: nothing to explain
     )
     signal = sampling.weak_reasons(facts(rows=rows))
-    assert signal.reason == "扣分指标中1 行未填写偏差原因，1 行偏差原因不足 10 字，3 行偏差原因完全相同。"
+    assert signal.reason == "扣分指标中：1 行未填写偏差原因，1 行偏差原因不足 10 字，3 行偏差原因完全相同。"
     explained = (Row("a/1", "一", D("5"), D("4"), reason="部分项目年中调整后未能在年内全部支付，执行率未达 100%。"),)
     assert sampling.weak_reasons(facts(rows=explained)) is None
     assert sampling.weak_reasons(facts(rows=rows[2:4])) is None  # the same text twice is not yet pasting
@@ -84,12 +84,12 @@ def test_ranking_weighs_the_signals_and_the_sample_takes_the_riskiest():
     assert [r.facts.unit_code for r in ranked] == ["A", "B", "C", "D"]
     assert [r.points for r in ranked] == [5, 2, 1, 0]  # 执行率 3 + rise 2; rise 2; unchecked 1
     assert ranked[0].reasons == ["综合得分 95 分，但预算执行率仅 70%（低于 90%）。", "综合得分由上年 80 分升至 95 分，提高 15 分。"]
-    assert [r.facts.unit_code for r in sampling.suggest(ranked)] == ["A"]  # a tenth of 4, at least one
-    assert [r.facts.unit_code for r in sampling.suggest(ranked, size=10)] == ["A", "B", "C"]  # never a clean unit
+    assert [r.facts.unit_code for r in sampling.suggest(ranked, size=1)] == ["A"]
+    assert [r.facts.unit_code for r in sampling.suggest(ranked)] == ["A", "B", "C"]  # never a clean unit
 
 
-def test_sample_size_is_a_tenth_and_at_least_one():
-    assert [sampling.sample_size(n) for n in (0, 1, 10, 11, 300)] == [0, 1, 1, 2, 30]
+def test_sample_size_is_a_tenth_and_at_least_three():
+    assert [sampling.sample_size(n) for n in (0, 1, 10, 31, 300)] == [0, 1, 3, 4, 30]
 
 
 @pytest.mark.django_db
@@ -110,3 +110,24 @@ def test_facts_read_from_the_database(django_assert_num_queries):
     assert found.previous_targets["产出/产出指标1"] == (">=", D("20"))
     codes = {s.code for s in sampling.signals_of(found, 2024)}
     assert codes == {"execution", "targets", "reasons", "unchecked"}
+
+
+@pytest.mark.django_db
+def test_the_sample_suggested_for_the_demo(settings):
+    """`load_demo --peers`: six towns, each showing one pattern; the three riskiest are proposed."""
+    import io
+
+    from django.core.management import call_command
+
+    from evaluations.models import Evaluation
+
+    settings.DEBUG = True
+    call_command("load_demo", "--peers", stdout=io.StringIO())
+    ranked = sampling.rank(sampling.load_facts(Evaluation.objects.filter(status="approved"), 2024), 2024)
+    assert [(r.facts.unit_code, r.points) for r in ranked] == [
+        ("440113-SLZ", 4), ("440113-SQZ", 3), ("440113-SWJ", 3), ("440113-NCZ", 2), ("440113-ZCJ", 2), ("440113-DSJ", 1)]
+    first, second, third = sampling.suggest(ranked)
+    assert first.reasons == ["综合得分 92.4 分，但预算执行率仅 74%（低于 90%）。", "该单位从未被复核。"]
+    assert second.reasons[0] == "综合得分由上年 70.86 分升至 97.2 分，提高 26.34 分。"
+    assert third.reasons[0].startswith("4 项指标的年度指标值低于上年：“巡查涉水污染源”800→500")
+    assert ranked[3].reasons[0] == "扣分指标中：13 行偏差原因完全相同。"
