@@ -149,11 +149,13 @@ def _bars(ax, chart):
         if bar.url:
             patch.set_url(bar.url)
     limit = chart.x_max if chart.kind == "barh" else chart.y_max
-    if limit is not None:
-        (ax.set_xlim if chart.kind == "barh" else ax.set_ylim)(0, limit)
-    else:
-        top = max(values + [1]) * 1.15  # room for the value labels
-        (ax.set_xlim if chart.kind == "barh" else ax.set_ylim)(0, top)
+    # Room for the value labels, on both sides of zero.
+    pad = (max(values + [1]) - min(values + [0])) * 0.15
+    low = min(values) - pad if min(values + [0]) < 0 else 0
+    top = limit if limit is not None else max(values + [1]) + pad
+    (ax.set_xlim if chart.kind == "barh" else ax.set_ylim)(low, top)
+    if low < 0:
+        (ax.axvline if chart.kind == "barh" else ax.axhline)(0, color=GREY, linewidth=0.8)
 
 
 def _scatter(ax, chart):
