@@ -178,3 +178,23 @@ def test_rectification_evidence_is_checked_by_its_content(cast, settings, tmp_pa
         rechecks.answer_rectification(item, by=p["filler"], text="已整改。", evidence=fake)
     item.refresh_from_db()
     assert item.state == "open" and not item.answer  # bad input leaves the database as it was
+
+
+def test_admins_keep_the_reason_library_and_the_consequences(client, cast):
+    evaluation, p = cast
+    admin = make_user(access.ADMIN)
+    admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    rechecks.draw(evaluation, by=p["drafter"])
+    for model in ("deductionreason", "resultconsequence", "recheck", "rectification", "recheckevent"):
+        assert client.get(f"/admin/evaluations/{model}/").status_code == 200, model
+    assert "实际完成值缺少佐证材料" in client.get("/admin/evaluations/deductionreason/").content.decode()
+    response = client.post("/admin/evaluations/resultconsequence/add/", {
+        "framework": evaluation.framework.pk, "grade": "中", "tier": "压减 10%", "text": "下年度预算压减 10%。"})
+    assert response.status_code == 302
+    from evaluations.models import consequences_for
+
+    assert consequences_for(evaluation.framework)["中"] == ("压减 10%", "下年度预算压减 10%。")
+    assert consequences_for(evaluation.framework)["优"] == ("优先保障", "下年度预算安排优先保障。")  # the default
+    assert client.get("/admin/evaluations/recheck/add/").status_code == 403  # written by rechecks.py only
