@@ -48,7 +48,10 @@ class UnitLine:
     recheck_status: str | None
     previous_score: Decimal | None
     execution_rate: Decimal | None
-    grade: str = ""
+    adjusted: Decimal | None = None  # 全年预算数 of the funding lines, 万元
+    executed: Decimal | None = None
+    grade: str = ""  # of the final result
+    own_grade: str = ""  # of the 自评
     overdue: bool = False
 
     @property
@@ -69,6 +72,11 @@ class UnitLine:
     @property
     def display_name(self):
         return self.short_name or self.name
+
+    @property
+    def is_counted(self):
+        """Submitted at least once and not sent back: the 自评 the results and the report count."""
+        return self.evaluation_id is not None and self.status not in WAITING
 
 
 def _decimal():
@@ -139,8 +147,10 @@ def unit_lines(units, year, framework=None, today=None):
             recheck_status=r["recheck_status"],
             previous_score=scoring.quantize(previous) if previous is not None else None,
             execution_rate=scoring.execution_rate(r["adjusted"], r["executed"]),
+            adjusted=r["adjusted"], executed=r["executed"],
         )
         line.grade = scoring.grade(line.final_score, thresholds) if started else ""
+        line.own_grade = scoring.grade(line.own_score, thresholds) if started else ""
         line.overdue = late and (r["status"] is None or r["status"] in WAITING)
         lines.append(line)
     return lines

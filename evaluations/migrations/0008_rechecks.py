@@ -170,5 +170,22 @@ class Migration(migrations.Migration):
             model_name='resultconsequence',
             constraint=models.UniqueConstraint(fields=('framework', 'grade'), name='one_consequence_per_grade'),
         ),
+        migrations.CreateModel(
+            name='ReportNarrative',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('year', models.PositiveIntegerField(verbose_name='年度')),
+                ('part', models.CharField(choices=[('overview', '总体评价'), ('problems', '存在的主要问题（财政部门分析）'), ('next_steps', '下一步工作')], max_length=20, verbose_name='部分')),
+                ('body', models.TextField(blank=True, help_text='每段一行。', verbose_name='正文')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='修改时间')),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='最后修改人')),
+            ],
+            options={
+                'verbose_name': '汇总分析报告文字',
+                'verbose_name_plural': '汇总分析报告文字',
+                'ordering': ['-year', 'part'],
+                'constraints': [models.UniqueConstraint(fields=('year', 'part'), name='one_report_narrative_per_part')],
+            },
+        ),
         migrations.RunPython(add_standard_reasons, migrations.RunPython.noop),
     ]

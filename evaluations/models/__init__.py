@@ -50,6 +50,8 @@ from evaluations.models.rechecks import (
     RecheckStatus,
     Rectification,
     RectificationState,
+    ReportNarrative,
+    ReportPart,
     ResultConsequence,
     consequences_for,
     rectification_evidence_path,
@@ -78,6 +80,6 @@ __all__ = [
     "ProjectQuerySet", "ProjectScoring", "ProjectTemplateIndicator", "ReviewComment", "archive_path", "evidence_path",
     "rendered_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
     "DEFAULT_CONSEQUENCES", "FINAL_STATES", "GRADES", "DeductionReason", "Recheck", "RecheckEvent", "RecheckQuerySet",
-    "RecheckScore", "RecheckStatus", "Rectification", "RectificationState", "ResultConsequence", "consequences_for",
+    "RecheckScore", "RecheckStatus", "Rectification", "RectificationState", "ReportNarrative", "ReportPart", "ResultConsequence", "consequences_for",
     "rectification_evidence_path",
 ]

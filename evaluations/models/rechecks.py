@@ -268,3 +268,34 @@ class RecheckEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("复核记录只能追加，不能删除。")
+
+
+class ReportPart(models.TextChoices):
+    """The 汇总分析报告's narrative parts: the bureau's own words around the computed figures."""
+
+    OVERVIEW = "overview", "总体评价"
+    PROBLEMS = "problems", "存在的主要问题（财政部门分析）"
+    NEXT_STEPS = "next_steps", "下一步工作"
+
+
+class ReportNarrative(models.Model):
+    year = models.PositiveIntegerField("年度")
+    part = models.CharField("部分", max_length=20, choices=ReportPart.choices)
+    body = models.TextField("正文", blank=True, help_text="每段一行。")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="最后修改人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "汇总分析报告文字"
+        verbose_name_plural = "汇总分析报告文字"
+        ordering = ["-year", "part"]
+        constraints = [models.UniqueConstraint(fields=["year", "part"], name="one_report_narrative_per_part")]
+
+    def __str__(self):
+        return f"{self.year}年 {self.get_part_display()}"
+
+    @property
+    def paragraphs(self):
+        return [p.strip() for p in self.body.splitlines() if p.strip()]
