@@ -21,6 +21,7 @@ from evaluations.models import (
     BudgetLine,
     Evaluation,
     EvaluationStatus,
+    Event,
     IndicatorResult,
     Recheck,
     Unit,
@@ -50,6 +51,9 @@ class UnitLine:
     execution_rate: Decimal | None
     adjusted: Decimal | None = None  # 全年预算数 of the funding lines, 万元
     executed: Decimal | None = None
+    last_action: str = ""
+    last_action_at: object = None
+    project_count: int = 0  # 项目支出 in the unit's package (issue 16)
     grade: str = ""  # of the final result
     own_grade: str = ""  # of the 自评
     overdue: bool = False
@@ -116,9 +120,13 @@ def unit_lines(units, year, framework=None, today=None):
             found = found.filter(status__in=FINAL_STATES)
         return Subquery(found.values(column)[:1])
 
+    last_event = Event.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year).order_by("-pk")
     rows = (
         units.order_by("code")
         .annotate(
+            last_action=Subquery(last_event.values("action")[:1]),
+            project_count=Subquery(evaluation.with_project_count().values("project_count")[:1]),
+            last_action_at=Subquery(last_event.values("created_at")[:1]),
             evaluation_id=Subquery(evaluation.values("pk")[:1]),
             status=Subquery(evaluation.values("status")[:1]),
             own=total_of(evaluation),
@@ -130,7 +138,8 @@ def unit_lines(units, year, framework=None, today=None):
             executed=budget("executed"),
         )
         .values("pk", "code", "name", "short_name", "supervising_department_id", "evaluation_id", "status", "own",
-                "rechecked", "recheck_status", "previous_own", "previous_rechecked", "adjusted", "executed")
+                "rechecked", "recheck_status", "previous_own", "previous_rechecked", "adjusted", "executed",
+                "last_action", "last_action_at", "project_count")
     )
     thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
     deadline = framework.submission_deadline if framework else None
@@ -148,6 +157,7 @@ def unit_lines(units, year, framework=None, today=None):
             previous_score=scoring.quantize(previous) if previous is not None else None,
             execution_rate=scoring.execution_rate(r["adjusted"], r["executed"]),
             adjusted=r["adjusted"], executed=r["executed"],
+            last_action=r["last_action"] or "", last_action_at=r["last_action_at"], project_count=r["project_count"] or 0,
         )
         line.grade = scoring.grade(line.final_score, thresholds) if started else ""
         line.own_grade = scoring.grade(line.own_score, thresholds) if started else ""

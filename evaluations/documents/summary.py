@@ -282,7 +282,8 @@ def render_docx(report) -> bytes:
 
 
 def render_html(report, *, standalone=True, inline_svg=False) -> str:
-    """The report as HTML: standalone (CSS inlined, charts as PNG data: URLs) for the PDF; for a page, inline SVG."""
+    """The report as HTML: standalone (CSS inlined, charts as PNG data: URLs) for the PDF; otherwise the body
+    alone with inline SVG charts, for a page of the site."""
     import base64
 
     from django.contrib.staticfiles import finders
@@ -307,7 +308,8 @@ def render_html(report, *, standalone=True, inline_svg=False) -> str:
         elif block.kind == "table":
             item["table"] = report.tables[int(block.anchor)]
         blocks.append(item)
-    return render_to_string("evaluations/summary_report.html", {"report": report, "blocks": blocks, "inline_css": css})
+    template = "evaluations/summary_report.html" if standalone else "evaluations/_summary_report_body.html"
+    return render_to_string(template, {"report": report, "blocks": blocks, "inline_css": css})
 
 
 def render_pdf(report) -> bytes:
