@@ -21,7 +21,6 @@ from django.views.decorators.http import require_POST
 
 from evaluations import access, charts, dashboard, rechecks, sampling, scoring
 from evaluations.models import (
-    FINAL_STATES,
     DeductionReason,
     Evaluation,
     EvaluationStatus,
@@ -186,8 +185,7 @@ def load_recheck(request, pk):
     recheck = queryset.filter(evaluation=evaluation).first()
     if recheck is None:
         raise Http404("该自评没有复核。")
-    bureau = access.is_reviewer(request.user) or access.is_admin(request.user)
-    if not bureau and recheck.status not in FINAL_STATES:
+    if not rechecks.may_see(request.user, recheck):
         raise Http404("该自评没有复核。")
     recheck.evaluation = evaluation
     return recheck
@@ -200,7 +198,8 @@ def recheck_detail(request, pk):
     recheck = load_recheck(request, pk)
     evaluation = recheck.evaluation
     evaluation._prefetched_objects_cache = {
-        "results": IndicatorResult.objects.filter(evaluation=evaluation).select_related("category").order_by("category__order", "order", "pk")
+        "results": IndicatorResult.objects.filter(evaluation=evaluation).select_related("category")
+        .order_by("category__parent__order", "category__order", "order", "pk")
     }
     user = request.user
     compared = recheck.compared_rows()

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from evaluations import access, notifications, scoring
 from evaluations.models import (
+    FINAL_STATES,
     DeductionReason,
     EvaluationStatus,
     Recheck,
@@ -108,6 +109,11 @@ def can(user, recheck, action):
 
 def available_actions(user, recheck):
     return [t for t in TRANSITIONS.values() if can(user, recheck, t.action)]
+
+
+def may_see(user, recheck):
+    """The bureau sees its 复核 from the draft on; the unit once confirmed (a draft is a working paper)."""
+    return access.is_reviewer(user) or access.is_admin(user) or recheck.status in FINAL_STATES
 
 
 def can_rescore(user, recheck):

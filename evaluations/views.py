@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from evaluations import access, checklist, editing, evidence, scoring, text, workflow
+from evaluations import access, checklist, editing, evidence, rechecks, scoring, text, workflow
 from evaluations.documents import html_pdf
 from evaluations.documents.outline import build_document
 from evaluations.forms import (
@@ -29,6 +29,7 @@ from evaluations.models import (
     Evidence,
     FieldChange,
     Framework,
+    Recheck,
     Unit,
 )
 
@@ -133,7 +134,16 @@ def _page_context(request, evaluation):
         "text_limits": {
             "reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT, "deviation_reason": text.DEVIATION_REASON_LIMIT,
         },
+        "recheck": _recheck_of(user, evaluation),
     } | _side_forms(evaluation, user, scorecard)
+
+
+def _recheck_of(user, evaluation):
+    """The 复核 the user may see (only an approved evaluation can have one)."""
+    if evaluation.status != S.APPROVED:
+        return None
+    recheck = Recheck.objects.filter(evaluation=evaluation).first()
+    return recheck if recheck is not None and rechecks.may_see(user, recheck) else None
 
 
 def _side_forms(evaluation, user, scorecard):
