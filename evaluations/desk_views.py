@@ -13,10 +13,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from evaluations import access, charts, dashboard, rechecks, sampling, scoring
@@ -280,6 +281,39 @@ def recheck_transition(request, pk, action):
     else:
         messages.success(request, f"已{rechecks.TRANSITIONS[action].label}：{recheck.evaluation}。")
     return redirect("evaluations:recheck", pk)
+
+
+def _letter(request, pk, extension):
+    """The 复核意见书 of a confirmed 复核, as Word or PDF."""
+    from evaluations.documents import recheck as letter
+    from evaluations.documents.html_pdf import PDF_TYPE, pdf_unavailable_reason
+    from evaluations.documents.word import DOCX_TYPE
+
+    recheck = load_recheck(request, pk)
+    if not recheck.is_final:
+        raise PermissionDenied("复核确认后才能出具复核意见书。")
+    recheck.evaluation._prefetched_objects_cache = {"results": IndicatorResult.objects.filter(
+        evaluation=recheck.evaluation).select_related("category").order_by(
+        "category__parent__order", "category__order", "order", "pk")}
+    if extension == "pdf":
+        if reason := pdf_unavailable_reason():
+            return HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
+        data, content_type = letter.letter_pdf(recheck), PDF_TYPE
+    else:
+        data, content_type = letter.letter_docx(recheck), DOCX_TYPE
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, letter.letter_filename(recheck, extension))
+    return response
+
+
+@login_required
+def recheck_letter_pdf(request, pk):
+    return _letter(request, pk, "pdf")
+
+
+@login_required
+def recheck_letter_docx(request, pk):
+    return _letter(request, pk, "docx")
 
 
 # --- 整改 ------------------------------------------------------------------------------------------

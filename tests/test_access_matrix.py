@@ -125,6 +125,9 @@ EXPECTED = {
     "evaluations:summary_narrative": ("post", lambda actor, state, **_: {"anonymous": 302, "reviewer": 302,
                                                                        "other_reviewer": 302, "admin": 302}.get(actor, 403)),
     "evaluations:recheck": ("get", on_recheck(lambda actor, **_: 200)),
+    # The 复核意见书 (confirmed here). Without Pango the PDF answers 503 saying what to install.
+    "evaluations:recheck_letter_pdf": ("get", on_recheck(lambda actor, **_: 503 if PDF_UNAVAILABLE else 200)),
+    "evaluations:recheck_letter_docx": ("get", on_recheck(lambda actor, **_: 200)),
     "evaluations:recheck_score": ("post", on_recheck(lambda actor, **_: 403)),  # confirmed: scores are fixed
     "evaluations:recheck_transition": ("post", on_recheck(
         lambda actor, action, **_: 302 if (action, actor) in RECHECK_ACTION else 403)),

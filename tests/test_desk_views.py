@@ -176,3 +176,34 @@ def test_the_report_page_and_its_background_build(desk, settings, tmp_path):
     body = b"".join(download.streaming_content)
     assert body[:2] == b"PK"
     assert desk["filler"].post("/reports/exports/report/", {"year": 2024}).status_code == 403
+
+
+def test_the_recheck_letter_prints_both_results_and_every_change(desk):
+    import docx
+    import pypdf
+
+    from evaluations import rechecks
+    from tests.machine import PDF_UNAVAILABLE
+
+    evaluation = Evaluation.objects.get(unit__code="440113-SQZ", framework__year=2024)
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    recheck = rechecks.draw(evaluation, by=User.objects.get(username="reviewer"))
+    assert desk["reviewer"].get(f"/evaluations/{evaluation.pk}/recheck/letter.docx").status_code == 403  # a draft
+    rechecks.rescore(recheck, evaluation.results.get(name="服务对象满意度"), by=User.objects.get(username="reviewer"),
+                     score="12", note="满意度问卷无原始记录")
+    rechecks.confirm(recheck, by=User.objects.get(username="reviewer2"), opinion="得分较上年提高 26 分，主要依据不足。",
+                     answer_deadline=timezone.localdate() + datetime.timedelta(days=7))
+    response = desk["reviewer"].get(f"/evaluations/{evaluation.pk}/recheck/letter.docx")
+    word = docx.Document(io.BytesIO(response.content))
+    text = "\n".join(p.text for p in word.paragraphs)
+    assert "关于广州市番禺区石碁镇人民政府2024年度部门整体支出绩效自评的复核意见书" in text
+    assert "你单位自评综合得分为 97.20分，自评结果为“优”；经复核，综合得分为 90.20分，复核结果为“优”，较自评减少 7 分" in text
+    assert "得分较上年提高 26 分，主要依据不足。" in text
+    cells = [c.text for c in word.tables[0].rows[1].cells]
+    assert cells == ["服务对象满意度", "20", "19.00", "12.00", "-7", "满意度问卷无原始记录"]
+    if not PDF_UNAVAILABLE:
+        pdf = desk["reviewer"].get(f"/evaluations/{evaluation.pk}/recheck/letter.pdf")
+        pages = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "复核意见书" in pages and "90.20" in pages

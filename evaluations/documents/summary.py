@@ -40,10 +40,11 @@ class SummaryReport:
     charts: dict = field(default_factory=dict)  # key → charts.Chart
     tables: list = field(default_factory=list)
     figures: dict = field(default_factory=dict)  # the headline numbers, for tests and the page
+    name: str = ""  # another document printed through the same writers (the 复核意见书)
 
     @property
     def title(self):
-        return f"{self.year}年度部门整体支出绩效自评结果汇总分析报告"
+        return self.name or f"{self.year}年度部门整体支出绩效自评结果汇总分析报告"
 
 
 class Outline:
