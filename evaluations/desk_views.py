@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
-from evaluations import access, charts, dashboard, rechecks, sampling, scoring
+from evaluations import access, charts, dashboard, rechecks, sampling, scoring, text
 from evaluations.models import (
     DeductionReason,
     Evaluation,
@@ -217,7 +217,10 @@ def recheck_detail(request, pk):
         "events": recheck.events.select_related("actor") if is_bureau else recheck.events.filter(
             action__in=["confirm", "answer", "close"]).select_related("actor"),
         "action_labels": rechecks.ACTION_LABELS, "is_bureau": is_bureau,
-        "rectifications": evaluation.rectifications.select_related("answered_by").order_by("deadline", "pk"),
+        "rectifications": [
+            (item, rechecks.can_answer_rectification(user, item), rechecks.can_review_rectification(user, item))
+            for item in evaluation.rectifications.order_by("deadline", "pk")
+        ],
         "can_rectify": rechecks.may_rectify(user, evaluation),
         "is_member": access.is_member(user, evaluation.unit),
         "today": timezone.localdate(), "default_deadline": timezone.localdate() + datetime.timedelta(days=10),
@@ -426,7 +429,7 @@ def summary_narrative(request):
     if part not in ReportPart.values:
         messages.error(request, "请选择要保存的报告部分（总体评价、存在的主要问题或下一步工作）。")
         return redirect(back)
-    body = (request.POST.get("body") or "").replace("\r\n", "\n").strip()
+    body = (text.normalise(request.POST.get("body")) or "").strip()
     if len(body) > 5000:
         messages.error(request, f"正文不能超过 5000 字（现有 {len(body)} 字），请精简后再保存。")
     else:

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from evaluations import access, notifications, scoring
+from evaluations import text as text_boundary
 from evaluations.models import (
     FINAL_STATES,
     DeductionReason,
@@ -31,7 +32,7 @@ from evaluations.models import (
 )
 
 R = RecheckStatus
-MAX_TEXT = 2000  # the one bound for every free text typed here
+MAX_TEXT = text_boundary.COMMENT_LIMIT  # every free text typed here: opinions, notes, answers, 整改
 
 
 class RecheckError(Exception):
@@ -69,7 +70,7 @@ ACTION_LABELS = {a: t.label for a, t in TRANSITIONS.items()} | {
 
 
 def _clean(text, label):
-    text = (text or "").replace("\r\n", "\n").strip()
+    text = (text_boundary.normalise(text) or "").strip()
     if len(text) > MAX_TEXT:
         raise RecheckError(f"{label}不能超过 {MAX_TEXT} 字（现有 {len(text)} 字），请精简后再提交。")
     return text
@@ -261,6 +262,14 @@ RS = RectificationState
 
 def may_rectify(user, evaluation):
     return may_recheck(user, evaluation.unit)
+
+
+def can_answer_rectification(user, item):
+    return item.state == RS.OPEN and access.is_member(user, item.evaluation.unit)
+
+
+def can_review_rectification(user, item):
+    return item.state == RS.ANSWERED and may_rectify(user, item.evaluation)
 
 
 @transaction.atomic

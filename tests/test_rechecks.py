@@ -198,3 +198,14 @@ def test_admins_keep_the_reason_library_and_the_consequences(client, cast):
     assert consequences_for(evaluation.framework)["中"] == ("压减 10%", "下年度预算压减 10%。")
     assert consequences_for(evaluation.framework)["优"] == ("优先保障", "下年度预算安排优先保障。")  # the default
     assert client.get("/admin/evaluations/recheck/add/").status_code == 403  # written by rechecks.py only
+
+
+def test_typed_text_passes_the_one_boundary(cast):
+    evaluation, p = cast
+    recheck = rechecks.draw(evaluation, by=p["drafter"])
+    rechecks.confirm(recheck, by=p["second"], opinion="第一段\r\n第二段\x0b第三段\x07", answer_deadline=TOMORROW)
+    recheck.refresh_from_db()
+    assert recheck.opinion == "第一段\n第二段\n第三段"
+    with pytest.raises(rechecks.RecheckError, match="申辩内容不能超过 2000 字"):
+        rechecks.answer(recheck, by=p["filler"], text="很" * 2001)
+    assert Recheck.objects.get(pk=recheck.pk).status == RecheckStatus.CONFIRMED
