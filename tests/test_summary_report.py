@@ -102,3 +102,18 @@ def test_the_pdf_report_reads_the_same(desk_demo, tmp_path):
 def test_unknown_year_is_refused_in_chinese(desk_demo):
     with pytest.raises(CommandError, match="没有 2019 年的指标体系。已有年度：2024、2023"):
         call_command("summary_report", "--year", "2019", "-o", "/tmp/unused.docx")
+
+
+def test_a_long_annex_is_streamed_into_the_word_file_with_the_same_rows(desk_demo, tmp_path, monkeypatch):
+    import docx
+
+    from evaluations.documents import summary
+
+    monkeypatch.setattr(summary, "STREAMED_ROWS", 2)  # the demo's 9 units then take the streamed path
+    report = summary.build_summary(Unit.objects.all(), 2024)
+    drawn = [[c.text for c in row.cells] for row in report.tables[-1].rows]
+    path = tmp_path / "streamed.docx"
+    path.write_bytes(summary.render_docx(report))
+    annex = docx.Document(str(path)).tables[-1]
+    assert [[c.text for c in r.cells] for r in annex.rows[1:]] == drawn
+    assert [c.text for c in annex.rows[0].cells] == report.tables[-1].columns

@@ -16,7 +16,7 @@ the Word and PDF writers draw the same outline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from evaluations import charts, dashboard, scoring
@@ -261,6 +261,7 @@ def render_docx(report) -> bytes:
     writer._page_setup(section)
     writer._add_page_number(section, styles)
     text_width = section.page_width - section.left_margin - section.right_margin
+    streamed = []
     for block in report.blocks:
         if block.kind == "figure":
             picture = word.add_paragraph()
@@ -271,7 +272,13 @@ def render_docx(report) -> bytes:
         elif block.kind == "table":
             table = report.tables[int(block.anchor)]
             writer._paragraph(word, table.caption, "表题", styles)
-            writer._table(word, table, text_width, styles)
+            if len(table.rows) > STREAMED_ROWS:
+                # Drawn with one row of placeholders; the rows are written into the saved file as a stream.
+                sentinel = Row([Cell(f"@@{n}@@", numeric=c.numeric) for n, c in enumerate(table.rows[0].cells)])
+                writer._table(word, replace(table, rows=[sentinel]), text_width, styles)
+                streamed.append(table)
+            else:
+                writer._table(word, table, text_width, styles)
         elif block.kind == "appendix":
             word.add_section(WD_SECTION.NEW_PAGE)
             writer._paragraph(word, block.text, "附件标记", styles)
@@ -279,7 +286,44 @@ def render_docx(report) -> bytes:
             writer._paragraph(word, block.printed, writer.BLOCK_STYLES.get(block.kind, "Normal"), styles)
     buffer = io.BytesIO()
     word.save(buffer)
-    return buffer.getvalue()
+    return _stream_rows(buffer.getvalue(), streamed) if streamed else buffer.getvalue()
+
+
+# python-docx holds the whole document as an XML tree: 10,000 units × 7 cells took minutes and hundreds of MB. A
+# table this long is drawn with one row of placeholders, and its rows are streamed into word/document.xml.
+STREAMED_ROWS = 300
+
+
+def _stream_rows(docx_bytes, tables):
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes))
+    document = source.read("word/document.xml").decode("utf-8")
+    pieces, rest = [], document
+    for table in tables:
+        marker = rest.index("@@0@@")
+        start = rest.rindex("<w:tr>", 0, marker) if "<w:tr>" in rest[:marker] else rest.rindex("<w:tr ", 0, marker)
+        end = rest.index("</w:tr>", marker) + len("</w:tr>")
+        pieces.append((rest[:start], rest[start:end], table))
+        rest = rest[end:]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != "word/document.xml":
+                target.writestr(info, source.read(info.filename))
+                continue
+            with target.open("word/document.xml", "w") as stream:
+                for before, template, table in pieces:
+                    stream.write(before.encode("utf-8"))
+                    for row in table.rows:
+                        xml = template
+                        for n, cell in enumerate(row.cells):
+                            xml = xml.replace(f"@@{n}@@", escape(cell.text), 1)
+                        stream.write(xml.encode("utf-8"))
+                stream.write(rest.encode("utf-8"))
+    return out.getvalue()
 
 
 def render_html(report, *, standalone=True, inline_svg=False) -> str:
