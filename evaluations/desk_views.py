@@ -394,6 +394,25 @@ def rectification_evidence(request, pk, item_pk):
     return FileResponse(item.evidence.open("rb"), as_attachment=True, filename=item.evidence_name or "整改佐证")
 
 
+@login_required
+def results_workbook(request):
+    """The year's results for the budget department: scores, final grades, tiers, 整改 (the user's scope)."""
+    import tempfile
+
+    from evaluations.spreadsheets.cells import XLSX_TYPE
+    from evaluations.spreadsheets.results import results_filename, write_results
+
+    _require_reviewer_or_admin(request.user)
+    years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
+    year = _year(request, years)
+    if year is None:
+        raise Http404("还没有年度指标体系。")
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse streams the file and closes it
+    write_results(spool, year, Unit.objects.visible_to(request.user))
+    spool.seek(0)
+    return FileResponse(spool, as_attachment=True, filename=results_filename(year), content_type=XLSX_TYPE)
+
+
 # --- 汇总分析报告 -------------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("rechecks/", desk_views.recheck_list, name="rechecks"),
     path("rechecks/draw/", desk_views.recheck_draw, name="recheck_draw"),
     path("report/", desk_views.summary_report, name="summary_report"),
+    path("results.xlsx", desk_views.results_workbook, name="results_workbook"),
     path("report/narrative/", desk_views.summary_narrative, name="summary_narrative"),
     path("<int:pk>/", views.evaluation_detail, name="detail"),
     path("<int:pk>/edit/", views.evaluation_edit, name="edit"),

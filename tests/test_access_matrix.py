@@ -122,6 +122,7 @@ EXPECTED = {
     "evaluations:rechecks": ("get", reviewers_and_admins),
     "evaluations:recheck_draw": ("post", bureau_only(302)),
     "evaluations:summary_report": ("get", reviewers_and_admins),
+    "evaluations:results_workbook": ("get", reviewers_and_admins),
     "evaluations:summary_narrative": ("post", lambda actor, state, **_: {"anonymous": 302, "reviewer": 302,
                                                                        "other_reviewer": 302, "admin": 302}.get(actor, 403)),
     "evaluations:recheck": ("get", on_recheck(lambda actor, **_: 200)),

@@ -207,3 +207,20 @@ def test_the_recheck_letter_prints_both_results_and_every_change(desk):
         pdf = desk["reviewer"].get(f"/evaluations/{evaluation.pk}/recheck/letter.pdf")
         pages = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
         assert "复核意见书" in pages and "90.20" in pages
+
+
+def test_the_results_workbook_for_the_budget_department(desk):
+    import openpyxl
+
+    from evaluations.models import ResultConsequence
+
+    framework = Evaluation.objects.get(unit__code="440113-ZCJ", framework__year=2024).framework
+    ResultConsequence.objects.create(framework=framework, grade="中", tier="压减 10%", text='=HYPERLINK("x")')
+    response = desk["reviewer"].get("/evaluations/results.xlsx?year=2024")
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    rows = {r[0]: r for r in book["结果应用"].iter_rows(min_row=2, values_only=True)}
+    zhongcun = rows["440113-ZCJ"]
+    assert zhongcun[1] == "广州市番禺区钟村街道办事处" and zhongcun[3] == 71.76 and zhongcun[8] == "中"
+    assert zhongcun[9] == "压减 10%" and zhongcun[10] == "'=HYPERLINK(\"x\")"  # a formula stays text
+    assert rows["440113-SQZ"][9] == "优先保障" and rows["440113"][2] == "未开始"
+    assert desk["filler"].get("/evaluations/results.xlsx?year=2024").status_code == 403
