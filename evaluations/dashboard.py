@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, DecimalField, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
 from evaluations import charts, scoring
@@ -23,6 +23,7 @@ from evaluations.models import (
     EvaluationStatus,
     Event,
     IndicatorResult,
+    Project,
     Recheck,
     Unit,
 )
@@ -98,49 +99,50 @@ def scoped_units(user, *, subtree=None, department=None):
 
 
 def unit_lines(units, year, framework=None, today=None):
-    """Every unit in `units` with the year's facts, in one query: status, own total, confirmed 复核 total,
-    last year's result (its 复核 where confirmed) and 执行率 from the budget's funding lines."""
-    evaluation = Evaluation.objects.filter(unit=OuterRef("pk"), framework__year=year).order_by()
-    previous = Evaluation.objects.filter(unit=OuterRef("pk"), framework__year=year - 1).order_by()
+    """Every unit in `units` with the year's facts: status, own total, confirmed 复核 total, last year's result
+    (its 复核 where confirmed), 执行率 from the budget's funding lines, the last recorded action.
 
-    def total_of(evaluations):
-        rows = (IndicatorResult.objects.filter(evaluation=OuterRef("pk")).order_by().values("evaluation")
-                .annotate(t=Sum("score")).values("t"))
-        return Subquery(evaluations.annotate(t=Subquery(rows)).values("t")[:1], output_field=_decimal())
-
-    def budget(column):
-        lines = (BudgetLine.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year,
-                                           item__in=FUNDING_SOURCES)
-                 .order_by().values("evaluation").annotate(t=Sum(column)).values("t"))
-        return Subquery(lines[:1], output_field=_decimal())
-
-    def recheck(column, of_year):
-        found = Recheck.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=of_year)
-        if column == "total_score":
-            found = found.filter(status__in=FINAL_STATES)
-        return Subquery(found.values(column)[:1])
-
-    last_event = Event.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year).order_by("-pk")
-    rows = (
-        units.order_by("code")
-        .annotate(
-            last_action=Subquery(last_event.values("action")[:1]),
-            project_count=Subquery(evaluation.with_project_count().values("project_count")[:1]),
-            last_action_at=Subquery(last_event.values("created_at")[:1]),
-            evaluation_id=Subquery(evaluation.values("pk")[:1]),
-            status=Subquery(evaluation.values("status")[:1]),
-            own=total_of(evaluation),
-            rechecked=recheck("total_score", year),
-            recheck_status=recheck("status", year),
-            previous_own=total_of(previous),
-            previous_rechecked=recheck("total_score", year - 1),
-            adjusted=budget("adjusted_budget"),
-            executed=budget("executed"),
-        )
-        .values("pk", "code", "name", "short_name", "supervising_department_id", "evaluation_id", "status", "own",
-                "rechecked", "recheck_status", "previous_own", "previous_rechecked", "adjusted", "executed",
-                "last_action", "last_action_at", "project_count")
+    Seven queries however many units there are, each a grouped scan (not a subquery per unit: at 10,000 units eleven
+    correlated subqueries per row took seconds)."""
+    years = (year, year - 1)
+    evaluations = Evaluation.objects.filter(unit__in=units, framework__year__in=years).order_by()
+    of_year = {}  # (unit id, year) → (evaluation id, status)
+    for pk, unit_id, status, of in evaluations.values_list("pk", "unit_id", "status", "framework__year"):
+        of_year[unit_id, of] = (pk, status)
+    current = evaluations.filter(framework__year=year)
+    totals = dict(
+        IndicatorResult.objects.filter(evaluation__in=evaluations).order_by().values("evaluation")
+        .annotate(t=Sum("score")).values_list("evaluation", "t")
     )
+    budgets = {
+        e: (a, x) for e, a, x in BudgetLine.objects.filter(evaluation__in=current, item__in=FUNDING_SOURCES).order_by()
+        .values("evaluation").annotate(a=Sum("adjusted_budget"), x=Sum("executed")).values_list("evaluation", "a", "x")
+    }
+    rechecks = {e: (status, total) for e, status, total in
+                Recheck.objects.filter(evaluation__in=evaluations).values_list("evaluation", "status", "total_score")}
+    last_pks = Event.objects.filter(evaluation__in=current).order_by().values("evaluation").annotate(last=Max("pk"))
+    last_events = {e: (action, at) for e, action, at in
+                   Event.objects.filter(pk__in=last_pks.values("last")).values_list("evaluation", "action", "created_at")}
+    projects = dict(Project.objects.filter(evaluation__in=current).order_by().values("evaluation")
+                    .annotate(n=Count("pk")).values_list("evaluation", "n"))
+    rows = []
+    for pk, code, name, short_name, department_id in units.order_by("code").values_list(
+            "pk", "code", "name", "short_name", "supervising_department_id"):
+        evaluation_id, status = of_year.get((pk, year), (None, None))
+        previous_id = of_year.get((pk, year - 1), (None, None))[0]
+        recheck_status, rechecked = rechecks.get(evaluation_id, (None, None))
+        previous_status, previous_rechecked = rechecks.get(previous_id, (None, None))
+        adjusted, executed = budgets.get(evaluation_id, (None, None))
+        last_action, last_action_at = last_events.get(evaluation_id, ("", None))
+        rows.append({
+            "pk": pk, "code": code, "name": name, "short_name": short_name, "supervising_department_id": department_id,
+            "evaluation_id": evaluation_id, "status": status, "own": totals.get(evaluation_id),
+            "rechecked": rechecked if recheck_status in FINAL_STATES else None, "recheck_status": recheck_status,
+            "previous_own": totals.get(previous_id) if previous_id else None,
+            "previous_rechecked": previous_rechecked if previous_status in FINAL_STATES else None,
+            "adjusted": adjusted, "executed": executed, "last_action": last_action, "last_action_at": last_action_at,
+            "project_count": projects.get(evaluation_id, 0),
+        })
     thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
     deadline = framework.submission_deadline if framework else None
     late = deadline is not None and today is not None and today > deadline
@@ -170,9 +172,9 @@ def indicator_losses(units, year, limit=TOP):
     """The 三级 indicators where the units in scope lose the most points in total (分值 − 得分 summed), with how
     many units lose on each; one grouped query. Rows are matched by 二级 category and name across units."""
     lost = Coalesce(F("weight"), Decimal("0")) - Coalesce(F("score"), Decimal("0"))
+    counted = Evaluation.objects.filter(unit__in=units, framework__year=year).exclude(status__in=WAITING).order_by()
     return list(
-        IndicatorResult.objects.filter(evaluation__framework__year=year, evaluation__unit__in=units)
-        .exclude(evaluation__status__in=WAITING)
+        IndicatorResult.objects.filter(evaluation__in=counted)
         .order_by().values("category__name", "name")
         .annotate(lost=Sum(lost, output_field=_decimal()),
                   units=Count("evaluation", filter=Q(score__lt=F("weight")) | Q(score__isnull=True), distinct=True))
