@@ -32,6 +32,7 @@ def sampled_town():
 
 
 def test_draw_rescore_confirm_answer(sampled_town, new_page, shots):
+    expect.set_options(timeout=15_000)  # as the pages' own default: a busy CI machine renders charts slowly
     evaluation = sampled_town
     own_rows = dict(IndicatorResult.objects.filter(evaluation=evaluation).values_list("pk", "score"))
 
