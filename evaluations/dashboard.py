@@ -173,11 +173,11 @@ def indicator_losses(units, year, limit=TOP):
     many units lose on each; one grouped query. Rows are matched by 二级 category and name across units."""
     lost = Coalesce(F("weight"), Decimal("0")) - Coalesce(F("score"), Decimal("0"))
     counted = Evaluation.objects.filter(unit__in=units, framework__year=year).exclude(status__in=WAITING).order_by()
+    losing = Q(score__lt=F("weight")) | Q(score__isnull=True)  # rows at full marks add nothing: not grouped
     return list(
-        IndicatorResult.objects.filter(evaluation__in=counted)
+        IndicatorResult.objects.filter(losing, evaluation__in=counted)
         .order_by().values("category__name", "name")
-        .annotate(lost=Sum(lost, output_field=_decimal()),
-                  units=Count("evaluation", filter=Q(score__lt=F("weight")) | Q(score__isnull=True), distinct=True))
+        .annotate(lost=Sum(lost, output_field=_decimal()), units=Count("evaluation", distinct=True))
         .filter(lost__gt=0)
         .order_by("-lost", "category__name", "name")[:limit]
     )
