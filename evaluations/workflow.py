@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from evaluations import access, checklist, notifications, scoring
 from evaluations.documents import archive
-from evaluations.models import Evaluation, EvaluationStatus, Event, ReviewComment, ReviewStage
+from evaluations.models import EDITABLE_STATES, Evaluation, EvaluationStatus, Event, ReviewComment, ReviewStage
 
 S = EvaluationStatus
 
@@ -51,7 +51,7 @@ TRANSITIONS = {t.action: t for t in (
 # Every action an event can record: the transitions, and publication (which leaves the status as it is).
 ACTION_LABELS = {action: t.label for action, t in TRANSITIONS.items()} | {"publish": "公开", "unpublish": "撤回公开"}
 
-EDITABLE_STATES = (S.DRAFT, S.RETURNED)
+# EDITABLE_STATES (草稿, 已退回) is defined once, in the models; workflow.EDITABLE_STATES names the same tuple.
 
 
 def current_stage(evaluation):

@@ -9,10 +9,12 @@ from evaluations.models.choices import (
     SCORE,
     ActualSource,
     Comparison,
+    ContentChannel,
     QualitativeBand,
     ScoringRule,
 )
 from evaluations.models.evaluations import (
+    EDITABLE_STATES,
     FUNDING_SOURCES,
     SPENDING_KINDS,
     BudgetItem,
@@ -39,8 +41,8 @@ from evaluations.models.records import (
 from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuerySet
 
 __all__ = [
-    "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "QualitativeBand", "ScoringRule",
-    "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
+    "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "ContentChannel", "QualitativeBand", "ScoringRule",
+    "EDITABLE_STATES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
     "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "Evidence", "FieldChange",
     "ReviewComment", "archive_path", "evidence_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from evaluations.models.choices import SCORE
+from evaluations.models.choices import SCORE, ContentChannel
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
 
 
@@ -156,6 +156,9 @@ class FieldChange(models.Model):
     )
     changed_at = models.DateTimeField("修改时间", auto_now_add=True, db_index=True)
     version = models.PositiveIntegerField("保存后版本")
+    channel = models.CharField(
+        "修改途径", max_length=20, choices=ContentChannel.choices, default=ContentChannel.EDIT_PAGE
+    )
 
     class Meta:
         verbose_name = "修改记录"
