@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from django.core import signing
 from django.db import connections, router, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from evaluations import access, scoring, workflow
@@ -155,6 +155,103 @@ def update_rows(instances, field_names):
         cursor.executemany(sql, params)
 
 
+def insert_rows(instances):
+    """Insert rows with one INSERT statement run for each (executemany): one query however many rows (bulk_create
+    splits them into batches of about 100 on SQLite). For rows nothing reads back by id (the field history)."""
+    if not instances:
+        return
+    meta = instances[0]._meta
+    columns = [f for f in meta.concrete_fields if not f.primary_key]
+    connection = connections[router.db_for_write(type(instances[0]))]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(meta.db_table)} (" + ", ".join(quote(f.column) for f in columns) + ") VALUES ("
+           + ", ".join(["%s"] * len(columns)) + ")")
+    params = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in columns] for obj in instances]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+@dataclass
+class ContentChange:
+    """What one save does to one evaluation (see save_content)."""
+
+    evaluation: Evaluation
+    edits: list
+    created: list
+    deleted: list
+    expected_version: int | None = None
+
+
+def _apply(changes, *, by, channel):
+    """Write `changes` (ContentChange) in a fixed number of queries however many evaluations and rows; returns
+    the history rows written. The caller stores the rule scores."""
+    own_updates = []
+    for change in changes:
+        evaluation = change.evaluation
+        if any(row.pk and not row.is_unit_row for row in change.deleted):
+            raise workflow.WorkflowError("体系内的指标不能删除，只能删除单位自设的指标。")
+        problem = refusal(by, evaluation, channel)
+        if problem:
+            raise workflow.WorkflowError(f"{evaluation}：{problem}" if len(changes) > 1 else problem)
+        if change.expected_version is None:
+            change.expected_version = evaluation.version
+        change.edits = [(obj, old) for obj, old in change.edits if old]
+        own = {}
+        for obj, old in change.edits:
+            if isinstance(obj, Evaluation):
+                own = {name: getattr(obj, name) for name in old}
+        own_updates.append(own)
+    # The conditional version bump: every evaluation still at the version the change was made from, still
+    # editable; otherwise nothing is written. One UPDATE when no evaluation's own fields change (imports).
+    now = timezone.now()
+    if any(own_updates):
+        updated = sum(
+            Evaluation.objects.filter(pk=c.evaluation.pk, version=c.expected_version, status__in=EDITABLE_STATES)
+            .update(version=F("version") + 1, updated_by=by, updated_at=now, **own)
+            for c, own in zip(changes, own_updates, strict=True)
+        )
+    else:
+        updated = 0
+        for start in range(0, len(changes), 500):
+            chunk = changes[start:start + 500]
+            matching = Q()
+            for c in chunk:
+                matching |= Q(pk=c.evaluation.pk, version=c.expected_version)
+            updated += Evaluation.objects.filter(matching, status__in=EDITABLE_STATES).update(
+                version=F("version") + 1, updated_by=by, updated_at=now
+            )
+    if updated != len(changes):
+        stale = changes[0] if len(changes) == 1 else None
+        raise StaleEdit(
+            "您打开页面后，其他人已保存了修改，本次保存未生效。您填写的内容仍保留在页面上，请核对后再保存。"
+            if stale else "导入期间有自评被其他人修改或提交，本次导入未生效，请重新导入。",
+            changes_since(stale.evaluation, stale.expected_version) if stale else (),
+        )
+
+    history, by_model, created, deleted = [], {}, [], []
+    for change in changes:
+        evaluation, version = change.evaluation, change.expected_version + 1
+        for obj, old in change.edits:
+            if not isinstance(obj, Evaluation):
+                fields, objects = by_model.setdefault(type(obj), (set(), []))
+                fields.update(old)
+                objects.append(obj)
+        history += field_changes(evaluation, change.edits, by=by, version=version, channel=channel)
+        for row in change.created:
+            row.evaluation = evaluation
+        created += change.created
+        deleted += change.deleted
+        history += [_whole_row(evaluation, row, "新增", "", row.name, by, version, channel) for row in change.created]
+        history += [_whole_row(evaluation, row, "删除", row.name, "", by, version, channel) for row in change.deleted]
+    for _model, (fields, objects) in by_model.items():
+        update_rows(objects, sorted(fields))
+    IndicatorResult.objects.bulk_create(created, batch_size=1000)
+    if deleted:
+        IndicatorResult.objects.filter(indicator__isnull=True, pk__in=[r.pk for r in deleted]).delete()
+    insert_rows(history)
+    return history
+
+
 @transaction.atomic
 def save_content(evaluation, *, by, channel=CHANNEL.EDIT_PAGE, expected_version=None, edits=(), created=(),
                  deleted=()):
@@ -163,44 +260,45 @@ def save_content(evaluation, *, by, channel=CHANNEL.EDIT_PAGE, expected_version=
     objects (for budget_note). `expected_version` is the version the change was made from (by default the one
     loaded). Returns the evaluation reloaded, its refreshed scorecard and the history rows written.
     """
-    if any(row.pk and not row.is_unit_row for row in deleted):
-        raise workflow.WorkflowError("体系内的指标不能删除，只能删除单位自设的指标。")
-    problem = refusal(by, evaluation, channel)
-    if problem:
-        raise workflow.WorkflowError(problem)
-    expected_version = evaluation.version if expected_version is None else expected_version
-    edits = [(obj, old) for obj, old in edits if old]
-    own_fields = {}
-    for obj, old in edits:
-        if isinstance(obj, Evaluation):
-            own_fields = {name: getattr(obj, name) for name in old}
-    updated = Evaluation.objects.filter(
-        pk=evaluation.pk, version=expected_version, status__in=EDITABLE_STATES
-    ).update(version=F("version") + 1, updated_by=by, updated_at=timezone.now(), **own_fields)
-    if not updated:
-        changes = changes_since(evaluation, expected_version)
-        raise StaleEdit("您打开页面后，其他人已保存了修改，本次保存未生效。您填写的内容仍保留在页面上，请核对后再保存。", changes)
-    new_version = expected_version + 1
-
-    by_model = {}
-    for obj, old in edits:
-        if not isinstance(obj, Evaluation):
-            fields, objects = by_model.setdefault(type(obj), (set(), []))
-            fields.update(old)
-            objects.append(obj)
-    history = field_changes(evaluation, edits, by=by, version=new_version, channel=channel)
-    for _model, (fields, objects) in by_model.items():
-        update_rows(objects, sorted(fields))
-    for row in created:
-        row.evaluation = evaluation
-    IndicatorResult.objects.bulk_create(created)
-    if deleted:
-        IndicatorResult.objects.filter(evaluation=evaluation, indicator__isnull=True, pk__in=[r.pk for r in deleted]).delete()
-    history += [_whole_row(evaluation, row, "新增", "", row.name, by, new_version, channel) for row in created]
-    history += [_whole_row(evaluation, row, "删除", row.name, "", by, new_version, channel) for row in deleted]
-    FieldChange.objects.bulk_create(history)
+    change = ContentChange(evaluation, list(edits), list(created), list(deleted), expected_version)
+    history = _apply([change], by=by, channel=channel)
     fresh = Evaluation.objects.with_scoring_data().get(pk=evaluation.pk)
     return Saved(fresh, fresh.refresh_computed_scores(), history)
+
+
+@transaction.atomic
+def save_many(changes, *, by, channel):
+    """save_content for many evaluations at once (the admin import), in a fixed number of queries. Returns
+    {evaluation id: (scorecard after, history rows)}."""
+    history = _apply(changes, by=by, channel=channel)
+    cards = refresh_computed_scores([c.evaluation.pk for c in changes])
+    by_evaluation = {}
+    for row in history:
+        by_evaluation.setdefault(row.evaluation_id, []).append(row)
+    return {pk: (card, by_evaluation.get(pk, [])) for pk, card in cards.items()}
+
+
+def scorecards(evaluation_ids, chunk=500):
+    """{id: scorecard} of many evaluations, in a fixed number of queries."""
+    ids, cards = sorted(evaluation_ids), {}
+    for start in range(0, len(ids), chunk):
+        for evaluation in Evaluation.objects.filter(pk__in=ids[start:start + chunk]).with_scoring_data():
+            cards[evaluation.pk] = evaluation.scorecard()
+    return cards
+
+
+def refresh_computed_scores(evaluation_ids, chunk=500):
+    """`Evaluation.refresh_computed_scores` for many evaluations in a fixed number of queries: each scorecard is
+    built from prefetched rows, and every changed row of every evaluation is written in one UPDATE statement.
+    Returns {id: scorecard}."""
+    ids, changed, cards = sorted(evaluation_ids), [], {}
+    for start in range(0, len(ids), chunk):
+        for evaluation in Evaluation.objects.filter(pk__in=ids[start:start + chunk]).with_scoring_data():
+            card = evaluation.scorecard()
+            changed += evaluation.computed_score_changes(card)
+            cards[evaluation.pk] = card
+    update_rows(changed, ["score", "actual_value"])
+    return cards
 
 
 # --- Starting from last year ------------------------------------------------------------------------

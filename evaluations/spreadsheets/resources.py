@@ -17,17 +17,15 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import connections, router
-from django.db.models import F
 from import_export import fields, resources, widgets
 from import_export.results import Result
 
-from evaluations import access, scoring
+from evaluations import access, editing, scoring
 from evaluations.models import (
+    EDITABLE_STATES,
     ActualSource,
     Comparison,
     Evaluation,
-    EvaluationStatus,
     Framework,
     Indicator,
     IndicatorResult,
@@ -98,6 +96,7 @@ class ChineseResource(resources.ModelResource):
         if repeated:
             problems.append("列名重复：" + "、".join(f"“{c}”" for c in repeated) + "。")
         if problems:
+            del dataset[0:len(dataset)]  # no row is read against headers that are wrong
             raise ProblemsFound("".join(problems))
         self._seen_keys = {}
         self.prepare(dataset)
@@ -187,32 +186,8 @@ def problems_of(result):
     return lines
 
 
-def update_rows(instances, field_names):
-    """Write changed rows with one UPDATE statement run for each (executemany): one query, compiled once.
-
-    Django's bulk_update builds one CASE WHEN per column and row (79 s for 10,000 rows on SQLite) and save()
-    compiles a query per row (about half the time of a 10,000-row admin import before this).
-    """
-    if not instances:
-        return
-    model = type(instances[0])
-    meta = model._meta
-    columns = [meta.get_field(name) for name in field_names]
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    sql = (f"UPDATE {quote(meta.db_table)} SET " + ", ".join(f"{quote(f.column)} = %s" for f in columns)
-           + f" WHERE {quote(meta.pk.column)} = %s")
-    params = [
-        [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns]
-        + [meta.pk.get_db_prep_value(obj.pk, connection)]
-        for obj in instances
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-
-
-# Imports may change evaluations only while their unit may still edit them.
-IMPORTABLE_STATUSES = (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED)
+# Imports may change evaluations only while their unit may still edit them (one definition, in the models).
+IMPORTABLE_STATUSES = EDITABLE_STATES
 
 # ---------------------------------------------------------------------------------------------
 # Units
@@ -544,16 +519,6 @@ class IndicatorResultResource(ChineseResource):
     def get_bulk_update_fields(self):
         return [f.attribute for f in self.get_import_fields() if f.attribute and not f.readonly]
 
-    def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        # Django's bulk_update builds one CASE WHEN per column and row: slower than plain UPDATEs here
-        # (79 s against 2 s for 10,000 rows on SQLite); update_rows runs one UPDATE for all the batch's rows.
-        try:
-            update_rows(self.update_instances, self.get_bulk_update_fields())
-        except Exception as e:
-            self.handle_import_error(result, e, raise_errors)
-        finally:
-            self.update_instances.clear()
-
     # --- export ------------------------------------------------------------------------------------
 
     def export(self, queryset=None, **kwargs):
@@ -601,6 +566,7 @@ class IndicatorResultResource(ChineseResource):
             (e.unit_id, e.framework_id): e
             for e in Evaluation.objects.filter(unit__in=self.units.values()).select_related("framework")
         }
+        self.pending = {}  # evaluation id → editing.ContentChange: written together by after_import
         self.results = {}
         for r in IndicatorResult.objects.filter(evaluation__in=self.evaluations.values()):
             key = (r.evaluation_id, "i", r.indicator_id) if r.indicator_id else (r.evaluation_id, "u", r.category_id, r.name)
@@ -683,29 +649,44 @@ class IndicatorResultResource(ChineseResource):
             return
         super().validate_instance(instance, import_validation_errors, validate_unique)
 
-    def before_save_instance(self, instance, row, **kwargs):
-        if scoring.is_rule_scored(instance.rule):
-            instance.score = None  # decided by the rule: refresh_computed_scores stores it after the import
+    def import_instance(self, instance, row, **kwargs):
+        # What the row held before the file's values are set: the history says old → new.
+        fields = self.get_bulk_update_fields()
+        self._before = {name: getattr(instance, name) for name in fields} if instance.pk else None
+        super().import_instance(instance, row, **kwargs)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        """Nothing is written row by row: every change goes, with the others of its evaluation, to
+        editing.save_many in after_import (state check, conditional version bump, history, rule scores)."""
+        change = self.pending.get(instance.evaluation_id)
+        if change is None:
+            change = self.pending[instance.evaluation_id] = editing.ContentChange(self._evaluation, [], [], [])
+        if is_create:
+            change.created.append(instance)
+        else:
+            old = {}
+            for name, value in self._before.items():
+                if name == "score" and scoring.is_rule_scored(instance.rule):
+                    instance.score = value  # decided by the rule, stored after the import
+                elif editing.as_text(value) != editing.as_text(getattr(instance, name)):
+                    old[name] = value
+            change.edits.append((instance, old))
+        self.after_save_instance(instance, row, **kwargs)
 
     def after_save_instance(self, instance, row, **kwargs):
-        self.touched.add(instance.evaluation_id)
         if instance.indicator_id is None:
             self.results[(instance.evaluation_id, "u", instance.category_id, instance.name)] = instance
 
-    def after_import(self, dataset, result, dry_run=False, **kwargs):
-        if dry_run or result.has_errors() or result.has_validation_errors() or not self.touched:
-            return  # a preview is rolled back: storing rule scores would change nothing it shows
-        # Scores decided by rules are stored through the domain (never recomputed here), and every evaluation
-        # touched counts as changed, so a form opened before the import detects it is stale.
-        refresh_computed_scores(self.touched)
-        Evaluation.objects.filter(pk__in=self.touched).update(version=F("version") + 1)
-
-
-def refresh_computed_scores(evaluation_ids, chunk=500):
-    """`Evaluation.refresh_computed_scores` for many evaluations in a fixed number of queries: each scorecard is
-    built from prefetched rows, and every changed row of every evaluation is written in one UPDATE statement."""
-    ids, changed = sorted(evaluation_ids), []
-    for start in range(0, len(ids), chunk):
-        for evaluation in Evaluation.objects.filter(pk__in=ids[start:start + chunk]).with_scoring_data():
-            changed += evaluation.computed_score_changes()
-    update_rows(changed, ["score", "actual_value"])
+    def after_import(self, dataset, result, dry_run=False, user=None, **kwargs):
+        pending = getattr(self, "pending", {})
+        if result.has_errors() or result.has_validation_errors() or not pending:
+            return
+        changes = list(pending.values())
+        before = editing.scorecards([c.evaluation.pk for c in changes])
+        after = editing.save_many(changes, by=user, channel=editing.CHANNEL.ADMIN_IMPORT)
+        # What the preview shows per evaluation: the total and grade before and after, and every change.
+        result.content_summary = [
+            {"evaluation": c.evaluation, "before": before.get(c.evaluation.pk), "after": after[c.evaluation.pk][0],
+             "changes": after[c.evaluation.pk][1]}
+            for c in sorted(changes, key=lambda c: c.evaluation.unit_id)
+        ]
