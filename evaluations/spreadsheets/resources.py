@@ -12,15 +12,17 @@ what every import and export through them does (issue 5):
 - exported text is neutralised against formula injection (`cells.neutralise`); only admins import or export.
 """
 
+import logging
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from import_export import fields, resources, widgets
-from import_export.results import Result
+from import_export.results import Error, Result
 
-from evaluations import access, editing, scoring
+from evaluations import access, editing, scoring, workflow
 from evaluations.models import (
     EDITABLE_STATES,
     ActualSource,
@@ -43,6 +45,8 @@ from evaluations.spreadsheets.widgets import (
     text,
 )
 
+logger = logging.getLogger(__name__)
+
 # ---------------------------------------------------------------------------------------------
 # The common behaviour
 # ---------------------------------------------------------------------------------------------
@@ -62,12 +66,43 @@ class ProblemsFound(ValueError):
     """A file-level problem (headers, the framework as a whole): one message listing everything."""
 
 
+UNEXPECTED = "导入时发生了意外错误，未导入任何数据。请检查文件内容，或把文件发给系统管理员。"
+
+
+class ChineseError(Error):
+    """An import error as the page shows it: our own messages as they are; anything else (a bug, a database
+    error) as one Chinese sentence, logged with its traceback for the administrator, never shown."""
+
+    def __init__(self, error, row=None, number=None):
+        if not isinstance(error, ProblemsFound | workflow.WorkflowError):
+            logger.error("Unexpected import error", exc_info=error)
+            error = ProblemsFound(UNEXPECTED)
+        super().__init__(error, row=row, number=number)
+
+    @property
+    def traceback(self):
+        return ""
+
+
 class ChineseResource(resources.ModelResource):
     #: Columns that must be present on import (Chinese headers). Export-only columns may be present and are ignored.
     required_columns = ()
 
     def get_result_class(self):
         return SpreadsheetResult
+
+    def get_error_result_class(self):
+        return ChineseError
+
+    def export(self, queryset=None, **kwargs):
+        dataset = super().export(queryset, **kwargs)
+        dataset.title = self.sheet_title()  # not tablib's "Tablib Dataset"
+        return dataset
+
+    def sheet_title(self):
+        # Excel allows 31 characters and none of []:*?/\ in a sheet's name.
+        name = str(getattr(self._meta, "name", "") or self._meta.model._meta.verbose_name)
+        return re.sub(r"[\[\]:*?/\\（）()]", "", name.split("（")[0])[:31] or "数据"
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
                     collect_failed_rows=False, rollback_on_validation_errors=False, **kwargs):
