@@ -13,7 +13,15 @@ from django.utils import timezone
 
 from evaluations import access, checklist, notifications, scoring
 from evaluations.documents import archive
-from evaluations.models import EDITABLE_STATES, Evaluation, EvaluationStatus, Event, ReviewComment, ReviewStage
+from evaluations.models import (
+    EDITABLE_STATES,
+    Evaluation,
+    EvaluationStatus,
+    Event,
+    FieldChange,
+    ReviewComment,
+    ReviewStage,
+)
 
 S = EvaluationStatus
 
@@ -84,7 +92,17 @@ def refusal(user, evaluation, action):
         return f"您不负责该单位的{ReviewStage(stage).label}。"
     if evaluation.submitted_by_id == user.pk:
         return "不能审核自己提交的自评。"
+    if t.target != S.RETURNED and edited_this_round(user, evaluation):
+        return f"您修改过本轮（自上次退回以来）的自评内容，不能再{t.label}：填报与审核须由不同的人完成。"
     return None
+
+
+def edited_this_round(user, evaluation):
+    """Whether `user` changed this evaluation's content since it was last returned (or since it started): who
+    wrote it may not also approve it, at any role (segregation of duties; issue 13, item 11)."""
+    last_return = (Event.objects.filter(evaluation=evaluation, action="return_for_changes")
+                   .order_by("-pk").values_list("version", flat=True).first())
+    return FieldChange.objects.filter(evaluation=evaluation, changed_by=user, version__gt=last_return or 0).exists()
 
 
 def can(user, evaluation, action):
@@ -231,7 +249,12 @@ def publish(evaluation, *, by, unpublish=False, reason=""):
 # --- Review comments -------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def add_comment(evaluation, *, by, text, result=None, section=None):
+    """A comment waits for the next return. It is written only while the evaluation is as the reviewer saw it:
+    a no-op update of its row, conditional on its status and version, takes the row's write lock first, so a
+    return committing at the same instant either includes the comment in its notice or makes this refuse it
+    (never a comment stored after the return and never sent; issue 13, item 11)."""
     text = (text or "").strip()
     if not can_comment(by, evaluation):
         raise WorkflowError("只有负责当前审核环节的审核人可以提出审核意见。")
@@ -240,6 +263,9 @@ def add_comment(evaluation, *, by, text, result=None, section=None):
     for target in (result, section):
         if target is not None and target.evaluation_id != evaluation.pk:
             raise WorkflowError("审核意见所指的指标或章节不属于该自评。")
+    unchanged = Evaluation.objects.filter(pk=evaluation.pk, status=evaluation.status, version=evaluation.version)
+    if not unchanged.update(version=F("version")):
+        raise WorkflowError("该自评刚刚已被退回、通过或修改，本条意见未记录。请刷新页面查看最新状态；如仍需提出，请重新填写。")
     return ReviewComment.objects.create(evaluation=evaluation, author=by, text=text, result=result, section=section)
 
 
