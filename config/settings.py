@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "ops.security.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ops.cache_control.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -145,6 +146,10 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Uploaded files (佐证材料) live outside the static files and are served only through views that check access.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 EVIDENCE_MAX_SIZE = int(os.environ.get("EVIDENCE_MAX_SIZE", 20 * 1024 * 1024))
+# An Office file among them is a zip: refused when its entries declare more than this unpacked (zip bombs).
+EVIDENCE_MAX_UNPACKED_SIZE = int(os.environ.get("EVIDENCE_MAX_UNPACKED_SIZE", 200 * 1024 * 1024))
+# The 说明 is rendered to PDF and stored at approval (ARCHIVE_APPROVED_DOCUMENTS=0 skips it; the tests mostly do).
+ARCHIVE_APPROVED_DOCUMENTS = env_bool("ARCHIVE_APPROVED_DOCUMENTS", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -159,6 +164,9 @@ FORM_RENDERER = "evaluations.form_renderer.FastWidgetRenderer"
 
 # A 150-row indicator table posts about 12 fields a row plus budget and narrative fields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+# Posted text is URL-encoded: a Chinese character takes 9 bytes. 10 MB holds an edit page with every text at its
+# limit (evaluations/text.py), so a text too long is named by its field's error; past that, ops/errors.py says so.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024))
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
@@ -297,6 +305,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address (django-ipware, which axes uses when installed: ops/login_throttle.py checks it is) is
+# read from the one header nginx sets itself (X-Real-IP $remote_addr, docs/deploy.md), never from
+# X-Forwarded-For, which a client can write; without the header (a request from this machine), REMOTE_ADDR.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_REAL_IP", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
 AXES_VERBOSE = False
 

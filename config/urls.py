@@ -17,3 +17,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+
+handler400 = "ops.errors.bad_request"  # a form too large to read is refused in Chinese, saying what is too long

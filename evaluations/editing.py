@@ -2,7 +2,7 @@
 
 Every path that changes what an evaluation says — the edit page, the Django admin, the admin import, the official
 自评表 import, starting from last year — calls `save_content`, which in one transaction:
-- checks the evaluation may be edited (EDITABLE_STATES, defined once in the models) by this person on this path;
+- checks the evaluation may be edited (EDITABLE_STATUSES, defined once in the models) by this person on this path;
 - bumps the version with a conditional update, so a save made from an older copy never silently wins;
 - updates rows in place (their ids are stable: comments and evidence keep their target), creates and deletes the
   unit's own rows;
@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from evaluations import access, scoring, workflow
 from evaluations.models import (
-    EDITABLE_STATES,
+    EDITABLE_STATUSES,
     BudgetLine,
     ContentChannel,
     Evaluation,
@@ -120,7 +120,7 @@ def changes_since(evaluation, version):
 
 def refusal(by, evaluation, channel):
     """Why `by` may not change this evaluation's content through `channel` now (Chinese), or None."""
-    if evaluation.status not in EDITABLE_STATES:
+    if evaluation.status not in EDITABLE_STATUSES:
         return (f"当前状态为“{evaluation.get_status_display()}”，不能修改。"
                 "只有草稿或已退回的自评可以修改（已提交或已通过的，需先退回或重新打开）。")
     if channel in UNIT_CHANNELS:
@@ -206,7 +206,7 @@ def _apply(changes, *, by, channel):
     now = timezone.now()
     if any(own_updates):
         updated = sum(
-            Evaluation.objects.filter(pk=c.evaluation.pk, version=c.expected_version, status__in=EDITABLE_STATES)
+            Evaluation.objects.filter(pk=c.evaluation.pk, version=c.expected_version, status__in=EDITABLE_STATUSES)
             .update(version=F("version") + 1, updated_by=by, updated_at=now, **own)
             for c, own in zip(changes, own_updates, strict=True)
         )
@@ -217,7 +217,7 @@ def _apply(changes, *, by, channel):
             matching = Q()
             for c in chunk:
                 matching |= Q(pk=c.evaluation.pk, version=c.expected_version)
-            updated += Evaluation.objects.filter(matching, status__in=EDITABLE_STATES).update(
+            updated += Evaluation.objects.filter(matching, status__in=EDITABLE_STATUSES).update(
                 version=F("version") + 1, updated_by=by, updated_at=now
             )
     if updated != len(changes):

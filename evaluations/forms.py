@@ -7,13 +7,11 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
 
-from config.form_fields import LightlyCopiedFields, light_copies
-from evaluations import scoring
+from evaluations import scoring, text
 from evaluations.models import BudgetLine, Evaluation, IndicatorResult, NarrativeSection
 
 FRAMEWORK_ROW_FIELDS = ["actual_value", "actual_text", "band", "score", "deviation_reason"]
@@ -57,9 +55,10 @@ class PointsField(forms.Field):
 
     def to_python(self, value):
         if isinstance(value, str):
-            value = value.splitlines()
+            value = text.normalise(value).split("\n")
         # People paste "1. …" from Word: the numbers are printed for them, so drop typed ones.
-        return [TYPED_NUMBER.sub("", str(v)).strip() for v in (value or []) if str(v).strip()]
+        points = [TYPED_NUMBER.sub("", text.normalise(str(v))).strip() for v in (value or [])]
+        return [p for p in points if p]
 
     def has_changed(self, initial, data):
         return list(initial or []) != self.to_python(data)
@@ -85,22 +84,28 @@ class FiniteDecimalField(forms.DecimalField):
         return value
 
 
-def finite_decimals(db_field, **kwargs):
+def form_field(db_field, **kwargs):
+    """The form field of a model field, for every ModelForm here: finite decimals, normalised and bounded text."""
     if isinstance(db_field, models.DecimalField):
         kwargs.setdefault("form_class", FiniteDecimalField)
+    elif isinstance(db_field, (models.CharField, models.TextField)) and not db_field.choices:
+        kwargs.setdefault("form_class", text.TextField)
     return db_field.formfield(**kwargs)
 
 
-@light_copies
 class IndicatorResultForm(forms.ModelForm):
     row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     category_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    order = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput(attrs={"data-order": ""}))
+    # Bounded as the column is (PostgreSQL's integer): a larger number was a 500 there.
+    order = forms.IntegerField(
+        label="排序", required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput(attrs={"data-order": ""}),
+        error_messages={"max_value": "排序号无效，请刷新页面后重新调整顺序。", "min_value": "排序号无效，请刷新页面后重新调整顺序。"},
+    )
 
     class Meta:
         model = IndicatorResult
         fields = UNIT_ROW_FIELDS
-        formfield_callback = finite_decimals
+        formfield_callback = form_field
         widgets = {
             "deviation_reason": forms.Textarea(attrs={"rows": 2}),
             "actual_text": forms.TextInput(attrs={"placeholder": "定性完成情况"}),
@@ -111,16 +116,17 @@ class IndicatorResultForm(forms.ModelForm):
     def __init__(self, *args, categories=(), **kwargs):
         row = kwargs.get("instance")
         self.fixed_by_framework = row is not None and row.pk is not None and not row.is_unit_row
-        if self.fixed_by_framework:
-            # What the framework fixes (name, target, weight, rule...) is shown as text, not as disabled inputs:
-            # a 40-row page then builds, checks and renders half the fields.
-            self.base_fields = self.framework_row_fields()
         super().__init__(*args, **kwargs)
         self.categories = {c.pk: c for c in categories}
         row = self.instance
         if row.pk:
             self.initial.update(row_id=row.pk, category_id=row.category_id, order=row.order)
         if self.fixed_by_framework:
+            # What the framework fixes (name, target, weight, rule...) keeps its value whatever is posted; the page
+            # shows it as text, and a rule broken by it is shown with the field's name like any other error.
+            for name in UNIT_ROW_FIELDS:
+                if name not in FRAMEWORK_ROW_FIELDS:
+                    self.fields[name].disabled = True
             if scoring.is_rule_scored(row.rule):  # the rule decides; the live score shows below the box
                 self.fields["score"].disabled = True
             if row.actual_source:
@@ -135,27 +141,6 @@ class IndicatorResultForm(forms.ModelForm):
             if name in ROW_FIELD_LABELS:
                 field.widget.attrs["aria-label"] = f"{'' if name == 'name' else row.name}{ROW_FIELD_LABELS[name]}"
         _style(self)
-
-    def add_error(self, field, error):
-        # The model's checks may name a field the framework fixes, which a framework row's form does not have:
-        # the message then belongs to the row, after the field's name (Django would raise ValueError: a 500).
-        if field is None and isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
-            for name in [n for n in error.error_dict if n != NON_FIELD_ERRORS and n not in self.fields]:
-                label = ROW_FIELD_LABELS.get(name, name)
-                error.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(
-                    forms.ValidationError(f"{label}：{message}") for message in forms.ValidationError(
-                        error.error_dict.pop(name)).messages
-                )
-        super().add_error(field, error)
-
-    @classmethod
-    def framework_row_fields(cls):
-        if "_framework_row_fields" not in cls.__dict__:
-            cls._framework_row_fields = LightlyCopiedFields(
-                (name, field) for name, field in cls.base_fields.items()
-                if name in FRAMEWORK_ROW_FIELDS or name not in UNIT_ROW_FIELDS
-            )
-        return cls._framework_row_fields
 
     def clean(self):
         cleaned = super().clean()
@@ -218,12 +203,11 @@ class BaseRowFormSet(BaseFormSet):
 RowFormSet = formset_factory(IndicatorResultForm, formset=BaseRowFormSet, extra=0, can_delete=True)
 
 
-@light_copies
 class BudgetLineForm(forms.ModelForm):
     class Meta:
         model = BudgetLine
         fields = ["initial_budget", "adjusted_budget", "executed"]
-        formfield_callback = finite_decimals
+        formfield_callback = form_field
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -231,24 +215,35 @@ class BudgetLineForm(forms.ModelForm):
             field.widget.attrs.update({"class": "form-control form-control-sm text-end", "inputmode": "decimal", "data-live": ""})
 
 
-@light_copies
 class NarrativeSectionForm(forms.ModelForm):
     points = PointsField(label="分条要点（打印时自动编号 1. 2. …）", required=False)
 
     class Meta:
         model = NarrativeSection
         fields = ["body", "points"]
+        formfield_callback = form_field
         widgets = {"body": forms.Textarea(attrs={"rows": 4, "class": "form-control", "data-live": ""})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].label = "正文（每段一行）"
+        self.fields["body"].help_text = f"正文与分条要点合计不超过 {text.SECTION_LIMIT} 字。"
+
+    def clean(self):
+        cleaned = super().clean()
+        length = len(cleaned.get("body") or "") + sum(len(p) for p in cleaned.get("points") or [])
+        if length > text.SECTION_LIMIT:
+            raise forms.ValidationError(
+                f"“{self.instance.title}”的正文与分条要点合计最多 {text.SECTION_LIMIT} 字（现有 {length} 字），请精简。"
+            )
+        return cleaned
 
 
 class BudgetNoteForm(forms.ModelForm):
     class Meta:
         model = Evaluation
         fields = ["budget_note"]
+        formfield_callback = form_field
         widgets = {"budget_note": forms.Textarea(attrs={"rows": 2, "class": "form-control"})}
 
 
@@ -344,14 +339,21 @@ def table_of(form, scorecard):
 class CommentForm(forms.Form):
     """审核意见, pinned to a row or a section of the 说明 (or to the whole evaluation)."""
 
-    result = forms.TypedChoiceField(label="针对指标", required=False, coerce=int, empty_value=None)
-    section = forms.TypedChoiceField(label="或针对说明章节", required=False, coerce=int, empty_value=None)
-    text = forms.CharField(label="意见", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    result = forms.ModelChoiceField(label="针对指标", required=False, queryset=IndicatorResult.objects.none())
+    section = forms.ModelChoiceField(label="或针对说明章节", required=False, queryset=NarrativeSection.objects.none())
+    text = text.TextField(label="意见", widget=forms.Textarea(attrs={"rows": 3}), max_length=text.COMMENT_LIMIT)
 
-    def __init__(self, *args, evaluation, scorecard, **kwargs):
+    def __init__(self, *args, evaluation, scorecard=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["result"].choices = [("", "（不针对具体指标）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
-        self.fields["section"].choices = [("", "（不针对具体章节）")] + [(s.pk, s.title) for s in evaluation.sections_in_order()]
+        # A posted id is looked up among this evaluation's own rows and sections, and only when one is posted;
+        # the page lists them as the table orders them, from what it has loaded.
+        self.fields["result"].queryset = IndicatorResult.objects.filter(evaluation=evaluation)
+        self.fields["section"].queryset = NarrativeSection.objects.filter(evaluation=evaluation)
+        if scorecard is not None:
+            self.fields["result"].choices = [("", "（不针对具体指标）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
+            self.fields["section"].choices = [("", "（不针对具体章节）")] + [
+                (s.pk, s.title) for s in evaluation.sections_in_order()
+            ]
         self.helper = FormHelper()
         self.helper.form_id = "comment-form"
         self.helper.form_action = reverse("evaluations:comment_add", args=[evaluation.pk])
@@ -360,14 +362,45 @@ class CommentForm(forms.Form):
 
 class EvidenceForm(forms.Form):
     file = forms.FileField(label="上传文件")
-    result = forms.TypedChoiceField(label="对应指标（可选）", required=False, coerce=int, empty_value=None)
+    result = forms.ModelChoiceField(label="对应指标（可选）", required=False, queryset=IndicatorResult.objects.none())
 
-    def __init__(self, *args, evaluation, scorecard, types, **kwargs):
+    def __init__(self, *args, evaluation, scorecard=None, types="", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = f"{types}，不超过 {settings.EVIDENCE_MAX_SIZE // 1024 // 1024} MB。"
         self.fields["file"].widget.attrs["accept"] = ".pdf,.docx,.xlsx,.jpg,.jpeg,.png"
-        self.fields["result"].choices = [("", "（整个自评）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
+        self.fields["result"].queryset = IndicatorResult.objects.filter(evaluation=evaluation)  # as CommentForm
+        if scorecard is not None:
+            self.fields["result"].choices = [("", "（整个自评）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
         self.helper = FormHelper()
         self.helper.form_action = reverse("evaluations:evidence_upload", args=[evaluation.pk])
         self.helper.attrs = {"enctype": "multipart/form-data"}
         self.helper.add_input(Submit("upload", "上传", css_class="btn-sm"))
+
+
+# --- The small forms of the workflow: every POST goes through a form, with the same text boundary -------------
+
+
+class AnswerForm(forms.Form):
+    answer = text.TextField(label="答复", required=False, max_length=text.COMMENT_LIMIT)  # workflow says "请填写"
+
+
+class ReasonForm(forms.Form):
+    """A workflow step (submit, return, approve, reopen) or a withdrawal from publication."""
+
+    reason = text.TextField(label="原因或意见", required=False, max_length=text.REASON_LIMIT)
+    version = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+
+
+class StartForm(forms.Form):
+    unit = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    year = forms.IntegerField(min_value=2000, max_value=2100)
+    from_previous = forms.BooleanField(required=False)
+
+
+def error_text(form):
+    """A refused form as one sentence for a message: each field's label and what to fix."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        parts.extend(f"{label}：{e}" if label else e for e in errors)
+    return " ".join(parts)

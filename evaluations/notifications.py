@@ -1,11 +1,10 @@
 """Notices to the responsible people only: the reviewers in charge on submit, the unit's fillers on return,
 approval and reopening. E-mail goes through Django's mail after the transaction commits; the in-app list of
-pending tasks is computed from the data (see pending_tasks), so it can never go stale."""
+pending tasks is computed from the data (Evaluation.objects.awaiting), so it can never go stale."""
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import Q
 
 from evaluations import access
 
@@ -47,23 +46,3 @@ def notify_reviewers(evaluation, stage, event):
 
 def notify_fillers(evaluation, event):
     _send(access.fillers_of(evaluation.unit), event)
-
-
-def pending_tasks(user):
-    """What waits for this user, oldest first: evaluations to review at their stage, or to fill in and submit."""
-    from evaluations.models import Evaluation, EvaluationStatus, ReviewStage
-
-    S = EvaluationStatus
-    tasks = Evaluation.objects.none()
-    if access.is_reviewer(user):
-        department = Q(status=S.SUBMITTED, unit__supervising_department__isnull=False) & access.in_charge_condition(
-            user, stage=ReviewStage.DEPARTMENT
-        )
-        finance = (
-            Q(status=S.DEPARTMENT_REVIEWED) | Q(status=S.SUBMITTED, unit__supervising_department__isnull=True)
-        ) & access.in_charge_condition(user, stage=ReviewStage.FINANCE)
-        tasks = Evaluation.objects.filter(department | finance).exclude(submitted_by=user)
-    if access.is_filler(user):
-        mine = Evaluation.objects.filter(access.member_condition(user), status__in=[S.DRAFT, S.RETURNED])
-        tasks = tasks | mine if access.is_reviewer(user) else mine
-    return tasks.select_related("unit", "framework").order_by("submitted_at", "created_at")

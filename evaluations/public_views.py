@@ -35,7 +35,7 @@ def public_pdf(request, pk):
     """The archived PDF (the approved bytes) where there is one; otherwise rendered now."""
     evaluation = _published(pk)
     filename = document_filename(evaluation, "pdf")
-    archived = evaluation.archives.order_by("-pk").first()
+    archived = evaluation.latest_archive()
     if archived:
         return FileResponse(archived.file.open("rb"), content_type="application/pdf", filename=filename)
     reason = html_pdf.pdf_unavailable_reason()

@@ -167,6 +167,13 @@ def is_rule_scored(rule: str) -> bool:
     return rule in (PROPORTIONAL, DEDUCTION)
 
 
+def stored_score_over_weight(row) -> str | None:
+    """A rule-scored row whose imported 得分 is above its 分值 (manual and qualitative scores: row_errors)."""
+    if is_rule_scored(row.rule) and row.score is not None and row.weight is not None and row.score > row.weight:
+        return f"得分 {plain(row.score)} 分超过本指标分值 {plain(row.weight)} 分。"
+    return None
+
+
 def actual_of(row, measures: dict | None) -> Decimal | None:
     source = getattr(row, "actual_source", "")
     if source in BUDGET_MEASURES:
@@ -338,6 +345,11 @@ class Category:
     def weight_left(self) -> Decimal:
         return self.weight - self.rows_weight
 
+    @property
+    def weight_over(self) -> Decimal:
+        """How far the rows' weights exceed the category's (0 when they do not)."""
+        return max(ZERO, -self.weight_left)
+
 
 @dataclass
 class Dimension:
@@ -444,7 +456,7 @@ def category_weight_errors(scorecard: Scorecard) -> list[tuple[object, str]]:
         if left > 0:
             problems.append((category, f"“{category.indicator.name}”的三级指标分值合计 {plain(category.rows_weight)} 分，还有 {plain(left)} 分未分配（应为 {plain(category.weight)} 分）。"))
         elif left < 0:
-            problems.append((category, f"“{category.indicator.name}”的三级指标分值合计 {plain(category.rows_weight)} 分，超出其分值 {plain(category.weight)} 分 {plain(-left)} 分。"))
+            problems.append((category, f"“{category.indicator.name}”的三级指标分值合计 {plain(category.rows_weight)} 分，比其分值 {plain(category.weight)} 分多 {plain(-left)} 分。"))
     return problems
 
 

@@ -177,15 +177,13 @@ def test_notices_go_to_the_responsible_people_only(cast, django_capture_on_commi
     assert "请补充生态效益的数据来源。" in mail.outbox[0].body and "被退回" in mail.outbox[0].subject
 
 
-def test_pending_tasks_for_each_role(cast):
-    from evaluations.notifications import pending_tasks
-
-    assert list(pending_tasks(cast.filler)) == [cast.evaluation]
-    assert list(pending_tasks(cast.reviewer)) == []
+def test_what_awaits_each_role(cast):
+    assert list(Evaluation.objects.awaiting(cast.filler)) == [cast.evaluation]
+    assert list(Evaluation.objects.awaiting(cast.reviewer)) == []
     workflow.submit(cast.evaluation, by=cast.filler)
-    assert list(pending_tasks(cast.filler)) == []
-    assert list(pending_tasks(cast.reviewer)) == [cast.evaluation]
-    assert list(pending_tasks(cast.other)) == []
+    assert list(Evaluation.objects.awaiting(cast.filler)) == []
+    assert list(Evaluation.objects.awaiting(cast.reviewer)) == [cast.evaluation]
+    assert list(Evaluation.objects.awaiting(cast.other)) == []
 
 
 # --- Editing: history and no silent overwrite ---------------------------------------------------------

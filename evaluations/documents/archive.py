@@ -3,13 +3,14 @@ copy can later be checked against what was approved (manage.py verify_document).
 
 import hashlib
 import logging
+import zipfile
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 
 from evaluations.documents import html_pdf
 from evaluations.documents.outline import document_filename
-from evaluations.models import ArchivedDocument, Evaluation, Event
+from evaluations.models import ArchivedDocument, Evaluation, EvaluationStatus, Event, EventAction
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def sha256(data: bytes) -> str:
 def render_for_approval(evaluation) -> bytes | None:
     """The PDF to archive, or None where archiving is switched off or the machine cannot render PDFs (then the
     approval goes on and the log says why: a missing font must not stop the finance bureau's work)."""
-    if not getattr(settings, "ARCHIVE_APPROVED_DOCUMENTS", True):
+    if not settings.ARCHIVE_APPROVED_DOCUMENTS:
         return None
     reason = html_pdf.pdf_unavailable_reason()
     if reason:
@@ -39,7 +40,7 @@ def store(evaluation, event, pdf: bytes) -> ArchivedDocument:
 def find(data: bytes):
     """The approval event whose archived document has exactly these bytes, or None."""
     return (
-        Event.objects.filter(action="approve", document_sha256=sha256(data))
+        Event.objects.filter(action=EventAction.APPROVE, document_sha256=sha256(data))
         .select_related("evaluation__unit", "evaluation__framework", "actor")
         .first()
     )
@@ -48,12 +49,10 @@ def find(data: bytes):
 def write_year_zip(evaluations, target) -> int:
     """Every approved 说明 of `evaluations` into a zip written to `target` (a path or binary file), one at a time:
     the archived PDF where there is one, else rendered now. Memory stays flat however many there are."""
-    import zipfile
-
     count = 0
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as bundle:
-        for evaluation in evaluations.filter(status="approved").select_related("unit", "framework").iterator(chunk_size=20):
-            archived = evaluation.archives.order_by("-pk").first()
+        for evaluation in evaluations.filter(status=EvaluationStatus.APPROVED).select_related("unit", "framework").iterator(chunk_size=20):
+            archived = evaluation.latest_archive()
             name = document_filename(evaluation, "pdf")
             if archived:
                 with archived.file.open("rb") as source, bundle.open(name, "w") as sink:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluations', '0005_archive_and_publication'),
+        ('evaluations', '0007_clean_control_characters'),
     ]
 
     operations = [

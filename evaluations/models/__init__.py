@@ -14,8 +14,9 @@ from evaluations.models.choices import (
     ScoringRule,
 )
 from evaluations.models.evaluations import (
-    EDITABLE_STATES,
+    EDITABLE_STATUSES,
     FUNDING_SOURCES,
+    REVIEW_STAGES,
     SPENDING_KINDS,
     BudgetItem,
     BudgetLine,
@@ -32,6 +33,7 @@ from evaluations.models.frameworks import Framework, Indicator
 from evaluations.models.records import (
     ArchivedDocument,
     Event,
+    EventAction,
     Evidence,
     FieldChange,
     ReviewComment,
@@ -42,8 +44,8 @@ from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuer
 
 __all__ = [
     "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "ContentChannel", "QualitativeBand", "ScoringRule",
-    "EDITABLE_STATES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
+    "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
-    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "Evidence", "FieldChange",
+    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "EventAction", "Evidence", "FieldChange",
     "ReviewComment", "archive_path", "evidence_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
 ]

@@ -20,7 +20,6 @@ from openpyxl.worksheet.page import PageMargins
 
 from evaluations import editing, scoring
 from evaluations.models import (
-    EDITABLE_STATES,
     BudgetItem,
     Comparison,
     Evaluation,
@@ -45,13 +44,17 @@ from evaluations.spreadsheets.uploads import check_upload, read_all
 # The layout, written
 # =============================================================================================
 
-# (header, width): the indicator table's columns, left to right. The importer finds them by header.
+# (header, width, the row's field it shows): the indicator table's columns, left to right. The importer finds them
+# by header, and names the column of a field when the row's values break a rule.
 OFFICIAL_COLUMNS = (
-    ("一级指标", 10), ("二级指标", 10), ("三级指标", 26), ("指标类型", 10), ("指标性质", 9), ("年度指标值", 16),
-    ("度量单位", 9), ("实际完成值", 18), ("分值", 8), ("得分", 8), ("计分方法", 11), ("每超1个百分点扣分", 10),
-    ("定性评价", 10), ("偏差原因分析及改进措施", 44),
+    ("一级指标", 10, ""), ("二级指标", 10, ""), ("三级指标", 26, "name"), ("指标类型", 10, ""),
+    ("指标性质", 9, "comparison"), ("年度指标值", 16, "target_value"), ("度量单位", 9, "unit_of_measure"),
+    ("实际完成值", 18, "actual_value"), ("分值", 8, "weight"), ("得分", 8, "score"), ("计分方法", 11, "rule"),
+    ("每超1个百分点扣分", 10, "deduction_per_point"), ("定性评价", 10, "band"),
+    ("偏差原因分析及改进措施", 44, "deviation_reason"),
 )
-OFFICIAL_HEADERS = [h for h, _ in OFFICIAL_COLUMNS]
+OFFICIAL_HEADERS = [h for h, _, _ in OFFICIAL_COLUMNS]
+COLUMN_OF_FIELD = {field: h for h, _, field in OFFICIAL_COLUMNS if field}
 COL = {h: i + 1 for i, h in enumerate(OFFICIAL_HEADERS)}
 LAST_COL = len(OFFICIAL_COLUMNS)
 BUDGET_HEADERS = ("项目", "年初预算数", "全年预算数（A）", "全年执行数（B）", "执行率（B/A）")
@@ -170,7 +173,7 @@ def official_workbook(evaluation) -> Workbook:
         merge(row, COL["得分"] + 1, row, LAST_COL)
 
     # Print setup: A4 landscape, one page wide, the table's header repeated on every page.
-    for col, (_, width) in enumerate(OFFICIAL_COLUMNS, start=1):
+    for col, (_, width, _) in enumerate(OFFICIAL_COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = ws.cell(row=header_row + 1, column=COL["三级指标"] + 1)
     ws.print_title_rows = f"{header_row}:{header_row}"
@@ -387,26 +390,21 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
         if indicator is None and not category.accepts_unit_rows:
             where("三级指标", f"三级指标“{leaf_name}”不在 {result.year} 年度指标体系“{category.name}”下，且该二级指标不允许单位自设指标。")
             continue
-        row_obj = IndicatorResult(category=category, indicator=indicator, name=leaf_name, order=len(parsed) + 1)
-        if indicator is not None:
-            for attr in ("rule", "comparison", "actual_source", "deduction_per_point", "target_value", "weight",
-                         "unit_of_measure"):
-                setattr(row_obj, attr, getattr(indicator, attr))
+        defaults = indicator.row_defaults() if indicator is not None else {}
+        row_obj = IndicatorResult(category=category, indicator=indicator, name=leaf_name, order=len(parsed) + 1,
+                                  **defaults)
         ok = _read_row(row_obj, cell, where)
         if ok:
             for attr, message in scoring.row_errors(row_obj).items():
-                column = {"score": "得分", "band": "定性评价", "weight": "分值", "comparison": "指标性质",
-                          "deduction_per_point": "每超1个百分点扣分", "actual_value": "实际完成值",
-                          "target_value": "年度指标值"}.get(attr, "三级指标")
-                where(column, message)
-            if scoring.is_rule_scored(row_obj.rule) and row_obj.score is not None and row_obj.score > row_obj.weight:
-                where("得分", f"得分 {scoring.plain(row_obj.score)} 分超过本指标分值 {scoring.plain(row_obj.weight)} 分。")
+                where(COLUMN_OF_FIELD.get(attr, "三级指标"), message)
+            if message := scoring.stored_score_over_weight(row_obj):
+                where("得分", message)
             parsed.append(row_obj)
     if not parsed and not problems:
         problems.append("指标表中没有三级指标行。")
 
     evaluation = Evaluation.objects.filter(unit=result.unit, framework=framework).first()
-    if evaluation is not None and evaluation.status not in EDITABLE_STATES:
+    if evaluation is not None and not evaluation.is_editable:
         problems.append(f"{result.unit.name} {result.year} 年的自评状态为“{evaluation.get_status_display()}”，不能通过导入修改。")
     if problems:
         return result

@@ -24,7 +24,6 @@ from import_export.results import Error, Result
 
 from evaluations import access, editing, scoring, workflow
 from evaluations.models import (
-    EDITABLE_STATES,
     ActualSource,
     Comparison,
     Evaluation,
@@ -221,8 +220,6 @@ def problems_of(result):
     return lines
 
 
-# Imports may change evaluations only while their unit may still edit them (one definition, in the models).
-IMPORTABLE_STATUSES = EDITABLE_STATES
 
 # ---------------------------------------------------------------------------------------------
 # Units
@@ -646,7 +643,7 @@ class IndicatorResultResource(ChineseResource):
         if unit is None or self._row_problems:
             return
         evaluation = self.evaluations.get((unit.pk, framework.pk))
-        if evaluation is not None and evaluation.status not in IMPORTABLE_STATUSES:
+        if evaluation is not None and not evaluation.is_editable:  # imports change only what the unit may edit
             self.problem("单位编码", f"{unit.name} {year} 年的自评状态为“{evaluation.get_status_display()}”，不能通过导入修改。")
             return
         if evaluation is None:
@@ -665,19 +662,14 @@ class IndicatorResultResource(ChineseResource):
         return self.results.get((self._evaluation.pk, "u", self._category.pk, self._key(row)[3]))
 
     def init_instance(self, row=None):
-        instance = IndicatorResult(evaluation=self._evaluation, category=self._category, indicator=self._indicator)
-        if self._indicator is not None:  # a framework row missing from the evaluation: the framework's defaults
-            i = self._indicator
-            instance.rule, instance.comparison, instance.actual_source = i.rule, i.comparison, i.actual_source
-            instance.deduction_per_point, instance.target_value, instance.weight = i.deduction_per_point, i.target_value, i.weight
-        return instance
+        # A framework row missing from the evaluation starts from the framework's defaults.
+        defaults = self._indicator.row_defaults() if self._indicator is not None else {}
+        return IndicatorResult(evaluation=self._evaluation, category=self._category, indicator=self._indicator, **defaults)
 
     def row_checks(self, row):
-        problems = {}
         # Manual and qualitative scores are checked by the model (scoring.row_errors); rule-scored rows here.
-        if scoring.is_rule_scored(row.rule) and row.score is not None and row.weight is not None and row.score > row.weight:
-            problems["score"] = f"得分 {scoring.plain(row.score)} 分超过本指标分值 {scoring.plain(row.weight)} 分。"
-        return problems
+        message = scoring.stored_score_over_weight(row)
+        return {"score": message} if message else {}
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         if instance.evaluation_id is None and not import_validation_errors and not self._row_problems:

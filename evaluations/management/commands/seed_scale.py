@@ -144,9 +144,8 @@ class Command(BaseCommand):
         rows = []
         for i in leaves:
             row = IndicatorResult(
-                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, comparison=i.comparison,
-                target_value=i.target_value, unit_of_measure=i.unit_of_measure, weight=i.weight, rule=i.rule,
-                deduction_per_point=i.deduction_per_point, actual_source=i.actual_source, order=i.order,
+                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, order=i.order,
+                **i.row_defaults(),
             )
             if i.rule == "qualitative":
                 row.band = rng.choice(["achieved", "achieved", "partly"])
