@@ -18,7 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 
-from evaluations import editing, scoring
+from evaluations import editing, scoring, text
 from evaluations.models import (
     BudgetItem,
     Comparison,
@@ -263,7 +263,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unneutralise(str(value).strip())
+    return unneutralise(text.normalise(str(value)).strip())  # the one text boundary (evaluations/text.py)
 
 
 def _sheet_rows(ws):
@@ -459,21 +459,28 @@ def _read_row(row, cell, where) -> bool:
         setattr(row, text_attr, "")
         if column not in cell:
             continue
-        text = _text(raw)
+        typed = _text(raw)
         # A number is a number whether the cell is a number or text ("400" in a text-formatted cell, as Chinese
         # Excel often has): Excel shows both the same (issue 13, item 2).
         looks_numeric = isinstance(raw, int | float | Decimal) and not isinstance(raw, bool)
-        looks_numeric = looks_numeric or (row.comparison != "qualitative" and _numeric_text(text))
+        looks_numeric = looks_numeric or (row.comparison != "qualitative" and _numeric_text(typed))
         if looks_numeric:
             value, ok = parse(column, widgets.NumberWidget(column, max_value=Decimal("999999999999")))
             setattr(row, number_attr, value)
-        elif text and scoring.is_rule_scored(row.rule) and not (column == "实际完成值" and row.actual_source):
+        elif typed and scoring.is_rule_scored(row.rule) and not (column == "实际完成值" and row.actual_source):
             rule = RULE_LABELS.get(row.rule, row.rule)
-            where(column, f"本指标按“{rule}”计分，“{column}”应为数字，现为“{text}”。请填写数字（单位写在“度量单位”列）。")
+            where(column, f"本指标按“{rule}”计分，“{column}”应为数字，现为“{typed}”。请填写数字（单位写在“度量单位”列）。")
+            problems_before.append(column)
+        elif len(typed) > IndicatorResult._meta.get_field(text_attr).max_length:
+            limit = IndicatorResult._meta.get_field(text_attr).max_length
+            where(column, f"文字最多 {limit} 字，现为 {len(typed)} 字，请精简。")
             problems_before.append(column)
         else:
-            setattr(row, text_attr, text)
+            setattr(row, text_attr, typed)
     row.deviation_reason = _text(cell.get("偏差原因分析及改进措施"))
+    if len(row.deviation_reason) > text.DEVIATION_REASON_LIMIT:
+        where("偏差原因分析及改进措施", f"最多 {text.DEVIATION_REASON_LIMIT} 字，现为 {len(row.deviation_reason)} 字，请精简。")
+        problems_before.append("偏差原因分析及改进措施")
     return not problems_before
 
 

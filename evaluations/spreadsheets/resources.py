@@ -43,6 +43,7 @@ from evaluations.spreadsheets.widgets import (
     number,
     text,
 )
+from evaluations.text import DEVIATION_REASON_LIMIT
 
 logger = logging.getLogger(__name__)
 
@@ -526,7 +527,7 @@ class IndicatorResultResource(ChineseResource):
     deduction_per_point = number("deduction_per_point", "每超1个百分点扣分", max_value=Decimal(100))
     band = choice("band", "定性评价", QualitativeBand.choices)
     score = number("score", "得分", max_value=Decimal(100))
-    deviation_reason = text("deviation_reason", "偏差原因分析及改进措施")
+    deviation_reason = text("deviation_reason", "偏差原因分析及改进措施", max_length=DEVIATION_REASON_LIMIT)
     order = number("order", "排序", max_value=Decimal(100000), places=0)
 
     required_columns = ("单位编码", "年度", "二级指标", "三级指标", "分值")

@@ -7,6 +7,7 @@ from import_export import fields, widgets
 
 from evaluations import scoring
 from evaluations.spreadsheets.cells import unneutralise
+from evaluations.text import normalise
 
 
 def shown(value):
@@ -82,7 +83,7 @@ class TextWidget(widgets.CharWidget):
         self.label, self.required, self.max_length = label, required, max_length
 
     def clean(self, value, row=None, **kwargs):
-        text = unneutralise("" if value is None else str(value).strip())
+        text = unneutralise(normalise("" if value is None else str(value)).strip())  # the one text boundary
         if isinstance(value, float) and value.is_integer():  # 440113 typed as a number in Excel
             text = str(int(value))
         if self.required and not text:
