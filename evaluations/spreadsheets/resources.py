@@ -446,6 +446,7 @@ class IndicatorResource(ChineseResource):
         for i in Indicator.objects.select_related("framework", "parent__parent"):
             self.nodes[(str(i.framework.year), *self._path(i))] = i
         self.touched = set()
+        self.added_parents = {}  # pk → Indicator created for rows that name it as their parent
 
     def _key(self, row):
         year = TextWidget().clean(row.get("年度"))
@@ -471,11 +472,26 @@ class IndicatorResource(ChineseResource):
         self._level = 3 if l3 else 2 if l2 else 1
         if self._level > 1:
             parent_key = (year, l1, l2 if self._level == 3 else "", "")
-            self._parent = self.nodes.get(parent_key)
-            if self._parent is None:
-                missing = l2 if self._level == 3 else l1
-                column = "二级指标" if self._level == 3 else "一级指标"
-                self.problem(column, f"上级指标“{missing}”在 {year} 年度指标体系中不存在（上级指标应写在本行之前）。")
+            self._parent = self.nodes.get(parent_key) or self._add_parents(year, parent_key[1:3])
+
+    def _add_parents(self, year, names):
+        """The 一级/二级 indicators a row names that do not exist yet, created (as published 得分表 are laid out:
+        one row per 三级 indicator with its 一级 and 二级 named on each row). Their 分值 is the sum of their
+        children's, set after the import (after_import); a row naming them itself sets it instead."""
+        names = [n for n in names if n]
+        key = (year, *names, *[""] * (3 - len(names)))
+        if key in self.nodes:
+            return self.nodes[key]
+        parent = self._add_parents(year, names[:-1]) if len(names) > 1 else None
+        siblings = [n for k, n in self.nodes.items() if k[0] == year and n.parent_id == (parent.pk if parent else None)]
+        node = Indicator.objects.create(
+            framework=self._framework, parent=parent, level=len(names), name=names[-1], weight=Decimal(0),
+            order=max((n.order for n in siblings), default=0) + 1,
+        )
+        self.nodes[key] = node
+        self.added_parents[node.pk] = node
+        self.touched.add(node.framework_id)
+        return node
 
     def get_instance(self, instance_loader, row):
         return self.nodes.get(self._key(row))
@@ -492,10 +508,15 @@ class IndicatorResource(ChineseResource):
     def after_save_instance(self, instance, row, **kwargs):
         self.nodes[self._key(row)] = instance
         self.touched.add(instance.framework_id)
+        self.added_parents.pop(instance.pk, None)  # named by a row of its own: its 分值 is the row's
 
     def after_import(self, dataset, result, **kwargs):
         if result.has_errors() or result.has_validation_errors():
             return
+        for level in (2, 1):  # the parents created for the rows: 分值 the sum of their children's
+            for node in [n for n in self.added_parents.values() if n.level == level]:
+                node.weight = sum((c.weight for c in Indicator.objects.filter(parent=node)), Decimal(0))
+                node.save(update_fields=["weight"])
         problems = []
         for framework in Framework.objects.filter(pk__in=self.touched):
             problems += [f"{framework.year} 年度：{e}" for e in scoring.framework_errors(framework.indicators.all())]
