@@ -4,6 +4,7 @@ DATABASE_URL  default: SQLite file db.sqlite3 in the project folder; postgres://
 SECRET_KEY    required when DEBUG is off
 DEBUG         "1"/"true" to turn on (default off)
 ALLOWED_HOSTS comma-separated
+SITE_URL      the address users open, for the links in notices (default http://127.0.0.1:8000)
 HTTPS, BEHIND_PROXY, SESSION_*, AXES_*, REDIS_URL, DATABASE_REPLICA_URL, AWS_STORAGE_BUCKET_NAME: production and
               scale-out settings at the end of this file (docs/deploy.md)
 """
@@ -49,7 +50,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
     "import_export",
@@ -94,7 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "evaluations.context_processors.roles",
+                "evaluations.context_processors.navigation",
             ],
         },
     },
@@ -184,6 +184,9 @@ if os.environ.get("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "jxzp@localhost")
+# The address users open the system at, for the links in notices (a mail is read outside any request, so the host
+# cannot come from one). Production sets it, e.g. https://jixiao.example.gov.cn; the default is `make run`'s.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,
@@ -209,6 +212,14 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# The 说明's PDF (issue 13): renders are kept in the default storage and made by at most PDF_RENDER_SLOTS requests
+# at once (lock files in PDF_RENDER_LOCK_DIR, one machine's); the others answer "正在生成，请稍候". gunicorn.conf.py
+# sets it to its workers − 1, so one worker is always free for pages; 1 under runserver.
+PDF_RENDER_SLOTS = max(1, int(os.environ.get("PDF_RENDER_SLOTS", 1)))
+PDF_RENDER_LOCK_DIR = Path(os.environ.get("PDF_RENDER_LOCK_DIR", BASE_DIR / "var" / "locks"))
+# Renders run this much nicer than the workers' pages (0-19): they give way to pages on the same cores.
+PDF_RENDER_NICENESS = int(os.environ.get("PDF_RENDER_NICENESS", 10))
 
 # --- Production: serving, security, sessions, cache, shared storage (issue 7; docs/deploy.md) ---------------
 # Static files are collected (`collectstatic`) and served with hashed, compressed names unless DEBUG is on;
@@ -267,6 +278,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "ops.errors.csrf_failure"  # a page expired: said in Chinese, in the site's layout
 CSRF_COOKIE_HTTPONLY = True  # no script reads the token: forms carry it, htmx posts the form itself
 
 # Content-Security-Policy: scripts and styles only from our own static files, no inline script, no eval.

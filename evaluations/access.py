@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from evaluations.models import ReviewerCharge
-from evaluations.models.roles import ADMIN, FILLER, REVIEWER, ROLES, is_admin, is_filler, is_reviewer, role_names
+from evaluations.models.roles import ADMIN, FILLER, REVIEWER, ROLES, is_admin, is_filler, is_reviewer
 
 __all__ = [
-    "ADMIN", "FILLER", "REVIEWER", "ROLES", "is_admin", "is_filler", "is_reviewer", "role_names",
+    "ADMIN", "FILLER", "REVIEWER", "ROLES", "is_admin", "is_filler", "is_reviewer",
     "can_import_official", "can_export_documents", "can_open_admin", "can_review_pages", "is_member", "in_charge_of", "ancestor_ids", "charges_over", "reviewers_in_charge", "fillers_of",
 ]
 

@@ -5,6 +5,7 @@ pending tasks is computed from the data (Evaluation.objects.awaiting), so it can
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.urls import reverse
 
 from evaluations import access
 
@@ -15,6 +16,17 @@ SUBJECTS = {
     "return_for_changes": "【已退回】{evaluation}被退回修改",
     "reopen": "【已重新打开】{evaluation}已重新打开",
 }
+
+
+# Where each notice leads: reviewers to the review page; fillers to the edit page when the evaluation came back to
+# them, to the 自评表 once it is approved.
+PAGES = {"submit": "review", "department_approve": "review", "return_for_changes": "edit", "reopen": "edit",
+         "approve": "detail"}
+
+
+def evaluation_link(evaluation, action) -> str:
+    """The full address of the page this notice is about, on SITE_URL (config/settings.py): a mail has no host."""
+    return settings.SITE_URL + reverse(f"evaluations:{PAGES[action]}", args=[evaluation.pk])
 
 
 def _send(users, event):
@@ -34,7 +46,7 @@ def _send(users, event):
     if comments:
         lines.append("审核意见：")
         lines += [f"  {n}. {c.target_label}：{c.text}" for n, c in enumerate(comments, 1)]
-    lines.append("请登录绩效自评系统查看。")
+    lines.append(f"请登录绩效自评系统查看：{evaluation_link(evaluation, event.action)}")
     body = "\n".join(lines)
     messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [r]) for r in recipients]
     transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from evaluations import access, checklist, editing, evidence, scoring, text, workflow
+from evaluations.documents import html_pdf
 from evaluations.documents.outline import build_document
 from evaluations.forms import (
     AnswerForm,
@@ -128,7 +129,7 @@ def _page_context(request, evaluation):
         "can_see_history": access.can_review_pages(user),
         "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
-        "archive": evaluation.latest_archive() if evaluation.status == S.APPROVED else None,
+        "archive": evaluation.approved_archive(),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
         "text_limits": {
             "reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT, "deviation_reason": text.DEVIATION_REASON_LIMIT,
@@ -150,7 +151,9 @@ def _side_forms(evaluation, user, scorecard):
 @login_required
 def evaluation_detail(request, pk):
     evaluation = load_evaluation(request, pk)
-    return render(request, "evaluations/evaluation_detail.html", _page_context(request, evaluation))
+    return render(request, "evaluations/evaluation_detail.html", _page_context(request, evaluation) | {
+        "pdf_unavailable": html_pdf.pdf_unavailable_reason() is not None,  # the button says so (issue 14)
+    })
 
 
 def _editable(request, pk, *, contents=True):

@@ -185,18 +185,27 @@ def department_approve(evaluation, *, by, reason="", expected_version=None):
 
 
 def approve(evaluation, *, by, reason="", expected_version=None):
-    """已提交/主管部门已审核 → 已通过; the 说明 is rendered once, stored, and its SHA-256 recorded in the event."""
+    """已提交/主管部门已审核 → 已通过; the 说明 of exactly this version is stored and its SHA-256 recorded in the
+    event, or the approval does not happen (issue 13, item 10)."""
     problem = refusal(by, evaluation, A.APPROVE)
     if problem:
         raise WorkflowError(problem)
-    pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes about a second
-    with transaction.atomic():
-        event = _perform(
-            evaluation, A.APPROVE, by=by, reason=reason, expected_version=expected_version,
-            event_fields={"document_sha256": archive.sha256(pdf) if pdf else ""},
-        )
-        if pdf:
-            archive.store(evaluation, event, pdf)
+    if expected_version is not None and int(expected_version) != evaluation.version:
+        raise WorkflowError("页面显示的不是最新内容（其他人刚刚修改或处理了该自评），请刷新页面后再操作。")
+    try:
+        pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes seconds
+        project_pdfs = archive.render_projects_for_approval(evaluation) if pdf else []
+        with transaction.atomic():
+            # The conditional update on the version the PDF was rendered from: a change since refuses the approval.
+            event = _perform(
+                evaluation, A.APPROVE, by=by, reason=reason, expected_version=expected_version,
+                event_fields={"document_sha256": archive.sha256(pdf) if pdf else ""},
+            )
+            if pdf:
+                archive.store(evaluation, event, pdf)
+                archive.store_projects(evaluation, event, project_pdfs)
+    except archive.Unarchivable as error:
+        raise WorkflowError(str(error)) from None
     notifications.notify_fillers(evaluation, event)
     return event
 
@@ -257,11 +266,13 @@ def publish(evaluation, *, by, unpublish=False, reason=""):
 
 
 @transaction.atomic
-def add_comment(evaluation, *, by, text, result=None, section=None):
-    """A comment waits for the next return. It is written only while the evaluation is as the reviewer saw it:
-    a no-op update of its row, conditional on its status and version, takes the row's write lock first, so a
-    return committing at the same instant either includes the comment in its notice or makes this refuse it
-    (never a comment stored after the return and never sent; issue 13, item 11)."""
+def add_comment(evaluation, *, by, text, result=None, section=None, project_row=None):
+    """A comment on the package: the 部门整体 evaluation, one of its rows or sections, or a row of one of its
+    projects (they are reviewed, returned and approved together). It waits for the next return, and is written
+    only while the evaluation is as the reviewer saw it: a no-op update of its row, conditional on its status and
+    version, takes the row's write lock first, so a return committing at the same instant either includes the
+    comment in its notice or makes this refuse it (never stored after the return and never sent; issue 13,
+    item 11)."""
     text = (text or "").strip()
     if not can_comment(by, evaluation):
         raise WorkflowError("只有负责当前审核环节的审核人可以提出审核意见。")
@@ -270,10 +281,14 @@ def add_comment(evaluation, *, by, text, result=None, section=None):
     for target in (result, section):
         if target is not None and target.evaluation_id != evaluation.pk:
             raise WorkflowError("审核意见所指的指标或章节不属于该自评。")
+    if project_row is not None and project_row.project.evaluation_id != evaluation.pk:
+        raise WorkflowError("审核意见所指的项目指标不属于该单位本年度的自评。")
     unchanged = Evaluation.objects.filter(pk=evaluation.pk, status=evaluation.status, version=evaluation.version)
     if not unchanged.update(version=F("version")):
         raise WorkflowError("该自评刚刚已被退回、通过或修改，本条意见未记录。请刷新页面查看最新状态；如仍需提出，请重新填写。")
-    return ReviewComment.objects.create(evaluation=evaluation, author=by, text=text, result=result, section=section)
+    return ReviewComment.objects.create(
+        evaluation=evaluation, author=by, text=text, result=result, section=section, project_row=project_row
+    )
 
 
 def answer_comment(comment, *, by, answer):

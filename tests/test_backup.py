@@ -199,6 +199,7 @@ workflow.return_for_changes(e, by=reviewer, reason="请修改")
 """
 
 
+@pytest.mark.multiprocess
 def test_backup_from_sqlite_restores_into_postgresql_identically(tmp_path):
     require_postgres()
     with scratch_database("jx_restore") as (_name, url):
@@ -247,6 +248,7 @@ def read_back():
     return json.loads(out.getvalue())
 
 
+@pytest.mark.multiprocess
 def test_text_typed_on_the_edit_page_survives_backup_and_restore_into_the_other_database(db, settings, tmp_path):
     from django.db import connection
     from django.test import Client

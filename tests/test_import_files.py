@@ -15,8 +15,9 @@ from openpyxl import Workbook, load_workbook
 from evaluations import access
 from evaluations.models import Evaluation, Framework, Indicator, IndicatorResult
 from evaluations.spreadsheets import official
-from evaluations.spreadsheets.resources import IndicatorResource, IndicatorResultResource, problems_of
+from evaluations.spreadsheets.resources import IndicatorResource, IndicatorResultResource
 from tests.factories import PASSWORD, make_evaluation, make_user
+from tests.test_resources import problems_of
 
 pytestmark = pytest.mark.django_db
 

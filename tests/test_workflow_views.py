@@ -9,16 +9,11 @@ from django.test.utils import CaptureQueriesContext
 
 from evaluations import access, workflow
 from evaluations.models import Evaluation, EvaluationStatus, Unit
-from tests.factories import PASSWORD, make_evaluation, make_framework, make_unit, make_user
+from tests.factories import login, make_evaluation, make_framework, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
 S = EvaluationStatus
 
-
-def login(user):
-    client = Client()
-    client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def add_units(parent, count, framework, submitter):

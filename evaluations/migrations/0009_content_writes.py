@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluations', '0007_clean_control_characters'),
+        ('evaluations', '0009_projects'),
     ]
 
     operations = [

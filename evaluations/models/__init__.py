@@ -30,15 +30,27 @@ from evaluations.models.evaluations import (
     section_skeleton,
 )
 from evaluations.models.frameworks import Framework, Indicator
+from evaluations.models.projects import (
+    DimensionKind,
+    Project,
+    ProjectFramework,
+    ProjectIndicator,
+    ProjectQuerySet,
+    ProjectScoring,
+    ProjectTemplateIndicator,
+)
 from evaluations.models.records import (
     ArchivedDocument,
+    ArchivedProjectDocument,
     Event,
     EventAction,
     Evidence,
     FieldChange,
+    RenderedDocument,
     ReviewComment,
     archive_path,
     evidence_path,
+    rendered_path,
 )
 from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuerySet
 
@@ -46,6 +58,8 @@ __all__ = [
     "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "ContentChannel", "QualitativeBand", "ScoringRule",
     "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
-    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "EventAction", "Evidence", "FieldChange",
-    "ReviewComment", "archive_path", "evidence_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
+    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "ArchivedProjectDocument", "Event", "EventAction",
+    "Evidence", "FieldChange", "RenderedDocument", "DimensionKind", "Project", "ProjectFramework", "ProjectIndicator",
+    "ProjectQuerySet", "ProjectScoring", "ProjectTemplateIndicator", "ReviewComment", "archive_path", "evidence_path",
+    "rendered_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
 ]

@@ -8,6 +8,7 @@ from django.db import models
 
 from evaluations.models.choices import SCORE, ContentChannel
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
+from evaluations.models.projects import Project, ProjectIndicator
 from evaluations.text import COMMENT_LIMIT, REASON_LIMIT
 
 
@@ -69,6 +70,10 @@ class ReviewComment(models.Model):
     section = models.ForeignKey(
         NarrativeSection, verbose_name="说明章节", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
     )
+    # A row of one of the package's projects (issue 16: reviewers comment on any row of any project).
+    project_row = models.ForeignKey(
+        ProjectIndicator, verbose_name="项目指标", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.PROTECT, related_name="+")
     text = models.TextField("审核意见", max_length=COMMENT_LIMIT)
     created_at = models.DateTimeField("提出时间", auto_now_add=True)
@@ -91,6 +96,8 @@ class ReviewComment(models.Model):
 
     @property
     def target_label(self):
+        if self.project_row_id:
+            return f"项目“{self.project_row.project.name}”指标“{self.project_row.name}”"
         if self.result_id:
             return f"指标“{self.result.name}”"
         if self.section_id:
@@ -124,6 +131,58 @@ class ArchivedDocument(models.Model):
 
     def __str__(self):
         return f"{self.evaluation}（{self.created_at:%Y-%m-%d}）"
+
+
+def rendered_path(instance, filename):
+    return f"rendered/{instance.evaluation_id}/{instance.key}.pdf"
+
+
+class RenderedDocument(models.Model):
+    """The 说明's PDF as rendered for download, kept in storage so that the same text is rendered once, however
+    many people download it (issue 13). `key` names exactly what was rendered (evaluations.documents.rendered):
+    a new version of the text, the template or the renderer gets a new key; old ones are removed."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField("内容标识", max_length=64, unique=True)
+    file = models.FileField("PDF", upload_to=rendered_path, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "已生成的说明 PDF"
+        verbose_name_plural = "已生成的说明 PDF"
+
+    def __str__(self):
+        return f"{self.evaluation_id}/{self.key[:12]}"
+
+
+def project_archive_path(instance, filename):
+    return f"archive/{instance.evaluation_id}/projects/{instance.sha256}.pdf"
+
+
+class ArchivedProjectDocument(models.Model):
+    """A project's 自评表 as approved with its package: rendered at the approval, stored, its SHA-256 kept here
+    (the approval event carries the 说明's; verify_document finds either)."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.PROTECT, related_name="project_archives")
+    event = models.ForeignKey(Event, verbose_name="审核通过记录", on_delete=models.PROTECT, related_name="project_archives")
+    project = models.ForeignKey(
+        Project, verbose_name="项目", null=True, on_delete=models.SET_NULL, related_name="archives"
+    )
+    project_name = models.CharField("项目名称（归档时）", max_length=200)
+    file = models.FileField("归档 PDF", upload_to=project_archive_path, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    created_at = models.DateTimeField("归档时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "归档项目自评表"
+        verbose_name_plural = "归档项目自评表"
+        ordering = ["-created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.project_name}（{self.created_at:%Y-%m-%d}）"
 
 
 def evidence_path(instance, filename):

@@ -31,10 +31,3 @@ def is_reviewer(user):
 
 def is_filler(user):
     return FILLER in _groups(user)
-
-
-def role_names(user):
-    names = [role for role in ROLES if role in _groups(user)]
-    if user.is_authenticated and user.is_superuser and ADMIN not in names:
-        names.append(ADMIN)
-    return names

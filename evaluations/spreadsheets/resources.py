@@ -209,16 +209,6 @@ class ChineseResource(resources.ModelResource):
         return neutralise(super().export_field(field, instance, **kwargs))
 
 
-def problems_of(result):
-    """Every problem of an import as one line each: "第 3 行“得分”：…" (for messages and tests)."""
-    lines = [str(e.error) for e in result.base_errors]
-    for row_number, errors in result.row_errors():
-        lines.extend(f"第 {row_number} 行：{e.error}" for e in errors)
-    for row in result.invalid_rows:
-        for column, messages in row.field_specific_errors.items():
-            lines.extend(f"第 {row.number} 行“{column}”：{m}" for m in messages)
-        lines.extend(f"第 {row.number} 行：{m}" for m in row.non_field_specific_errors)
-    return lines
 
 
 

@@ -45,7 +45,8 @@ def document_blocks(document, style):
         if block.kind in ("title", "heading", "subheading"):
             tag, css = s[block.kind]
             ids = None if block.kind == "title" else s["ids"]
-            blocks.append({"tag": tag, "css": css, "id": None if ids is None else ids + block.anchor, "text": block.text})
+            blocks.append({"tag": tag, "css": css, "id": None if ids is None else ids + block.anchor, "text": block.text,
+                           "parts": document.title_parts if block.kind == "title" else None})
         elif block.kind == "point" and s["points"]:
             blocks.append({"number": block.number, "text": block.text})
         else:

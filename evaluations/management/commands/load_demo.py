@@ -5,9 +5,10 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from evaluations import access, demo
+from evaluations import access, demo, demo_projects
 from evaluations.models import (
     ArchivedDocument,
+    ArchivedProjectDocument,
     BudgetLine,
     Evaluation,
     Event,
@@ -31,7 +32,7 @@ DEMO_USERS = [
 
 
 def load_default_framework(year):
-    """Create or update the default framework of a year (domain.md §3). Weights and rules stay editable."""
+    """Create or update the default framework of a year (docs/domain.md §3). Weights and rules stay editable."""
     framework, _ = Framework.objects.get_or_create(year=year, defaults={"name": f"{year}年度部门整体支出绩效评价指标体系"})
     for n1, (name1, weight1, categories) in enumerate(demo.DEFAULT_FRAMEWORK, start=1):
         top, _ = Indicator.objects.update_or_create(
@@ -60,11 +61,13 @@ def remove_evaluations(evaluations):
     refuses); the demo is the one place that starts over (issue 13: a second `make run` failed here)."""
     files = [
         (item.file.storage, item.file.name)
-        for model in (Evidence, ArchivedDocument) for item in model.objects.filter(evaluation__in=evaluations)
+        for model in (Evidence, ArchivedDocument, ArchivedProjectDocument)
+        for item in model.objects.filter(evaluation__in=evaluations)
         if item.file.name
     ]
     ReviewComment.objects.filter(evaluation__in=evaluations).delete()  # they point at the events they went with
     ArchivedDocument.objects.filter(evaluation__in=evaluations).delete()
+    ArchivedProjectDocument.objects.filter(evaluation__in=evaluations).delete()
     Event.objects.filter(evaluation__in=evaluations).delete()  # a QuerySet's delete, not Event.delete
     evaluations.delete()  # rows, budget, sections, evidence, field history
     transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
@@ -83,6 +86,7 @@ class Command(BaseCommand):
             framework = load_default_framework(demo.DEMO_YEAR)
             units = self.load_units()
             evaluation = self.load_evaluation(units[demo.DEMO_UNIT_CODE], framework)
+            demo_projects.load_demo_projects(evaluation)
             self.load_users(units)
         card = evaluation.scorecard()
         self.stdout.write(self.style.SUCCESS(f"已载入 {evaluation}：综合得分 {card.total} 分，自评结果“{card.grade}”。"))
