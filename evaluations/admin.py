@@ -191,8 +191,17 @@ class IndicatorAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
 # --- Evaluations ----------------------------------------------------------------------------------
 
 
+class FrameworkRowsStayFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk and not form.instance.is_unit_row:
+                raise ValidationError(f"体系内的指标“{form.instance.name}”不能删除，只能删除单位自设的指标。")
+
+
 class IndicatorResultInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInline):
     model = IndicatorResult
+    formset = FrameworkRowsStayFormSet
     extra = 0
     shared_choice_fields = ("indicator", "category")
     fields = [
@@ -208,13 +217,22 @@ class IndicatorResultInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInl
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class BudgetLineInline(SafeInputMixin, admin.TabularInline):
+class SkeletonInline:
+    """Budget lines and sections come from the framework when the evaluation starts: edited, never added or removed."""
+
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class BudgetLineInline(SafeInputMixin, SkeletonInline, admin.TabularInline):
     model = BudgetLine
     extra = 0
     max_num = 5
 
 
-class NarrativeSectionInline(SafeInputMixin, admin.StackedInline):
+class NarrativeSectionInline(SafeInputMixin, SkeletonInline, admin.StackedInline):
     model = NarrativeSection
     extra = 0
     fields = ["kind", "indicator", "body", "points", "order"]
@@ -262,31 +280,46 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
         # A new evaluation gets its rows, budget lines and sections from the framework on save.
         return self.inlines if obj else []
 
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an evaluation to another unit or year is not an edit of its content.
+        return [*self.readonly_fields, "unit", "framework"] if obj else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
         if change:
-            obj.version += 1
+            return  # content changes are written by save_related, through editing.save_content
+        obj.updated_by = request.user
         super().save_model(request, obj, form, change)
-        if not change:
-            Evaluation.objects.add_skeleton(obj)
+        Evaluation.objects.add_skeleton(obj)
 
     def has_change_permission(self, request, obj=None):
         # Content changes only while the unit may edit too; an approved evaluation never changes (reopen it first).
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or obj.is_editable)
 
-    @transaction.atomic
     def save_related(self, request, form, formsets, change):
-        edits = [(form.instance, {n: form.initial.get(n) for n in form.changed_data})] if change else []
+        if not change:
+            super().save_related(request, form, formsets, change)
+            Evaluation.objects.with_scoring_data().get(pk=form.instance.pk).refresh_computed_scores()
+            return
+        # One home for content writes: the changed fields, the new and the removed rows go to editing.save_content
+        # (state check, conditional version bump, field history marked 系统管理, rule scores).
+        edits = [(form.instance, {n: form.initial.get(n) for n in form.changed_data})]
+        created, deleted = [], []
         for formset in formsets:
-            edits += [(f.instance, {n: f.initial.get(n) for n in f.changed_data}) for f in formset.initial_forms
-                      if f.changed_data and f not in formset.deleted_forms]
-        super().save_related(request, form, formsets, change)
-        if change:
-            FieldChange.objects.bulk_create(
-                editing.field_changes(form.instance, edits, by=request.user, version=form.instance.version)
-            )
-        Evaluation.objects.with_scoring_data().get(pk=form.instance.pk).refresh_computed_scores()
+            # What the admin's own log (construct_change_message) reads from a formset it saved itself.
+            formset.new_objects = [f.instance for f in formset.extra_forms
+                                   if f.has_changed() and f not in formset.deleted_forms]
+            formset.deleted_objects = [f.instance for f in formset.initial_forms if f in formset.deleted_forms]
+            changed = [f for f in formset.initial_forms if f.changed_data and f not in formset.deleted_forms]
+            formset.changed_objects = [(f.instance, f.changed_data) for f in changed]
+            edits += [(f.instance, {n: f.initial.get(n) for n in f.changed_data}) for f in changed]
+            created += formset.new_objects
+            deleted += formset.deleted_objects
+        try:
+            editing.save_content(form.instance, by=request.user, channel=editing.CHANNEL.ADMIN,
+                                 expected_version=form.instance.version, edits=edits, created=created, deleted=deleted)
+        except workflow.WorkflowError as refused:
+            self.message_user(request, f"未保存：{refused.message}", messages.ERROR)
 
 
 class ReadOnlyAdmin(SafeInputMixin, admin.ModelAdmin):
@@ -319,10 +352,11 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(FieldChange)
 class FieldChangeAdmin(ReadOnlyAdmin):
-    list_display = ["changed_at", "evaluation", "object_label", "field_label", "old_value", "new_value", "changed_by"]
+    list_display = ["changed_at", "evaluation", "object_label", "field_label", "old_value", "new_value", "changed_by",
+                    "channel"]
     list_select_related = ["evaluation__unit", "evaluation__framework", "changed_by"]
     search_fields = ["evaluation__unit__name", "object_label", "field_label"]
-    list_filter = ["evaluation__framework__year"]
+    list_filter = ["evaluation__framework__year", "channel"]
 
 
 @admin.register(ReviewComment)

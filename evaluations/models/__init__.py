@@ -9,6 +9,7 @@ from evaluations.models.choices import (
     SCORE,
     ActualSource,
     Comparison,
+    ContentChannel,
     QualitativeBand,
     ScoringRule,
 )
@@ -72,7 +73,7 @@ from evaluations.models.records import (
 from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuerySet
 
 __all__ = [
-    "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "QualitativeBand", "ScoringRule",
+    "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "ContentChannel", "QualitativeBand", "ScoringRule",
     "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
     "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "ArchivedProjectDocument", "Event", "EventAction",
