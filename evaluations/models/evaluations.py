@@ -245,11 +245,9 @@ class Evaluation(models.Model):
         """The 说明 PDF archived by the approval now in force, offered as 审核通过版本; None when not approved or
         approved without one (ARCHIVE_APPROVED_DOCUMENTS off). Never an earlier approval's: its text was reopened
         and may have changed since (issue 13, item 10)."""
-        from evaluations.models.records import EventAction
-
         if self.status != EvaluationStatus.APPROVED:
             return None
-        latest = self.events.filter(action=EventAction.APPROVE).order_by("-created_at", "-pk").values("pk")[:1]
+        latest = self.events.filter(action="approve").order_by("-created_at", "-pk").values("pk")[:1]
         return self.archives.filter(event=Subquery(latest)).first()
 
     def budget_summary(self):

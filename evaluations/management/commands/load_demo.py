@@ -15,6 +15,7 @@ from evaluations.models import (
     Framework,
     Indicator,
     IndicatorResult,
+    RenderedDocument,
     ReviewComment,
     ReviewerCharge,
     ReviewStage,
@@ -55,12 +56,13 @@ def load_default_framework(year):
 
 
 def remove_evaluations(evaluations):
-    """Remove evaluations with everything gathered around them: events, archived PDFs, comments, evidence, field
-    history, and the stored files. Events and archives are never removed in use (they are PROTECTed, Event.delete
+    """Remove evaluations with everything gathered around them: events, archived and rendered PDFs, comments,
+    evidence, field history, and the stored files. Events and archives are never removed in use (they are PROTECTed, Event.delete
     refuses); the demo is the one place that starts over (issue 13: a second `make run` failed here)."""
     files = [
         (item.file.storage, item.file.name)
-        for model in (Evidence, ArchivedDocument) for item in model.objects.filter(evaluation__in=evaluations)
+        for model in (Evidence, ArchivedDocument, RenderedDocument)
+        for item in model.objects.filter(evaluation__in=evaluations)
         if item.file.name
     ]
     ReviewComment.objects.filter(evaluation__in=evaluations).delete()  # they point at the events they went with
