@@ -57,9 +57,10 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 test: install $(AXE)
 	$(PY) -m pytest
 
-# The in-process suite, for every change: no browser, no other processes (markers in pyproject.toml).
+# The in-process suite, for every change: no browser, no other processes (markers in pyproject.toml), and 8 rather
+# than 25 random examples per property and fuzzed form (FUZZ_EXAMPLES).
 test-fast: install
-	$(PY) -m pytest -m "not browser and not multiprocess"
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),8) $(PY) -m pytest -m "not browser and not multiprocess"
 
 lint: install
 	$(PY) -m ruff check .

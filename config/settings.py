@@ -94,7 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "evaluations.context_processors.roles",
+                "evaluations.context_processors.navigation",
             ],
         },
     },
@@ -276,6 +276,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "ops.errors.csrf_failure"  # a page expired: said in Chinese, in the site's layout
 CSRF_COOKIE_HTTPONLY = True  # no script reads the token: forms carry it, htmx posts the form itself
 
 # Content-Security-Policy: scripts and styles only from our own static files, no inline script, no eval.

@@ -1,7 +1,7 @@
 from evaluations import access
 
 
-def roles(request):
+def navigation(request):
     """What the navigation may offer this user (flags from access.py: the templates do not decide)."""
     user = request.user
     return {

@@ -19,12 +19,10 @@ UNIT_ROW_FIELDS = [
     "name", "comparison", "target_value", "target_text", "unit_of_measure", "weight", "rule", "deduction_per_point",
     *FRAMEWORK_ROW_FIELDS,
 ]
-# What a screen reader says for each input of a row: the row's name and this (the table shows them as columns).
-ROW_FIELD_LABELS = {
-    "name": "指标名称", "comparison": "指标性质", "target_value": "年度指标值", "target_text": "定性目标",
-    "unit_of_measure": "度量单位", "actual_value": "实际完成值", "actual_text": "实际完成情况", "band": "定性评价",
-    "weight": "分值", "rule": "计分方法", "deduction_per_point": "每超 1 个百分点扣分", "score": "得分",
-    "deviation_reason": "偏差原因分析及改进措施",
+# What a screen reader says for each input of a row: the row's name and this (the table shows them as columns): the
+# model's verbose names, shorter where the table's column heading already says the rest.
+ROW_FIELD_LABELS = {name: str(IndicatorResult._meta.get_field(name).verbose_name) for name in UNIT_ROW_FIELDS} | {
+    "name": "指标名称", "target_text": "定性目标", "actual_text": "实际完成情况",
 }
 TYPED_NUMBER = re.compile(r"^\s*\d+\s*[.．、]\s*")
 

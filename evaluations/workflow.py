@@ -183,6 +183,7 @@ def approve(evaluation, *, by, reason="", expected_version=None):
         raise WorkflowError("页面显示的不是最新内容（其他人刚刚修改或处理了该自评），请刷新页面后再操作。")
     try:
         pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes seconds
+        project_pdfs = archive.render_projects_for_approval(evaluation) if pdf else []
         with transaction.atomic():
             # The conditional update on the version the PDF was rendered from: a change since refuses the approval.
             event = _perform(
@@ -191,6 +192,7 @@ def approve(evaluation, *, by, reason="", expected_version=None):
             )
             if pdf:
                 archive.store(evaluation, event, pdf)
+                archive.store_projects(evaluation, event, project_pdfs)
     except archive.Unarchivable as error:
         raise WorkflowError(str(error)) from None
     notifications.notify_fillers(evaluation, event)
@@ -252,7 +254,9 @@ def publish(evaluation, *, by, unpublish=False, reason=""):
 # --- Review comments -------------------------------------------------------------------------------
 
 
-def add_comment(evaluation, *, by, text, result=None, section=None):
+def add_comment(evaluation, *, by, text, result=None, section=None, project_row=None):
+    """A comment on the package: the 部门整体 evaluation, one of its rows or sections, or a row of one of its
+    projects (they are reviewed, returned and approved together)."""
     text = (text or "").strip()
     if not can_comment(by, evaluation):
         raise WorkflowError("只有负责当前审核环节的审核人可以提出审核意见。")
@@ -261,7 +265,11 @@ def add_comment(evaluation, *, by, text, result=None, section=None):
     for target in (result, section):
         if target is not None and target.evaluation_id != evaluation.pk:
             raise WorkflowError("审核意见所指的指标或章节不属于该自评。")
-    return ReviewComment.objects.create(evaluation=evaluation, author=by, text=text, result=result, section=section)
+    if project_row is not None and project_row.project.evaluation_id != evaluation.pk:
+        raise WorkflowError("审核意见所指的项目指标不属于该单位本年度的自评。")
+    return ReviewComment.objects.create(
+        evaluation=evaluation, author=by, text=text, result=result, section=section, project_row=project_row
+    )
 
 
 def answer_comment(comment, *, by, answer):

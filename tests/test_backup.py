@@ -248,6 +248,7 @@ def read_back():
     return json.loads(out.getvalue())
 
 
+@pytest.mark.multiprocess
 def test_text_typed_on_the_edit_page_survives_backup_and_restore_into_the_other_database(db, settings, tmp_path):
     from django.db import connection
     from django.test import Client

@@ -119,13 +119,13 @@ def test_an_approved_evaluation_serves_its_archive_without_rendering(demo, fille
     settings.ARCHIVE_APPROVED_DOCUMENTS = True
     workflow.submit(demo, by=demo.unit.members.first())
     workflow.approve(demo, by=make_user(access.REVIEWER, charge=demo.unit))
-    assert len(renders) == 1  # the archive's
+    at_approval = len(renders)  # the 说明's and its projects' 自评表
     archived = demo.archives.get()
     downloaded = body(filler.get(f"/evaluations/{demo.pk}/document.pdf"))
-    assert downloaded == archived.file.read() and len(renders) == 1
+    assert downloaded == archived.file.read() and len(renders) == at_approval
     workflow.publish(demo, by=make_user(access.ADMIN))
     public = Client().get(f"/public/{demo.pk}/document.pdf")
-    assert body(public) == downloaded and "inline" in public["Content-Disposition"] and len(renders) == 1
+    assert body(public) == downloaded and "inline" in public["Content-Disposition"] and len(renders) == at_approval
 
 
 def assert_waiting_page(response, url):

@@ -29,8 +29,18 @@ from evaluations.models.evaluations import (
     section_skeleton,
 )
 from evaluations.models.frameworks import Framework, Indicator
+from evaluations.models.projects import (
+    DimensionKind,
+    Project,
+    ProjectFramework,
+    ProjectIndicator,
+    ProjectQuerySet,
+    ProjectScoring,
+    ProjectTemplateIndicator,
+)
 from evaluations.models.records import (
     ArchivedDocument,
+    ArchivedProjectDocument,
     Event,
     EventAction,
     Evidence,
@@ -47,7 +57,8 @@ __all__ = [
     "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "QualitativeBand", "ScoringRule",
     "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
-    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "EventAction", "Evidence", "FieldChange",
-    "RenderedDocument", "ReviewComment", "archive_path", "evidence_path", "rendered_path", "ReviewerCharge",
-    "ReviewStage", "Unit", "UnitQuerySet",
+    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "ArchivedProjectDocument", "Event", "EventAction",
+    "Evidence", "FieldChange", "RenderedDocument", "DimensionKind", "Project", "ProjectFramework", "ProjectIndicator",
+    "ProjectQuerySet", "ProjectScoring", "ProjectTemplateIndicator", "ReviewComment", "archive_path", "evidence_path",
+    "rendered_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
 ]

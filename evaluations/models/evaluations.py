@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from evaluations import scoring, text
 from evaluations.models.choices import (
@@ -16,6 +17,7 @@ from evaluations.models.choices import (
     SCORE,
     ActualSource,
     Comparison,
+    EventAction,
     QualitativeBand,
     ScoringRule,
 )
@@ -95,6 +97,13 @@ class EvaluationQuerySet(models.QuerySet):
                  .values("evaluation").annotate(total=models.Sum("score")).values("total"))
         return self.annotate(total_score_sum=models.Subquery(total, output_field=models.DecimalField()))
 
+    def with_project_count(self):
+        """Each evaluation with the number of its projects (项目支出), in the same query."""
+        Project = self.model._meta.get_field("projects").related_model
+        count = (Project.objects.filter(evaluation=models.OuterRef("pk")).order_by().values("evaluation")
+                 .annotate(n=models.Count("pk")).values("n"))
+        return self.annotate(project_count=Coalesce(models.Subquery(count, output_field=models.IntegerField()), 0))
+
     def with_scoring_data(self):
         """What the scorecard reads (the framework's tree, the rows, the budget lines) and nothing more: for
         storing what the rules decide after a change (`Evaluation.refresh_computed_scores`)."""
@@ -118,7 +127,7 @@ class EvaluationQuerySet(models.QuerySet):
             Prefetch(
                 "comments",
                 queryset=ReviewComment.objects.select_related(
-                    "author", "answered_by", "result", "section__indicator", "sent_in"
+                    "author", "answered_by", "result", "section__indicator", "sent_in", "project_row__project"
                 ).order_by("created_at", "pk"),
             ),
         )
@@ -173,6 +182,9 @@ class EvaluationManager(models.Manager.from_queryset(EvaluationQuerySet)):
                 section.body, section.points, section.copied_from_previous_year = old.body, old.points, True
                 copied.append(section)
         NarrativeSection.objects.bulk_update(copied, ["body", "points", "copied_from_previous_year"])
+        # The continuing projects and their targets (issue 16), marked as copied. The projects' model is read off
+        # the relation: projects.py is defined above this module and imports it.
+        self.model._meta.get_field("projects").related_model.objects.copy_from_previous(previous, into=evaluation)
         return evaluation
 
 
@@ -247,7 +259,7 @@ class Evaluation(models.Model):
         and may have changed since (issue 13, item 10)."""
         if self.status != EvaluationStatus.APPROVED:
             return None
-        latest = self.events.filter(action="approve").order_by("-created_at", "-pk").values("pk")[:1]
+        latest = self.events.filter(action=EventAction.APPROVE).order_by("-created_at", "-pk").values("pk")[:1]
         return self.archives.filter(event=Subquery(latest)).first()
 
     def budget_summary(self):
@@ -258,7 +270,8 @@ class Evaluation(models.Model):
     def scorecard(self):
         """The whole table scored: rows, 二级/一级 subtotals, 综合得分 and grade (see scoring.py)."""
         return scoring.build_scorecard(
-            self.framework.indicators.all(), self.results.all(), self.budget_summary(), self.framework.grade_thresholds
+            self.framework.indicators.all(), self.results.all(), self.budget_summary(), self.framework.grade_thresholds,
+            self.framework.rule_pack(),
         )
 
     def computed_score_changes(self, card=None):

@@ -9,6 +9,7 @@ lets `Evaluation.refresh_computed_scores` store the scores decided by rules. Eve
 from __future__ import annotations
 
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -70,7 +71,28 @@ HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 SUBTOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 WRAP = Alignment(wrap_text=True, vertical="center")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+HEADING = Alignment(vertical="center")  # a section's heading runs on over the empty cells beside it
 MONEY_FORMAT, SCORE_FORMAT = "#,##0.00", "0.00"
+COLUMN_WIDTHS = [width for _, width, _ in OFFICIAL_COLUMNS]
+LINE_HEIGHT = 15  # points, one line of 11 pt text
+
+
+def text_width(text: str) -> int:
+    """Width in a spreadsheet's column units: a Chinese character takes two, as in Excel's and WPS's own count."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def row_height(cells) -> float:
+    """The height that shows every line of wrapped text in (value, column width) cells. Row heights are explicit:
+    Excel measures rows on opening, LibreOffice and WPS keep what the file says, and a row left at one line clips
+    the text of a long 偏差原因 there (issue 14)."""
+    lines = 1
+    for value, width in cells:
+        if value is None:
+            continue
+        room = max(1, width - 1)  # the cell's padding
+        lines = max(lines, sum(max(1, -(-text_width(part) // room)) for part in str(value).split("\n")))
+    return lines * LINE_HEIGHT + 3
 
 
 def official_workbook(evaluation) -> Workbook:
@@ -112,7 +134,7 @@ def official_workbook(evaluation) -> Workbook:
 
     # Budget execution
     row = 4
-    put(row, 1, BUDGET_SECTION, bold=True, border=False)
+    put(row, 1, BUDGET_SECTION, bold=True, border=False, align=HEADING)
     row += 1
     put(row, 1, BUDGET_HEADERS[0], bold=True, fill=HEADER_FILL, align=CENTER)
     merge(row, 1, row, 3)
@@ -131,11 +153,11 @@ def official_workbook(evaluation) -> Workbook:
     merge(row, 1, row, 3)
     put(row, 4, evaluation.budget_note)
     merge(row, 4, row, LAST_COL)
-    ws.row_dimensions[row].height = max(20, 15 * (1 + len(evaluation.budget_note) // 90))
+    ws.row_dimensions[row].height = max(20, row_height([(evaluation.budget_note, sum(COLUMN_WIDTHS[3:]))]))
 
     # The indicator table
     row += 2
-    put(row, 1, INDICATOR_SECTION, bold=True, border=False)
+    put(row, 1, INDICATOR_SECTION, bold=True, border=False, align=HEADING)
     row += 1
     header_row = row
     for col, header in enumerate(OFFICIAL_HEADERS, start=1):
@@ -148,6 +170,9 @@ def official_workbook(evaluation) -> Workbook:
             for scored in category.rows:
                 row += 1
                 _put_indicator_row(put, row, scored)
+                ws.row_dimensions[row].height = row_height(
+                    (ws.cell(row=row, column=c).value, COLUMN_WIDTHS[c - 1]) for c in range(COL["三级指标"], LAST_COL + 1)
+                )
             if category.rows:
                 put(first_of_category, COL["二级指标"], category.indicator.name, align=CENTER)
                 merge(first_of_category, COL["二级指标"], row, COL["二级指标"])

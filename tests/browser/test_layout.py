@@ -22,7 +22,7 @@ from django.utils import timezone
 from evaluations import access
 from evaluations.models import Evaluation, EvaluationStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -170,3 +170,41 @@ def test_page_has_no_serious_accessibility_violation(page_name, demo_site, brows
             context.close()
         problems += [f"{size}px：{json.dumps(v, ensure_ascii=False)}" for v in violations]
     assert not problems, "\n".join(problems)
+
+
+def test_the_menu_folds_behind_a_button_on_a_phone(demo_site, browser, live_server):
+    context, page = open_page(browser, live_server, "list", "375", demo_site)
+    try:
+        menu = page.get_by_role("link", name="我的待办")
+        assert not menu.is_visible()
+        page.get_by_role("button", name="菜单").click()
+        menu.wait_for(state="visible")
+        assert page.get_by_role("button", name="菜单").get_attribute("aria-expanded") == "true"
+        box = menu.bounding_box()
+        assert box["width"] > 60 and box["height"] < 60  # a link on one line, not one character a line
+    finally:
+        context.close()
+
+
+def test_the_document_page_prints_its_appendix_in_landscape_without_its_buttons(demo_site, browser, live_server):
+    """Print from the browser: the 说明 on A4 portrait, the 自评表 on landscape pages (@page appendix), none of the
+    page's buttons on paper; the 打印 button opens the browser's print."""
+    import pypdf
+
+    context, page = open_page(browser, live_server, "document", "1366", demo_site)
+    try:
+        page.evaluate("window.print = () => { window.__printed = true; }")
+        page.get_by_role("button", name="打印").click()
+        assert page.evaluate("window.__printed") is True
+        assert page.get_by_role("link", name="← 返回自评表").get_attribute("href") == f"/evaluations/{demo_site.pk}/"
+        page.emulate_media(media="print")
+        reader = pypdf.PdfReader(io.BytesIO(page.pdf(prefer_css_page_size=True)))
+    finally:
+        context.close()
+    sizes = [(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in reader.pages]
+    texts = [p.extract_text() for p in reader.pages]
+    first_appendix = next(n for n, t in enumerate(texts) if "预算执行情况（单位：万元）" in t)
+    assert set(sizes[:first_appendix]) == {(595, 842)}
+    assert set(sizes[first_appendix:]) == {(842, 595)}
+    printed = "".join(texts)
+    assert "打印" not in printed and "下载 PDF" not in printed and "返回自评表" not in printed

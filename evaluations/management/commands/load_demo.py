@@ -5,9 +5,10 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from evaluations import access, demo
+from evaluations import access, demo, demo_projects
 from evaluations.models import (
     ArchivedDocument,
+    ArchivedProjectDocument,
     BudgetLine,
     Evaluation,
     Event,
@@ -61,12 +62,13 @@ def remove_evaluations(evaluations):
     refuses); the demo is the one place that starts over (issue 13: a second `make run` failed here)."""
     files = [
         (item.file.storage, item.file.name)
-        for model in (Evidence, ArchivedDocument, RenderedDocument)
+        for model in (Evidence, ArchivedDocument, ArchivedProjectDocument, RenderedDocument)
         for item in model.objects.filter(evaluation__in=evaluations)
         if item.file.name
     ]
     ReviewComment.objects.filter(evaluation__in=evaluations).delete()  # they point at the events they went with
     ArchivedDocument.objects.filter(evaluation__in=evaluations).delete()
+    ArchivedProjectDocument.objects.filter(evaluation__in=evaluations).delete()
     Event.objects.filter(evaluation__in=evaluations).delete()  # a QuerySet's delete, not Event.delete
     evaluations.delete()  # rows, budget, sections, evidence, field history
     transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
@@ -85,6 +87,7 @@ class Command(BaseCommand):
             framework = load_default_framework(demo.DEMO_YEAR)
             units = self.load_units()
             evaluation = self.load_evaluation(units[demo.DEMO_UNIT_CODE], framework)
+            demo_projects.load_demo_projects(evaluation)
             self.load_users(units)
         card = evaluation.scorecard()
         self.stdout.write(self.style.SUCCESS(f"已载入 {evaluation}：综合得分 {card.total} 分，自评结果“{card.grade}”。"))
