@@ -207,3 +207,17 @@ def test_gunicorn_leaves_one_worker_free_of_renders(monkeypatch):
     monkeypatch.setenv("GUNICORN_WORKERS", "5")
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert config["workers"] == 5 and os.environ["PDF_RENDER_SLOTS"] == "4"
+
+
+def test_a_projects_pdf_renders_under_the_same_limit(demo, filler, renders, settings):
+    from evaluations.models import Project
+
+    settings.PDF_RENDER_SLOTS = 1
+    project = Project.objects.filter(evaluation=demo).first() or pytest.skip("the demo has no project")
+    url = f"/evaluations/projects/{project.pk}/document.pdf"
+    with rendered.render_slot(SimpleNamespace(pk=-1)):  # the one slot is taken
+        response = filler.get(url)
+    assert_waiting_page(response, url)
+    assert "项目自评表 PDF，请稍候" in response.content.decode() and renders == []
+    retried = filler.get(f"{url}?retry=1")
+    assert retried.status_code == 200 and body(retried).startswith(b"%PDF") and len(renders) == 1
