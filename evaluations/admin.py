@@ -15,6 +15,7 @@ from evaluations.models import (
     EDITABLE_STATUSES,
     ArchivedDocument,
     BudgetLine,
+    DeductionReason,
     Evaluation,
     Event,
     Evidence,
@@ -27,6 +28,10 @@ from evaluations.models import (
     ProjectFramework,
     ProjectIndicator,
     ProjectTemplateIndicator,
+    Recheck,
+    RecheckEvent,
+    Rectification,
+    ResultConsequence,
     ReviewComment,
     ReviewerCharge,
     Unit,
@@ -186,8 +191,17 @@ class IndicatorAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
 # --- Evaluations ----------------------------------------------------------------------------------
 
 
+class FrameworkRowsStayFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk and not form.instance.is_unit_row:
+                raise ValidationError(f"体系内的指标“{form.instance.name}”不能删除，只能删除单位自设的指标。")
+
+
 class IndicatorResultInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInline):
     model = IndicatorResult
+    formset = FrameworkRowsStayFormSet
     extra = 0
     shared_choice_fields = ("indicator", "category")
     fields = [
@@ -203,13 +217,22 @@ class IndicatorResultInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInl
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class BudgetLineInline(SafeInputMixin, admin.TabularInline):
+class SkeletonInline:
+    """Budget lines and sections come from the framework when the evaluation starts: edited, never added or removed."""
+
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class BudgetLineInline(SafeInputMixin, SkeletonInline, admin.TabularInline):
     model = BudgetLine
     extra = 0
     max_num = 5
 
 
-class NarrativeSectionInline(SafeInputMixin, admin.StackedInline):
+class NarrativeSectionInline(SafeInputMixin, SkeletonInline, admin.StackedInline):
     model = NarrativeSection
     extra = 0
     fields = ["kind", "indicator", "body", "points", "order"]
@@ -257,31 +280,46 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
         # A new evaluation gets its rows, budget lines and sections from the framework on save.
         return self.inlines if obj else []
 
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an evaluation to another unit or year is not an edit of its content.
+        return [*self.readonly_fields, "unit", "framework"] if obj else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
         if change:
-            obj.version += 1
+            return  # content changes are written by save_related, through editing.save_content
+        obj.updated_by = request.user
         super().save_model(request, obj, form, change)
-        if not change:
-            Evaluation.objects.add_skeleton(obj)
+        Evaluation.objects.add_skeleton(obj)
 
     def has_change_permission(self, request, obj=None):
         # Content changes only while the unit may edit too; an approved evaluation never changes (reopen it first).
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or obj.is_editable)
 
-    @transaction.atomic
     def save_related(self, request, form, formsets, change):
-        edits = [(form.instance, {n: form.initial.get(n) for n in form.changed_data})] if change else []
+        if not change:
+            super().save_related(request, form, formsets, change)
+            Evaluation.objects.with_scoring_data().get(pk=form.instance.pk).refresh_computed_scores()
+            return
+        # One home for content writes: the changed fields, the new and the removed rows go to editing.save_content
+        # (state check, conditional version bump, field history marked 系统管理, rule scores).
+        edits = [(form.instance, {n: form.initial.get(n) for n in form.changed_data})]
+        created, deleted = [], []
         for formset in formsets:
-            edits += [(f.instance, {n: f.initial.get(n) for n in f.changed_data}) for f in formset.initial_forms
-                      if f.changed_data and f not in formset.deleted_forms]
-        super().save_related(request, form, formsets, change)
-        if change:
-            FieldChange.objects.bulk_create(
-                editing.field_changes(form.instance, edits, by=request.user, version=form.instance.version)
-            )
-        Evaluation.objects.with_scoring_data().get(pk=form.instance.pk).refresh_computed_scores()
+            # What the admin's own log (construct_change_message) reads from a formset it saved itself.
+            formset.new_objects = [f.instance for f in formset.extra_forms
+                                   if f.has_changed() and f not in formset.deleted_forms]
+            formset.deleted_objects = [f.instance for f in formset.initial_forms if f in formset.deleted_forms]
+            changed = [f for f in formset.initial_forms if f.changed_data and f not in formset.deleted_forms]
+            formset.changed_objects = [(f.instance, f.changed_data) for f in changed]
+            edits += [(f.instance, {n: f.initial.get(n) for n in f.changed_data}) for f in changed]
+            created += formset.new_objects
+            deleted += formset.deleted_objects
+        try:
+            editing.save_content(form.instance, by=request.user, channel=editing.CHANNEL.ADMIN,
+                                 expected_version=form.instance.version, edits=edits, created=created, deleted=deleted)
+        except workflow.WorkflowError as refused:
+            self.message_user(request, f"未保存：{refused.message}", messages.ERROR)
 
 
 class ReadOnlyAdmin(SafeInputMixin, admin.ModelAdmin):
@@ -314,10 +352,11 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(FieldChange)
 class FieldChangeAdmin(ReadOnlyAdmin):
-    list_display = ["changed_at", "evaluation", "object_label", "field_label", "old_value", "new_value", "changed_by"]
+    list_display = ["changed_at", "evaluation", "object_label", "field_label", "old_value", "new_value", "changed_by",
+                    "channel"]
     list_select_related = ["evaluation__unit", "evaluation__framework", "changed_by"]
     search_fields = ["evaluation__unit__name", "object_label", "field_label"]
-    list_filter = ["evaluation__framework__year"]
+    list_filter = ["evaluation__framework__year", "channel"]
 
 
 @admin.register(ReviewComment)
@@ -572,3 +611,49 @@ class ProjectAdmin(SafeInputMixin, admin.ModelAdmin):
             ))
         FieldChange.objects.bulk_create(history)
         Project.objects.with_table_data().get(pk=project.pk).refresh_scores()
+
+
+# --- 复核 and 结果应用 -------------------------------------------------------------------------------
+# Admins keep the libraries (standard deduction reasons, what each grade means); the 复核 themselves, their
+# scores, 整改 items and their record are written only by evaluations.rechecks and are read here.
+
+
+@admin.register(DeductionReason)
+class DeductionReasonAdmin(SafeInputMixin, admin.ModelAdmin):
+    list_display = ["text", "is_active", "order"]
+    list_editable = ["is_active", "order"]
+    search_fields = ["text"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # used by past 复核: retire a reason with 可选用 instead
+
+
+@admin.register(ResultConsequence)
+class ResultConsequenceAdmin(SafeInputMixin, admin.ModelAdmin):
+    list_display = ["framework", "grade", "tier", "text"]
+    list_select_related = ["framework"]
+    list_filter = ["framework__year", "grade"]
+
+
+@admin.register(Recheck)
+class RecheckAdmin(ReadOnlyAdmin):
+    list_display = ["evaluation", "status", "drafted_by", "confirmed_by", "total_score", "grade", "answer_deadline"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "drafted_by", "confirmed_by"]
+    list_filter = ["status", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name"]
+
+
+@admin.register(Rectification)
+class RectificationAdmin(ReadOnlyAdmin):
+    list_display = ["evaluation", "problem", "deadline", "state", "answered_at", "closed_at"]
+    list_select_related = ["evaluation__unit", "evaluation__framework"]
+    list_filter = ["state", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name", "problem", "answer"]
+
+
+@admin.register(RecheckEvent)
+class RecheckEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "evaluation", "action", "from_status", "to_status", "actor", "total_score"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "actor"]
+    list_filter = ["action", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name", "reason"]

@@ -47,3 +47,13 @@ class EventAction(models.TextChoices):
     REOPEN = "reopen", "重新打开"
     PUBLISH = "publish", "公开"
     UNPUBLISH = "unpublish", "撤回公开"
+
+
+class ContentChannel(models.TextChoices):
+    """Through which path an evaluation's content was changed (recorded with every field change, issue 13)."""
+
+    EDIT_PAGE = "edit_page", "填写页面"
+    ADMIN = "admin", "系统管理"
+    ADMIN_IMPORT = "admin_import", "后台导入"
+    OFFICIAL_IMPORT = "official_import", "正式自评表导入"
+    CARRY_FORWARD = "carry_forward", "沿用上年"

@@ -157,36 +157,6 @@ class EvaluationManager(models.Manager.from_queryset(EvaluationQuerySet)):
         NarrativeSection.objects.bulk_create(section_skeleton(evaluation, indicators))
 
 
-    @transaction.atomic
-    def start_from_previous(self, *, unit, framework, previous, by=None):
-        """A new draft prefilled from the unit's previous year: its own rows and targets (no results or scores),
-        and the narrative as a starting point. Everything copied is marked, so it is checked before use."""
-        evaluation = self.start(unit=unit, framework=framework, by=by)
-        categories = {c.name: c for c in framework.indicators.filter(level=2, accepts_unit_rows=True)}
-        IndicatorResult.objects.bulk_create(
-            IndicatorResult(
-                evaluation=evaluation, category=categories[row.category.name], name=row.name,
-                comparison=row.comparison, target_value=row.target_value, target_text=row.target_text,
-                unit_of_measure=row.unit_of_measure, weight=row.weight, rule=row.rule,
-                deduction_per_point=row.deduction_per_point, order=row.order, copied_from_previous_year=True,
-            )
-            for row in previous.results.filter(indicator__isnull=True).select_related("category")
-            if row.category.name in categories
-        )
-        old_sections = {(s.kind, s.indicator.name if s.indicator_id else ""): s
-                        for s in previous.sections.select_related("indicator")}
-        copied = []
-        for section in evaluation.sections.select_related("indicator"):
-            old = old_sections.get((section.kind, section.indicator.name if section.indicator_id else ""))
-            if old and old.is_filled:
-                section.body, section.points, section.copied_from_previous_year = old.body, old.points, True
-                copied.append(section)
-        NarrativeSection.objects.bulk_update(copied, ["body", "points", "copied_from_previous_year"])
-        # The continuing projects and their targets (issue 16), marked as copied. The projects' model is read off
-        # the relation: projects.py is defined above this module and imports it.
-        self.model._meta.get_field("projects").related_model.objects.copy_from_previous(previous, into=evaluation)
-        return evaluation
-
 
 def section_skeleton(evaluation, indicators):
     """The 说明's outline: the goal, the conclusion, one analysis per 一级指标, problems, improvements."""

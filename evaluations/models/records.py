@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from evaluations.models.choices import SCORE, EventAction
+from evaluations.models.choices import SCORE, ContentChannel, EventAction
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
 from evaluations.models.projects import Project, ProjectIndicator
 from evaluations.text import COMMENT_LIMIT, REASON_LIMIT
@@ -215,6 +215,9 @@ class FieldChange(models.Model):
     )
     changed_at = models.DateTimeField("修改时间", auto_now_add=True, db_index=True)
     version = models.PositiveIntegerField("保存后版本")
+    channel = models.CharField(
+        "修改途径", max_length=20, choices=ContentChannel.choices, default=ContentChannel.EDIT_PAGE
+    )
 
     class Meta:
         verbose_name = "修改记录"
