@@ -119,13 +119,13 @@ def test_an_approved_evaluation_serves_its_archive_without_rendering(demo, fille
     settings.ARCHIVE_APPROVED_DOCUMENTS = True
     workflow.submit(demo, by=demo.unit.members.first())
     workflow.approve(demo, by=make_user(access.REVIEWER, charge=demo.unit))
-    assert len(renders) == 1  # the archive's
+    at_approval = len(renders)  # the 说明's and its projects' 自评表
     archived = demo.archives.get()
     downloaded = body(filler.get(f"/evaluations/{demo.pk}/document.pdf"))
-    assert downloaded == archived.file.read() and len(renders) == 1
+    assert downloaded == archived.file.read() and len(renders) == at_approval
     workflow.publish(demo, by=make_user(access.ADMIN))
     public = Client().get(f"/public/{demo.pk}/document.pdf")
-    assert body(public) == downloaded and "inline" in public["Content-Disposition"] and len(renders) == 1
+    assert body(public) == downloaded and "inline" in public["Content-Disposition"] and len(renders) == at_approval
 
 
 def assert_waiting_page(response, url):
@@ -207,3 +207,17 @@ def test_gunicorn_leaves_one_worker_free_of_renders(monkeypatch):
     monkeypatch.setenv("GUNICORN_WORKERS", "5")
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert config["workers"] == 5 and os.environ["PDF_RENDER_SLOTS"] == "4"
+
+
+def test_a_projects_pdf_renders_under_the_same_limit(demo, filler, renders, settings):
+    from evaluations.models import Project
+
+    settings.PDF_RENDER_SLOTS = 1
+    project = Project.objects.filter(evaluation=demo).first() or pytest.skip("the demo has no project")
+    url = f"/evaluations/projects/{project.pk}/document.pdf"
+    with rendered.render_slot(SimpleNamespace(pk=-1)):  # the one slot is taken
+        response = filler.get(url)
+    assert_waiting_page(response, url)
+    assert "项目自评表 PDF，请稍候" in response.content.decode() and renders == []
+    retried = filler.get(f"{url}?retry=1")
+    assert retried.status_code == 200 and body(retried).startswith(b"%PDF") and len(renders) == 1

@@ -91,14 +91,15 @@ def _try_lock(stack, path: Path) -> bool:
 
 @contextmanager
 def render_slot(evaluation, wait: float = 0):
-    """Hold this evaluation's lock and one of the PDF_RENDER_SLOTS slots for the body, or raise Busy after `wait`
+    """Hold this evaluation's lock (or the one `evaluation` names, a string) and one of the PDF_RENDER_SLOTS slots for the body, or raise Busy after `wait`
     seconds (0: at once). Locks are per open file, so threads of one process exclude each other as well."""
     directory = Path(settings.PDF_RENDER_LOCK_DIR)
     directory.mkdir(parents=True, exist_ok=True)
+    name = evaluation if isinstance(evaluation, str) else f"evaluation-{evaluation.pk}"
     deadline = time.monotonic() + wait
     while True:
         with ExitStack() as stack:
-            if _try_lock(stack, directory / f"evaluation-{evaluation.pk}.lock") and any(
+            if _try_lock(stack, directory / f"{name}.lock") and any(
                 _try_lock(stack, directory / f"slot-{n}.lock") for n in range(max(1, settings.PDF_RENDER_SLOTS))
             ):
                 yield
@@ -125,6 +126,13 @@ def pdf_document(evaluation, *, wait: float = 0) -> RenderedDocument:
         html = html_pdf.render_html(loaded)
         pdf = _render_thread().submit(html_pdf.html_to_pdf, html).result()
         return _store(loaded, key, pdf)
+
+
+def limited_pdf(owner, html: str) -> bytes:
+    """A PDF rendered now from `html` under the same limit (a small document kept nowhere, such as a project's
+    自评表): `owner` names what is rendered, for its lock; Busy when no slot is free."""
+    with render_slot(owner):
+        return _render_thread().submit(html_pdf.html_to_pdf, html).result()
 
 
 _threads = {}

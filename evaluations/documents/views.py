@@ -55,11 +55,12 @@ def _file(field_file, filename, inline):
     )
 
 
-def _pending(request, evaluation, base_template):
+def _pending(request, evaluation, base_template, what="说明"):
     retry_url = f"{request.path}?{RETRY_PARAMETER}=1"
     response = render(
         request, "evaluations/document_pending.html",
-        {"evaluation": evaluation, "retry_url": retry_url, "retry_seconds": RETRY_SECONDS, "base_template": base_template},
+        {"evaluation": evaluation, "what": what, "retry_url": retry_url, "retry_seconds": RETRY_SECONDS,
+         "base_template": base_template},
         status=202,
     )
     response["Retry-After"] = str(RETRY_SECONDS)
@@ -118,7 +119,14 @@ def project_pdf(request, project_pk):
     project = load_project(request, project_pk)
     if reason := html_pdf.pdf_unavailable_reason():
         return HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
-    return _download(html_pdf.render_project_pdf(project), project_filename(project, "pdf"), html_pdf.PDF_TYPE)
+    try:  # small, so kept nowhere; but rendered under the same limit as the 说明 (issue 13)
+        pdf = rendered.limited_pdf(f"project-{project.pk}", html_pdf.render_project_html(project))
+    except rendered.Busy:
+        return _pending(request, project, "base.html", "项目自评表")
+    return FileResponse(
+        ContentFile(pdf), as_attachment=RETRY_PARAMETER not in request.GET, filename=project_filename(project, "pdf"),
+        content_type=html_pdf.PDF_TYPE,
+    )
 
 
 @login_required

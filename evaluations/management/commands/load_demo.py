@@ -19,6 +19,7 @@ from evaluations.models import (
     Recheck,
     RecheckEvent,
     Rectification,
+    RenderedDocument,
     ReviewComment,
     ReviewerCharge,
     ReviewStage,
@@ -59,12 +60,12 @@ def load_default_framework(year):
 
 
 def remove_evaluations(evaluations):
-    """Remove evaluations with everything gathered around them: events, archived PDFs, comments, evidence, field
-    history, and the stored files. Events and archives are never removed in use (they are PROTECTed, Event.delete
+    """Remove evaluations with everything gathered around them: events, archived and rendered PDFs, comments,
+    evidence, field history, and the stored files. Events and archives are never removed in use (they are PROTECTed, Event.delete
     refuses); the demo is the one place that starts over (issue 13: a second `make run` failed here)."""
     files = [
         (item.file.storage, item.file.name)
-        for model in (Evidence, ArchivedDocument, ArchivedProjectDocument)
+        for model in (Evidence, ArchivedDocument, ArchivedProjectDocument, RenderedDocument)
         for item in model.objects.filter(evaluation__in=evaluations)
         if item.file.name
     ]
