@@ -15,6 +15,7 @@ from evaluations.models import (
     EDITABLE_STATUSES,
     ArchivedDocument,
     BudgetLine,
+    DeductionReason,
     Evaluation,
     Event,
     Evidence,
@@ -27,6 +28,10 @@ from evaluations.models import (
     ProjectFramework,
     ProjectIndicator,
     ProjectTemplateIndicator,
+    Recheck,
+    RecheckEvent,
+    Rectification,
+    ResultConsequence,
     ReviewComment,
     ReviewerCharge,
     Unit,
@@ -606,3 +611,49 @@ class ProjectAdmin(SafeInputMixin, admin.ModelAdmin):
             ))
         FieldChange.objects.bulk_create(history)
         Project.objects.with_table_data().get(pk=project.pk).refresh_scores()
+
+
+# --- 复核 and 结果应用 -------------------------------------------------------------------------------
+# Admins keep the libraries (standard deduction reasons, what each grade means); the 复核 themselves, their
+# scores, 整改 items and their record are written only by evaluations.rechecks and are read here.
+
+
+@admin.register(DeductionReason)
+class DeductionReasonAdmin(SafeInputMixin, admin.ModelAdmin):
+    list_display = ["text", "is_active", "order"]
+    list_editable = ["is_active", "order"]
+    search_fields = ["text"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # used by past 复核: retire a reason with 可选用 instead
+
+
+@admin.register(ResultConsequence)
+class ResultConsequenceAdmin(SafeInputMixin, admin.ModelAdmin):
+    list_display = ["framework", "grade", "tier", "text"]
+    list_select_related = ["framework"]
+    list_filter = ["framework__year", "grade"]
+
+
+@admin.register(Recheck)
+class RecheckAdmin(ReadOnlyAdmin):
+    list_display = ["evaluation", "status", "drafted_by", "confirmed_by", "total_score", "grade", "answer_deadline"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "drafted_by", "confirmed_by"]
+    list_filter = ["status", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name"]
+
+
+@admin.register(Rectification)
+class RectificationAdmin(ReadOnlyAdmin):
+    list_display = ["evaluation", "problem", "deadline", "state", "answered_at", "closed_at"]
+    list_select_related = ["evaluation__unit", "evaluation__framework"]
+    list_filter = ["state", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name", "problem", "answer"]
+
+
+@admin.register(RecheckEvent)
+class RecheckEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "evaluation", "action", "from_status", "to_status", "actor", "total_score"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "actor"]
+    list_filter = ["action", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name", "reason"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evaluations import project_views, views
+from evaluations import desk_views, project_views, views
 from evaluations.documents import views as document_views
 from evaluations.spreadsheets import views as spreadsheet_views
 
@@ -11,7 +11,12 @@ urlpatterns = [
     path("start/", views.evaluation_start, name="start"),
     path("tasks/", views.task_list, name="tasks"),
     path("queue/", views.review_queue, name="queue"),
-    path("overview/", views.overview, name="overview"),
+    path("overview/", desk_views.overview, name="overview"),
+    path("rechecks/", desk_views.recheck_list, name="rechecks"),
+    path("rechecks/draw/", desk_views.recheck_draw, name="recheck_draw"),
+    path("report/", desk_views.summary_report, name="summary_report"),
+    path("results.xlsx", desk_views.results_workbook, name="results_workbook"),
+    path("report/narrative/", desk_views.summary_narrative, name="summary_narrative"),
     path("<int:pk>/", views.evaluation_detail, name="detail"),
     path("<int:pk>/edit/", views.evaluation_edit, name="edit"),
     path("<int:pk>/edit/preview/", views.evaluation_preview, name="preview"),
@@ -45,4 +50,14 @@ urlpatterns = [
     path("projects/<int:project_pk>/archive/<int:archive_pk>.pdf", document_views.archived_project_document,
          name="archived_project_document"),
     path("projects/<int:project_pk>/document.xlsx", spreadsheet_views.project_workbook, name="project_xlsx"),
+    path("<int:pk>/recheck/", desk_views.recheck_detail, name="recheck"),
+    path("<int:pk>/recheck/score/", desk_views.recheck_score, name="recheck_score"),
+    path("<int:pk>/recheck/letter.pdf", desk_views.recheck_letter_pdf, name="recheck_letter_pdf"),
+    path("<int:pk>/recheck/letter.docx", desk_views.recheck_letter_docx, name="recheck_letter_docx"),
+    path("<int:pk>/recheck/actions/<str:action>/", desk_views.recheck_transition, name="recheck_transition"),
+    path("<int:pk>/rectifications/", desk_views.rectification_add, name="rectification_add"),
+    path("<int:pk>/rectifications/<int:item_pk>/answer/", desk_views.rectification_answer, name="rectification_answer"),
+    path("<int:pk>/rectifications/<int:item_pk>/review/", desk_views.rectification_review, name="rectification_review"),
+    path("<int:pk>/rectifications/<int:item_pk>/evidence/", desk_views.rectification_evidence,
+         name="rectification_evidence"),
 ]

@@ -7,10 +7,9 @@ from django.db.models import Max, Q
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from evaluations import access, checklist, editing, evidence, scoring, text, workflow
+from evaluations import access, checklist, editing, evidence, rechecks, scoring, text, workflow
 from evaluations.documents import html_pdf
 from evaluations.documents.outline import build_document
 from evaluations.forms import (
@@ -30,6 +29,7 @@ from evaluations.models import (
     Evidence,
     FieldChange,
     Framework,
+    Recheck,
     Unit,
 )
 
@@ -134,7 +134,16 @@ def _page_context(request, evaluation):
         "text_limits": {
             "reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT, "deviation_reason": text.DEVIATION_REASON_LIMIT,
         },
+        "recheck": _recheck_of(user, evaluation),
     } | _side_forms(evaluation, user, scorecard)
+
+
+def _recheck_of(user, evaluation):
+    """The 复核 the user may see (only an approved evaluation can have one)."""
+    if evaluation.status != S.APPROVED:
+        return None
+    recheck = Recheck.objects.filter(evaluation=evaluation).first()
+    return recheck if recheck is not None and rechecks.may_see(user, recheck) else None
 
 
 def _side_forms(evaluation, user, scorecard):
@@ -423,38 +432,3 @@ def review_queue(request):
 def task_list(request):
     return render(request, "evaluations/task_list.html", {"tasks": Evaluation.objects.awaiting(request.user)})
 
-
-def _overview_row(unit, thresholds, past_deadline):
-    return {
-        "unit": unit,
-        "grade": scoring.grade(unit.total or 0, thresholds) if unit.evaluation_id else "",
-        "status_label": S(unit.status).label if unit.status else "未开始",
-        "overdue": past_deadline and (unit.status is None or unit.status in EDITABLE_STATUSES),
-        "last_action": EventAction(unit.last_action).label if unit.last_action else "",
-    }
-
-
-@login_required
-def overview(request):
-    """Every unit in the user's charge for a year: status, score, grade, last action; filters and counts."""
-    _require_reviewer_or_admin(request.user)
-    years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
-    year = _year(request, years)
-    framework = Framework.objects.filter(year=year).first()
-    units = Unit.objects.visible_to(request.user).with_evaluation_of(year).order_by("code")
-    deadline = framework.submission_deadline if framework else None
-    thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
-    past_deadline = deadline is not None and timezone.localdate() > deadline
-    rows = [_overview_row(unit, thresholds, past_deadline) for unit in units]
-    counts = {label: sum(1 for r in rows if r["status_label"] == label) for label in ["未开始", *S.labels]}
-    status_filter, grade_filter = request.GET.get("status", ""), request.GET.get("grade", "")
-    shown = [
-        r for r in rows
-        if (not status_filter or r["status_label"] == status_filter or (status_filter == "逾期" and r["overdue"]))
-        and (not grade_filter or r["grade"] == grade_filter)
-    ]
-    return render(request, "evaluations/overview.html", {
-        "rows": shown, "years": years, "year": year, "counts": counts, "deadline": deadline,
-        "overdue": sum(1 for r in rows if r["overdue"]), "status_filter": status_filter, "grade_filter": grade_filter,
-        "grades": ["优", "良", "中", "差"], "total_units": len(rows),
-    })

@@ -270,7 +270,9 @@ def render_project_docx(project) -> bytes:
     styles = _add_styles(word)
     section = word.sections[0]
     _page_setup(section, landscape=True)
-    _add_page_number(section, styles)
+    word.settings.odd_and_even_pages_header_footer = True
+    _add_page_number(section.footer, styles, at_right=True)
+    _add_page_number(section.even_page_footer, styles, at_right=False)
     _paragraph(word, document.title, "附件标题", styles)
     _paragraph(word, document.subtitle, "表题", styles)
     _table(word, document.table, section.page_width - section.left_margin - section.right_margin, styles)

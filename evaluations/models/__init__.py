@@ -39,6 +39,24 @@ from evaluations.models.projects import (
     ProjectScoring,
     ProjectTemplateIndicator,
 )
+from evaluations.models.rechecks import (
+    DEFAULT_CONSEQUENCES,
+    FINAL_STATES,
+    GRADES,
+    DeductionReason,
+    Recheck,
+    RecheckEvent,
+    RecheckQuerySet,
+    RecheckScore,
+    RecheckStatus,
+    Rectification,
+    RectificationState,
+    ReportNarrative,
+    ReportPart,
+    ResultConsequence,
+    consequences_for,
+    rectification_evidence_path,
+)
 from evaluations.models.records import (
     ArchivedDocument,
     ArchivedProjectDocument,
@@ -62,4 +80,7 @@ __all__ = [
     "Evidence", "FieldChange", "RenderedDocument", "DimensionKind", "Project", "ProjectFramework", "ProjectIndicator",
     "ProjectQuerySet", "ProjectScoring", "ProjectTemplateIndicator", "ReviewComment", "archive_path", "evidence_path",
     "rendered_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
+    "DEFAULT_CONSEQUENCES", "FINAL_STATES", "GRADES", "DeductionReason", "Recheck", "RecheckEvent", "RecheckQuerySet",
+    "RecheckScore", "RecheckStatus", "Rectification", "RectificationState", "ReportNarrative", "ReportPart", "ResultConsequence", "consequences_for",
+    "rectification_evidence_path",
 ]

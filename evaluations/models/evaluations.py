@@ -17,6 +17,7 @@ from evaluations.models.choices import (
     SCORE,
     ActualSource,
     Comparison,
+    EventAction,
     QualitativeBand,
     ScoringRule,
 )
@@ -226,8 +227,6 @@ class Evaluation(models.Model):
         """The 说明 PDF archived by the approval now in force, offered as 审核通过版本; None when not approved or
         approved without one (ARCHIVE_APPROVED_DOCUMENTS off). Never an earlier approval's: its text was reopened
         and may have changed since (issue 13, item 10)."""
-        from evaluations.models.records import EventAction
-
         if self.status != EvaluationStatus.APPROVED:
             return None
         latest = self.events.filter(action=EventAction.APPROVE).order_by("-created_at", "-pk").values("pk")[:1]

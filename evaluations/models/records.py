@@ -6,22 +6,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from evaluations.models.choices import SCORE, ContentChannel
+from evaluations.models.choices import SCORE, ContentChannel, EventAction
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
 from evaluations.models.projects import Project, ProjectIndicator
 from evaluations.text import COMMENT_LIMIT, REASON_LIMIT
-
-
-class EventAction(models.TextChoices):
-    """Every action an event records: the workflow's transitions, and publication (which keeps the status)."""
-
-    SUBMIT = "submit", "提交审核"
-    DEPARTMENT_APPROVE = "department_approve", "主管部门审核通过"
-    APPROVE = "approve", "审核通过"
-    RETURN_FOR_CHANGES = "return_for_changes", "退回修改"
-    REOPEN = "reopen", "重新打开"
-    PUBLISH = "publish", "公开"
-    UNPUBLISH = "unpublish", "撤回公开"
 
 
 class Event(models.Model):
