@@ -72,7 +72,7 @@ def package_project_problems(projects):
 
 
 def project_problems(project, card=None):
-    """A project's 自评表: complete, every lost point explained, a low 执行率 explained (domain.md §8–9)."""
+    """A project's 自评表: complete, every lost point explained, a low 执行率 explained (docs/domain.md §8–9)."""
     card = card or project.scorecard()
     label = f"项目“{project.name}”"
 

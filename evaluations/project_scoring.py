@@ -1,6 +1,6 @@
 """A project's 项目支出绩效自评表 scored: pure functions over loaded objects, never touching the database.
 
-The layout is the national one (财预〔2020〕10号 附1; domain.md §8): the funds table with its 执行率 row (分值 10),
+The layout is the national one (财预〔2020〕10号 附1; docs/domain.md §8): the funds table with its 执行率 row (分值 10),
 then 一级 → 二级 → 三级 indicators. 总分 = the 执行率 score + every 三级 row's score, capped by the 执行率 where the
 framework switches the caps on. Each score carries its explanation from `rule_packs`.
 """
@@ -84,7 +84,7 @@ class ScoredRow:
 
     @property
     def reason_missing(self) -> bool:
-        """偏差原因分析及改进措施 is required wherever a point was lost (domain.md §3)."""
+        """偏差原因分析及改进措施 is required wherever a point was lost (docs/domain.md §3)."""
         return self.points_lost > 0 and not (self.row.deviation_reason or "").strip()
 
 

@@ -240,7 +240,7 @@ def score_qualitative(tier: str, entered: Decimal | None, points: Decimal) -> Sc
 
 
 def score_manual(entered: Decimal | None, points: Decimal) -> Scored:
-    """An entered score (judgement, domain.md §8: it stands, with its reason)."""
+    """An entered score (judgement, docs/domain.md §8: it stands, with its reason)."""
     points = quantize(points)
     if entered is None:
         return Scored(None, "尚未评分")

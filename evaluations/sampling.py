@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from evaluations import scoring
 
-# Defaults (our own; domain.md §10): the bureau can pass other values.
+# Defaults (our own; docs/domain.md §10): the bureau can pass other values.
 HIGH_SCORE = Decimal("90")  # 优
 LOW_EXECUTION_RATE = scoring.LOW_EXECUTION_RATE  # below it the unit must explain anyway
 SHARP_RISE = Decimal("10")  # points over last year

@@ -11,9 +11,17 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from evaluations import access, rechecks, workflow
-from evaluations.models import ArchivedDocument, Event, Evidence, Rectification, ReviewComment
+from evaluations.models import (
+    ArchivedDocument,
+    ArchivedProjectDocument,
+    Event,
+    Evidence,
+    Project,
+    Rectification,
+    ReviewComment,
+)
 from reports.models import ExportJob
-from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+from tests.factories import PASSWORD, make_evaluation, make_project, make_project_framework, make_unit, make_user
 from tests.machine import PDF_UNAVAILABLE
 
 ACTORS = ["anonymous", "filler", "other_filler", "reviewer", "other_reviewer", "admin"]
@@ -136,6 +144,25 @@ EXPECTED = {
     "evaluations:rectification_answer": ("post", for_evaluation_page(lambda a, s: a == "filler", ok=302)),
     "evaluations:rectification_review": ("post", for_evaluation_page(lambda a, s: a == "reviewer", ok=302)),
     "evaluations:rectification_evidence": ("get", for_evaluation_page(lambda a, s: True)),
+    # 项目支出 (issue 16): the package's projects follow the evaluation's rules
+    "evaluations:projects": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:project_add": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
+    "evaluations:projects_import": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
+    "evaluations:projects_workbook": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:project": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:project_edit": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
+    "evaluations:project_preview": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
+    "evaluations:project_delete": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
+    "evaluations:project_comment_add": ("post", for_evaluation_page(
+        lambda a, s: a == "reviewer" and s == "submitted", ok=302)),
+    "evaluations:project_document": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:project_pdf": ("get", for_evaluation_page(lambda a, s: True, ok=503 if PDF_UNAVAILABLE else 200)),
+    "evaluations:project_docx": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:project_xlsx": ("get", for_evaluation_page(lambda a, s: True)),
+    "evaluations:archived_project_document": ("get", lambda actor, state, **_: 302 if actor == "anonymous" else (
+        200 if actor in SEES and state == "approved" else 404)),
+    "public:projects": ("get", lambda actor, state, **_: 404),
+    "public:project": ("get", lambda actor, state, **_: 404),
     "reports:start_report": ("post", lambda actor, state, **_: {"anonymous": 302, "reviewer": 302,
                                                              "other_reviewer": 302, "admin": 302}.get(actor, 403)),
     # 信息公开: public, but only what is published (the evaluation here is not)
@@ -182,7 +209,12 @@ def url_for(name, route, evaluation, comment, evidence, action=None):
         kwargs["comment_pk"] = comment.pk
     if "<uuid:pk>" in route:
         kwargs["pk"] = ExportJob.objects.get().pk
-    if "<int:archive_pk>" in route:
+    if "<int:project_pk>" in route:
+        kwargs["project_pk"] = Project.objects.get().pk
+    if "<int:archive_pk>" in route and "<int:project_pk>" in route:
+        archived = ArchivedProjectDocument.objects.first()
+        kwargs["archive_pk"] = archived.pk if archived else 999999
+    elif "<int:archive_pk>" in route:
         archived = ArchivedDocument.objects.first()
         kwargs["archive_pk"] = archived.pk if archived else 999999
     if "<int:evidence_pk>" in route:
@@ -204,6 +236,8 @@ def build_world(state):
     district = make_unit("某区")
     town = make_unit("某镇", parent=district)
     evaluation = make_evaluation(unit=town)
+    make_project_framework(year=evaluation.framework.year)
+    make_project(evaluation)
     users = {
         "filler": make_user(access.FILLER, units=[town]),
         "other_filler": make_user(access.FILLER, units=[make_unit("别镇")]),
@@ -234,6 +268,10 @@ def build_world(state):
         approval = Event.objects.get(evaluation=evaluation, action="approve")
         archived = ArchivedDocument(evaluation=evaluation, event=approval, sha256="0" * 64, size=8)
         archived.file.save("approved.pdf", ContentFile(b"%PDF-1.4"), save=True)
+        project = Project.objects.get()
+        project_archive = ArchivedProjectDocument(evaluation=evaluation, event=approval, project=project,
+                                                  project_name=project.name, sha256="1" * 64, size=8)
+        project_archive.file.save("project.pdf", ContentFile(b"%PDF-1.4"), save=True)
     return evaluation, users, comment, evidence
 
 

@@ -15,9 +15,15 @@ def test_code_map_lists_every_module():
     rows = code_map.splitlines()
 
     def listed(path):
+        """Named in a row by its path, or by its file name (or a tail of its path) in a row that names its folder."""
         relative = path.relative_to(ROOT)
-        folder = f"{relative.parent}/"
-        return any(f"`{relative}`" in row or (f"`{path.name}`" in row and folder in row) for row in rows)
+        tails = [f"`{Path(*relative.parts[n:])}`" for n in range(len(relative.parts))]
+        folders = [f"{Path(*relative.parts[:n])}/" for n in range(1, len(relative.parts))]
+        return any(
+            f"`{relative}`" in row or (any(t in row for t in tails) and any(f in row for f in folders[-1:]))
+            or (any(t in row for t in tails[1:-1]) and folders[0] in row)
+            for row in rows
+        )
 
     missing = [str(p.relative_to(ROOT)) for p in modules if not listed(p)]
     assert not missing, missing

@@ -1,4 +1,4 @@
-"""A project's 项目支出绩效自评表 on the national layout (财预〔2020〕10号 附1; domain.md §8), as one grid of cells.
+"""A project's 项目支出绩效自评表 on the national layout (财预〔2020〕10号 附1; docs/domain.md §8), as one grid of cells.
 
     项目支出绩效自评表（YYYY年度）
     项目名称 | 主管部门 | 实施单位

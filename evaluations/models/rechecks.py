@@ -222,7 +222,7 @@ class ResultConsequence(models.Model):
         return f"{self.framework.year}年 {self.grade}：{self.tier}"
 
 
-# Our defaults until an admin sets the framework's own (domain.md §10; Sichuan 2025 publishes similar tiers).
+# Our defaults until an admin sets the framework's own (docs/domain.md §10; Sichuan 2025 publishes similar tiers).
 DEFAULT_CONSEQUENCES = {
     "优": ("优先保障", "下年度预算安排优先保障。"),
     "良": ("正常保障", "下年度预算正常保障。"),

@@ -19,7 +19,12 @@ except ImportError:  # pragma: no cover
     sync_playwright = None
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: every test in this folder is a browser test
 def pytest_collection_modifyitems(config, items):
+    folder = Path(__file__).resolve().parent
+    for item in items:
+        if folder in Path(item.fspath).resolve().parents:
+            item.add_marker(pytest.mark.browser)
     reason = None
     if sync_playwright is None:
         reason = "未安装 playwright（pip install -r requirements-dev.txt）"
