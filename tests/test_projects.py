@@ -5,8 +5,9 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
+from evaluations import access, editing
 from evaluations.models import Project, ProjectIndicator
-from tests.factories import make_evaluation, make_framework, make_project, make_project_framework
+from tests.factories import make_evaluation, make_framework, make_project, make_project_framework, make_user
 
 
 @pytest.fixture
@@ -213,7 +214,6 @@ def test_saving_a_project_refuses_a_stale_page_and_a_submitted_package(evaluatio
 
 
 def test_starting_from_last_year_carries_the_projects_and_their_targets_marked_as_copied(db):
-    from evaluations.models import Evaluation
     from tests.factories import make_unit
 
     make_project_framework(year=2023)
@@ -221,7 +221,8 @@ def test_starting_from_last_year_carries_the_projects_and_their_targets_marked_a
     unit = make_unit()
     last = make_evaluation(unit=unit, framework=make_framework(2023))
     old = make_project(last, name="村道硬化工程", code="CD-1", fiscal=(D("100"), D("100"), D("90")))
-    current = Evaluation.objects.start_from_previous(unit=unit, framework=make_framework(2024), previous=last)
+    current = editing.start_from_previous(unit=unit, framework=make_framework(2024), previous=last,
+                                          by=make_user(access.FILLER, units=[unit]))
     copy = Project.objects.with_table_data().get(evaluation=current)
     assert (copy.name, copy.code, copy.copied_from_id, copy.goal_expected, copy.goal_actual) == (
         "村道硬化工程", "CD-1", old.pk, "预期目标", "")
