@@ -259,7 +259,7 @@ def render_docx(report) -> bytes:
     styles = writer._add_styles(word)
     section = word.sections[0]
     writer._page_setup(section)
-    writer._add_page_number(section, styles)
+    writer._add_page_numbers(word, section, styles)
     text_width = section.page_width - section.left_margin - section.right_margin
     streamed = []
     for block in report.blocks:
