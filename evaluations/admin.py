@@ -150,12 +150,37 @@ class IndicatorInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+RULE_PACK_FIELDS = [
+    "scoring_basis", "execution_steps", "floor_rate", "satisfaction_steps", "deviation_enabled", "deviation_threshold",
+    "deviation_deduction", "execution_caps_enabled", "execution_caps",
+]
+
+
+class FrameworkForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        changed = set(self.changed_data) & set(RULE_PACK_FIELDS)
+        if changed and self.instance.pk and self.instance.evaluations.exclude(status__in=EDITABLE_STATUSES).exists():
+            # Submitted and approved evaluations were scored under the rules they were sent with.
+            raise ValidationError("本年度已有自评提交或通过，不能再修改计分规则；如确需修改，请先退回或重新打开这些自评。")
+        return cleaned
+
+
 @admin.register(Framework)
 class FrameworkAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     resource_classes = [IndicatorResource, FrameworkResource]
     list_display = ["year", "name", "excellent_min", "good_min", "pass_min", "submission_deadline"]
     search_fields = ["name"]
     inlines = [IndicatorInline]
+    form = FrameworkForm
+
+    @transaction.atomic
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if set(form.changed_data) & set(RULE_PACK_FIELDS):
+            # The rows' stored scores follow the rules just saved (only drafts and returned ones can be here).
+            for evaluation in Evaluation.objects.with_scoring_data().filter(framework=form.instance):
+                evaluation.refresh_computed_scores()
 
 
 class IndicatorForm(forms.ModelForm):

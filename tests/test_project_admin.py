@@ -144,3 +144,25 @@ def test_project_changelist_queries_do_not_grow(admin_client):
         response = admin_client.get("/admin/evaluations/project/")
     assert response.content.decode().count("测试项目") >= 11
     assert len(few) == len(many)
+
+
+def test_department_rule_change_rescores_drafts_and_is_refused_once_submitted(admin_client):
+    from evaluations.models import Framework
+
+    evaluation = make_evaluation()
+    framework = evaluation.framework
+    url = f"/admin/evaluations/framework/{framework.pk}/change/"
+    row = evaluation.results.get(name="预算执行率")
+    assert row.score == D("10.00")
+    evaluation.budget_lines.filter(item="fiscal").update(executed=D("85"))
+    Evaluation.objects.with_scoring_data().get(pk=evaluation.pk).refresh_computed_scores()
+    row.refresh_from_db()
+    assert row.score == D("8.50")
+    response = post_change(admin_client, url, lambda d: d.update(scoring_basis="101"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    row.refresh_from_db()
+    assert row.score == D("7.00")  # 85%: the 80% step of 101号
+    Evaluation.objects.filter(pk=evaluation.pk).update(status=EvaluationStatus.SUBMITTED)
+    response = post_change(admin_client, url, lambda d: d.update(scoring_basis="10"))
+    assert "本年度已有自评提交或通过，不能再修改计分规则" in response.content.decode()
+    assert Framework.objects.get(pk=framework.pk).scoring_basis == "101"

@@ -319,3 +319,32 @@ def test_public_pages_show_the_projects_of_published_packages_only(demo):
     assert "化龙镇老旧小区微改造项目 98.50 优" in listing
     sheet = anonymous.get(f"/public/projects/{project.pk}/").content.decode()
     assert "项目支出绩效自评表" in sheet and "98.50" in sheet
+
+
+def test_public_projects_and_documents_take_the_same_queries_as_data_grows(package):
+    from django.utils import timezone
+
+    evaluation, filler = package
+    Evaluation.objects.filter(pk=evaluation.pk).update(status=EvaluationStatus.APPROVED, published_at=timezone.now())
+    anonymous, client = Client(), client_for(filler)
+    first = make_project(evaluation)
+    for _ in range(2):
+        make_project(evaluation)
+    rows = [("产出指标", "数量指标", f"指标{i}", ">=", D("10"), D("10"), D("2")) for i in range(25)]
+    rows += [("效益指标", "社会效益指标", "受益", ">=", D("1"), D("1"), D("30")),
+             ("满意度指标", "服务对象满意度指标", "满意度", ">=", D("90"), D("95"), D("10"))]
+    large = make_project(evaluation, rows=rows)
+
+    def queries(c, url):
+        c.get(url)
+        with CaptureQueriesContext(connection) as ctx:
+            assert c.get(url).status_code == 200
+        return len(ctx)
+
+    few = queries(anonymous, f"/public/{evaluation.pk}/projects/")
+    for _ in range(30):
+        make_project(evaluation)
+    assert queries(anonymous, f"/public/{evaluation.pk}/projects/") == few
+    for page in ("/public/projects/{}/", "/evaluations/projects/{}/document/"):
+        c = anonymous if page.startswith("/public") else client
+        assert queries(c, page.format(first.pk)) == queries(c, page.format(large.pk)), page

@@ -62,8 +62,16 @@ def render_projects_for_approval(evaluation) -> list[tuple[Project, bytes]]:
     """Each project's 自评表 PDF, rendered with the 说明 (issue 16: approval archives every document of the package)."""
     if not settings.ARCHIVE_APPROVED_DOCUMENTS or html_pdf.pdf_unavailable_reason():
         return []
-    projects = Project.objects.with_table_data().filter(evaluation=evaluation).order_by("order", "pk")
-    return [(project, html_pdf.render_project_pdf(project)) for project in projects]
+    rendered_projects = []
+    for project in Project.objects.with_table_data().filter(evaluation=evaluation).order_by("order", "pk"):
+        try:
+            rendered_projects.append((project, html_pdf.render_project_pdf(project)))
+        except Exception:
+            logger.exception("项目自评表 PDF 生成失败（项目 %s）", project.pk)
+            raise Unarchivable(
+                f"暂不能审核通过：项目“{project.name}”的自评表 PDF 生成失败，请稍后重试；如仍失败请联系系统管理员。"
+            ) from None
+    return rendered_projects
 
 
 def store_projects(evaluation, event, rendered) -> list[ArchivedProjectDocument]:
