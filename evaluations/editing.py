@@ -1,6 +1,8 @@
 """Saving what a filler typed: one transaction, a version check (no silent overwrite), field-level history
 written in bulk (a fixed handful of queries however many rows), and the rule-decided scores refreshed."""
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -61,6 +63,28 @@ def changes_since(evaluation, version):
     return list(
         FieldChange.objects.filter(evaluation=evaluation, version__gt=version).select_related("changed_by").order_by("pk")
     )
+
+
+@dataclass(frozen=True)
+class NetChange:
+    object_label: str
+    field_label: str
+    old_value: str
+    new_value: str
+    changed_by: object  # who made the last of the changes
+    changed_at: object
+
+
+def net_changes_since(evaluation, version):
+    """Each field's change from its value at `version` to its value now (old → new), in the order first changed;
+    a field changed and changed back is left out (420 → 1234.5 → 420 is no change)."""
+    net = {}
+    for change in changes_since(evaluation, version):
+        key = (change.object_label, change.field_label)
+        first = net.get(key)
+        net[key] = NetChange(change.object_label, change.field_label, first.old_value if first else change.old_value,
+                             change.new_value, change.changed_by, change.changed_at)
+    return [change for change in net.values() if change.old_value != change.new_value]
 
 
 @transaction.atomic
