@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/", views.evaluation_detail, name="detail"),
     path("<int:pk>/edit/", views.evaluation_edit, name="edit"),
     path("<int:pk>/edit/preview/", views.evaluation_preview, name="preview"),
+    path("<int:pk>/edit/rows/<int:row_pk>/detail/", views.row_detail, name="row_detail"),
     path("<int:pk>/edit/rows/<int:row_pk>/definition/", views.row_definition, name="row_definition"),
     path("<int:pk>/review/", views.evaluation_review, name="review"),
     path("<int:pk>/history/", views.evaluation_history, name="history"),

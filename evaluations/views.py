@@ -1,6 +1,7 @@
 import re
 from collections import Counter
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -244,6 +245,7 @@ def _edit_context(request, evaluation, form):
         "whole_comments": comments.get(("whole", None), []),
         "section_comments": comments,
         "evidence_by_row": _evidence_by_row(context["evidence"]),
+        "open_details": set(request.POST.getlist("open_detail")),
     }
 
 
@@ -254,6 +256,29 @@ def _evidence_by_row(items):
     return by_row
 
 
+def _row_prefix(request):
+    prefix = request.GET.get("prefix", "")
+    if not re.fullmatch(r"rows-\d{1,4}", prefix):
+        raise Http404("页面地址不完整。")
+    return prefix
+
+
+@login_required
+def row_detail(request, pk, row_pk):
+    """A row's detail, asked for when the filler opens it: the page does not carry forty of them unread."""
+    evaluation = _editable(request, pk)
+    row = next((r for r in evaluation.results.all() if r.pk == row_pk), None)
+    if row is None:
+        raise Http404("没有这个指标。")
+    scored = next(s for s in evaluation.scorecard().rows if s.row is row)
+    form = row_form(instance=row, prefix=_row_prefix(request))
+    if row.is_unit_row:  # the formset gives a unit row's form its delete box
+        form.fields["DELETE"] = forms.BooleanField(label="删除", required=False)
+    return render(request, "evaluations/_row_detail.html", {
+        "f": form, "scored": scored, "evaluation": evaluation, "evidence": evaluation.evidence.filter(result=row),
+    })
+
+
 @login_required
 def row_definition(request, pk, row_pk):
     """The inputs of a unit row's definition (name, target, weight, rule), asked for from the row's detail: the
@@ -261,9 +286,7 @@ def row_definition(request, pk, row_pk):
     evaluation = _editable(request, pk, contents=False)
     row = get_object_or_404(IndicatorResult.objects.select_related("category"), pk=row_pk, evaluation=evaluation,
                             indicator__isnull=True)
-    prefix = request.GET.get("prefix", "")
-    if not re.fullmatch(r"rows-\d{1,4}", prefix):
-        raise Http404("页面地址不完整。")
+    prefix = _row_prefix(request)
     form = row_form(instance=row, prefix=prefix, define=True)
     return render(request, "evaluations/_row_definition.html", {"f": form, "prefix": prefix})
 

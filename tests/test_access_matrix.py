@@ -87,6 +87,7 @@ EXPECTED = {
     "evaluations:document_docx": ("get", for_evaluation_page(lambda a, s: True)),
     "evaluations:edit": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
     "evaluations:preview": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
+    "evaluations:row_detail": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
     "evaluations:row_definition": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
     "evaluations:evidence_upload": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
     "evaluations:evidence_download": ("get", for_evaluation_page(lambda a, s: True)),

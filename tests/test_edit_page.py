@@ -229,7 +229,11 @@ def test_the_live_check_refuses_what_the_save_refuses():
     assert saved.status_code == 400 and message in saved.content.decode()
     assert message in live and "检查通过" not in live
     assert f"指标“{row.name}”：{message}" in live  # in the checklist, linked to the row
-    assert "填写有误，未计分" in live
+    # The row's detail, once opened, says so too instead of "得 5.00 分".
+    live = client.post(f"/evaluations/{evaluation.pk}/edit/preview/", data | {"open_detail": prefix}, **HTMX)
+    assert f'<dd id="explain-{prefix}" hx-swap-oob="true">填写有误，未计分' in live.content.decode()
+    detail = client.get(f"/evaluations/{evaluation.pk}/edit/rows/{row.pk}/detail/?prefix={prefix}").content.decode()
+    assert "得分说明" in detail and f'name="open_detail" value="{prefix}"' in detail
     assert evaluation.results.get(pk=row.pk).band == "achieved"
 
 

@@ -109,9 +109,7 @@
       button.focus();
       changed();
     } else if (button.hasAttribute("data-detail")) {
-      var detail = document.getElementById(button.getAttribute("data-detail"));
-      detail.hidden = !detail.hidden;
-      button.setAttribute("aria-expanded", String(!detail.hidden));
+      toggleDetail(document.getElementById(button.getAttribute("data-detail")), button);
     } else if (button.hasAttribute("data-point-add")) {
       var list = button.previousElementSibling;
       var item = list.lastElementChild.cloneNode(true);
@@ -139,6 +137,20 @@
       changed();
     }
   });
+
+  // A row's detail is loaded when first opened (the page does not carry forty of them unread); once there,
+  // a preview brings its 得分说明 up to date with what is typed.
+  function toggleDetail(detail, button) {
+    var src = detail.getAttribute("data-src");
+    if (src && window.htmx) {
+      detail.removeAttribute("data-src");
+      window.htmx.ajax("GET", src, { target: detail, swap: "innerHTML" }).then(function () {
+        window.htmx.trigger(form, "rows-changed");
+      });
+    }
+    detail.hidden = !detail.hidden;
+    if (button) button.setAttribute("aria-expanded", String(!detail.hidden));
+  }
 
   // A row of the table is its <tr data-row>, then its detail and its comments, up to the next row.
   function group(row) {
@@ -290,7 +302,7 @@
   // --- The checklist's links: the place to fix in view below the sticky bar, and its field focused ----
   function focusTarget(target) {
     var detail = target.closest("tr.row-detail");
-    if (detail) detail.hidden = false;
+    if (detail && detail.hidden) toggleDetail(detail, null);
     var bar = form.querySelector(".save-bar");
     var top = target.getBoundingClientRect().top + window.scrollY - (bar ? bar.offsetHeight : 0) - 12;
     window.scrollTo({ top: Math.max(0, top) });
