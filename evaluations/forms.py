@@ -90,7 +90,11 @@ def finite_decimals(db_field, **kwargs):
     return db_field.formfield(**kwargs)
 
 
+# Numbers in text inputs (inputmode="decimal" brings the numeric keypad): a browser empties a number input
+# holding what is not a number ("1,0", "约 500"), so the server would see nothing typed; a text input posts what
+# was typed or pasted and the check says what is wrong with it. (A number input also changes on a mouse wheel.)
 ROW_WIDGETS = {
+    **dict.fromkeys(("target_value", "actual_value", "weight", "score", "deduction_per_point"), forms.TextInput),
     "deviation_reason": forms.Textarea(attrs={"rows": 1}),
     # A text that may be long: it grows with what is typed (CSS field-sizing) instead of being cut off.
     "actual_text": forms.Textarea(attrs={"rows": 1, "placeholder": "定性完成情况"}),
@@ -290,6 +294,7 @@ class BudgetLineForm(forms.ModelForm):
         model = BudgetLine
         fields = ["initial_budget", "adjusted_budget", "executed"]
         formfield_callback = finite_decimals
+        widgets = dict.fromkeys(fields, forms.TextInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
