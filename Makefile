@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: install run serve test lint check clean deps-debian fonts
+.PHONY: install run serve test test-fast lint check clean deps-debian fonts
 
 # What the PDF of the 说明 needs from the system (README「PDF 与字体」): WeasyPrint's Pango / HarfBuzz libraries and
 # TrueType Chinese fonts (song, kai, hei). Not needed to run or test the rest: PDF tests skip without them.
@@ -44,15 +44,30 @@ serve: install
 	$(SERVE_ENV) $(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(SERVE_ENV) $(VENV)/bin/gunicorn -c gunicorn.conf.py
 
-test: install
+# axe-core (the browser tests' accessibility check) from the npm registry, into tests/browser/node_modules: the
+# tests inject it into the pages; the application never serves it. Without npm those checks skip, saying why.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error && touch $@; \
+	  else echo "未安装 npm（Node.js）：无障碍检查（axe-core）的浏览器测试将跳过。"; fi
+
+# The whole suite (browser tests and the tests that start other processes included); .ci/run runs it on SQLite and
+# on PostgreSQL.
+test: install $(AXE)
 	$(PY) -m pytest
+
+# The in-process suite, for every change: no browser, no other processes (markers in pyproject.toml), and 8 rather
+# than 25 random examples per property and fuzzed form (FUZZ_EXAMPLES).
+test-fast: install
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),8) $(PY) -m pytest -m "not browser and not multiprocess"
 
 lint: install
 	$(PY) -m ruff check .
 	SECRET_KEY=check $(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) staticfiles test_db.sqlite3*
+	rm -rf $(VENV) staticfiles test_db.sqlite3* tests/browser/node_modules
 
 deps-debian:
 	$(SUDO) apt-get update

@@ -130,10 +130,10 @@ def make_import_file(out, rows=10_000):
     setup_django()
     from import_export.formats.base_formats import XLSX
 
-    from evaluations.models import Evaluation, IndicatorResult
-    from evaluations.spreadsheets.resources import IMPORTABLE_STATUSES, IndicatorResultResource
+    from evaluations.models import EDITABLE_STATUSES, Evaluation, IndicatorResult
+    from evaluations.spreadsheets.resources import IndicatorResultResource
 
-    evaluations = Evaluation.objects.filter(status__in=IMPORTABLE_STATUSES).order_by("unit__code")
+    evaluations = Evaluation.objects.filter(status__in=EDITABLE_STATUSES).order_by("unit__code")
     picked, count = [], 0
     for e in evaluations:
         picked.append(e.pk)

@@ -4,6 +4,7 @@ DATABASE_URL  default: SQLite file db.sqlite3 in the project folder; postgres://
 SECRET_KEY    required when DEBUG is off
 DEBUG         "1"/"true" to turn on (default off)
 ALLOWED_HOSTS comma-separated
+SITE_URL      the address users open, for the links in notices (default http://127.0.0.1:8000)
 HTTPS, BEHIND_PROXY, SESSION_*, AXES_*, REDIS_URL, DATABASE_REPLICA_URL, AWS_STORAGE_BUCKET_NAME: production and
               scale-out settings at the end of this file (docs/deploy.md)
 """
@@ -49,7 +50,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
     "import_export",
@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "ops.security.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ops.cache_control.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -93,7 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "evaluations.context_processors.roles",
+                "evaluations.context_processors.navigation",
             ],
         },
     },
@@ -143,6 +144,10 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Uploaded files (佐证材料) live outside the static files and are served only through views that check access.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 EVIDENCE_MAX_SIZE = int(os.environ.get("EVIDENCE_MAX_SIZE", 20 * 1024 * 1024))
+# An Office file among them is a zip: refused when its entries declare more than this unpacked (zip bombs).
+EVIDENCE_MAX_UNPACKED_SIZE = int(os.environ.get("EVIDENCE_MAX_UNPACKED_SIZE", 200 * 1024 * 1024))
+# The 说明 is rendered to PDF and stored at approval (ARCHIVE_APPROVED_DOCUMENTS=0 skips it; the tests mostly do).
+ARCHIVE_APPROVED_DOCUMENTS = env_bool("ARCHIVE_APPROVED_DOCUMENTS", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -157,6 +162,9 @@ FORM_RENDERER = "evaluations.form_renderer.FastWidgetRenderer"
 
 # A 150-row indicator table posts about 12 fields a row plus budget and narrative fields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+# Posted text is URL-encoded: a Chinese character takes 9 bytes. 10 MB holds an edit page with every text at its
+# limit (evaluations/text.py), so a text too long is named by its field's error; past that, ops/errors.py says so.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024))
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
@@ -174,6 +182,9 @@ if os.environ.get("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "jxzp@localhost")
+# The address users open the system at, for the links in notices (a mail is read outside any request, so the host
+# cannot come from one). Production sets it, e.g. https://jixiao.example.gov.cn; the default is `make run`'s.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,
@@ -199,6 +210,14 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# The 说明's PDF (issue 13): renders are kept in the default storage and made by at most PDF_RENDER_SLOTS requests
+# at once (lock files in PDF_RENDER_LOCK_DIR, one machine's); the others answer "正在生成，请稍候". gunicorn.conf.py
+# sets it to its workers − 1, so one worker is always free for pages; 1 under runserver.
+PDF_RENDER_SLOTS = max(1, int(os.environ.get("PDF_RENDER_SLOTS", 1)))
+PDF_RENDER_LOCK_DIR = Path(os.environ.get("PDF_RENDER_LOCK_DIR", BASE_DIR / "var" / "locks"))
+# Renders run this much nicer than the workers' pages (0-19): they give way to pages on the same cores.
+PDF_RENDER_NICENESS = int(os.environ.get("PDF_RENDER_NICENESS", 10))
 
 # --- Production: serving, security, sessions, cache, shared storage (issue 7; docs/deploy.md) ---------------
 # Static files are collected (`collectstatic`) and served with hashed, compressed names unless DEBUG is on;
@@ -257,6 +276,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "ops.errors.csrf_failure"  # a page expired: said in Chinese, in the site's layout
 CSRF_COOKIE_HTTPONLY = True  # no script reads the token: forms carry it, htmx posts the form itself
 
 # Content-Security-Policy: scripts and styles only from our own static files, no inline script, no eval.
@@ -295,6 +315,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address (django-ipware, which axes uses when installed: ops/login_throttle.py checks it is) is
+# read from the one header nginx sets itself (X-Real-IP $remote_addr, docs/deploy.md), never from
+# X-Forwarded-For, which a client can write; without the header (a request from this machine), REMOTE_ADDR.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_REAL_IP", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
 AXES_VERBOSE = False
 

@@ -17,3 +17,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+
+# Error pages in Chinese, in the site's layout, with a way back (ops/errors.py); CSRF_FAILURE_VIEW in settings.
+handler400 = "ops.errors.bad_request"  # a form too large to read is refused saying what is too long
+handler403 = "ops.errors.permission_denied"
+handler404 = "ops.errors.page_not_found"
+handler500 = "ops.errors.server_error"

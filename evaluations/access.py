@@ -1,92 +1,42 @@
 """Who may see what: the one place every view, admin queryset, export and document URL asks.
 
-Roles are Django groups: 填报人 (fillers, members of one or more units), 审核人 (reviewers, in charge of units
-through ReviewerCharge: a unit, or a unit and everything under it), 管理员 (admins; superusers count as admins).
+Roles are Django groups (evaluations/models/roles.py): 填报人 fillers, 审核人 reviewers, 管理员 admins.
 What a user may not see is 404; what they may see but not do is 403 (the views decide the status code).
 """
 
-from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.lookups import StartsWith
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 
-FILLER = "填报人"
-REVIEWER = "审核人"
-ADMIN = "管理员"
-ROLES = (FILLER, REVIEWER, ADMIN)
+from evaluations.models import ReviewerCharge
+from evaluations.models.roles import ADMIN, FILLER, REVIEWER, ROLES, is_admin, is_filler, is_reviewer
 
+__all__ = [
+    "ADMIN", "FILLER", "REVIEWER", "ROLES", "is_admin", "is_filler", "is_reviewer",
+    "can_import_official", "can_export_documents", "can_open_admin", "can_review_pages", "is_member", "in_charge_of", "ancestor_ids", "charges_over", "reviewers_in_charge", "fillers_of",
+]
 
-def _groups(user):
-    if not user.is_authenticated:
-        return frozenset()
-    cached = getattr(user, "_role_names", None)
-    if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
-        user._role_names = cached
-    return cached
+# Which rows a user may see is a QuerySet method, written once in the models: Evaluation.objects.visible_to(user),
+# Unit.objects.visible_to(user) (evaluations/models/units.py). The roles themselves: evaluations/models/roles.py.
 
 
-def is_admin(user):
-    return user.is_authenticated and (user.is_superuser or ADMIN in _groups(user))
+def can_import_official(user):
+    """Importing a filled 自评表 changes any unit's evaluation: admins only."""
+    return is_admin(user)
 
 
-def is_reviewer(user):
-    return REVIEWER in _groups(user)
+def can_export_documents(user):
+    """The zip of a year's approved 说明 covers every unit: admins only."""
+    return is_admin(user)
 
 
-def is_filler(user):
-    return FILLER in _groups(user)
+def can_review_pages(user):
+    """The review queue, the overview and the 修改记录: reviewers and admins."""
+    return is_reviewer(user) or is_admin(user)
 
 
-def role_names(user):
-    names = [role for role in ROLES if role in _groups(user)]
-    if user.is_authenticated and user.is_superuser and ADMIN not in names:
-        names.append(ADMIN)
-    return names
-
-
-# The unit of a row, in a query over evaluations (the unit is a relation) or over units themselves.
-EVALUATION_UNIT = "unit_id"
-UNIT_ITSELF = "pk"
-
-
-def in_charge_condition(user, outer=EVALUATION_UNIT, stage=None):
-    """True for rows whose unit is in the reviewer's charge (at `stage`, or any), with no extra query. The units in
-    charge are uncorrelated subqueries, which the database works out once per query rather than once per row."""
-    from evaluations.models import ReviewerCharge, Unit
-
-    charges = ReviewerCharge.objects.filter(reviewer_id=user.pk)
-    if stage:
-        charges = charges.filter(stage=stage)
-    subtrees = Unit.objects.filter(
-        Exists(charges.filter(include_subunits=True).filter(StartsWith(OuterRef("path"), F("unit__path"))))
-    )
-    return Q(**{f"{outer}__in": charges.values("unit_id")}) | Q(**{f"{outer}__in": subtrees.values("pk")})
-
-
-def member_condition(user, outer=EVALUATION_UNIT):
-    from evaluations.models import Unit
-
-    return Exists(Unit.members.through.objects.filter(unit_id=OuterRef(outer), user_id=user.pk))
-
-
-def _scoped(queryset, user, outer):
-    if not user.is_authenticated:
-        return queryset.none()
-    if is_admin(user):
-        return queryset
-    condition = Q(pk__in=[])
-    if is_filler(user):
-        condition |= member_condition(user, outer)
-    if is_reviewer(user):
-        condition |= in_charge_condition(user, outer)
-    return queryset.filter(condition)
-
-
-def visible_evaluations(queryset, user):
-    return _scoped(queryset, user, EVALUATION_UNIT)
-
-
-def visible_units(queryset, user):
-    return _scoped(queryset, user, UNIT_ITSELF)
+def can_open_admin(user):
+    """Django's admin lets in staff only (admins are staff: the user import sets it from the role)."""
+    return user.is_authenticated and user.is_staff
 
 
 def _remembered(user, key, compute):
@@ -104,8 +54,6 @@ def is_member(user, unit):
 
 
 def in_charge_of(user, unit, stage=None):
-    from evaluations.models import ReviewerCharge
-
     if not is_reviewer(user):
         return False
 
@@ -128,10 +76,6 @@ def charges_over(unit):
 
 def reviewers_in_charge(unit, stage):
     """The reviewers responsible for a unit at a stage: their charge names the unit or a unit above it."""
-    from django.contrib.auth import get_user_model
-
-    from evaluations.models import ReviewerCharge
-
     charges = ReviewerCharge.objects.filter(charges_over(unit), stage=stage)
     return get_user_model().objects.filter(
         is_active=True, groups__name=REVIEWER, pk__in=charges.values("reviewer_id")

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms.models import construct_instance
 
-from evaluations import access, editing, scoring, workflow
+from evaluations import editing, scoring, text, workflow
 from evaluations.forms import FiniteDecimalField
 from evaluations.models import (
     ArchivedDocument,
@@ -34,6 +34,7 @@ from evaluations.spreadsheets.resources import (
     UnitResource,
     UserResource,
 )
+from ops import login_throttle
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -55,9 +56,14 @@ class SafeAutocompleteSelect(AutocompleteSelect):
 
 
 class SafeInputMixin:
-    """Admin forms refuse non-finite decimals and non-numeric autocomplete ids with a form error, not a 500."""
+    """Admin forms refuse non-finite decimals and non-numeric autocomplete ids with a form error, not a 500; their
+    texts pass the same boundary as the pages' (evaluations/text.py: normalised, bounded)."""
 
-    formfield_overrides = {models.DecimalField: {"form_class": FiniteDecimalField}}
+    formfield_overrides = {
+        models.DecimalField: {"form_class": FiniteDecimalField},
+        models.CharField: {"form_class": text.TextField},
+        models.TextField: {"form_class": text.TextField},
+    }
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in self.get_autocomplete_fields(request):
@@ -92,7 +98,7 @@ class UnitAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     filter_horizontal = ["members"]
 
     def get_queryset(self, request):
-        return access.visible_units(super().get_queryset(request), request.user)
+        return super().get_queryset(request).visible_to(request.user)
 
 
 # --- The framework --------------------------------------------------------------------------------
@@ -218,7 +224,7 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     inlines = [BudgetLineInline, IndicatorResultInline, NarrativeSectionInline]
 
     def get_queryset(self, request):
-        return access.visible_evaluations(super().get_queryset(request), request.user).with_total_score()
+        return super().get_queryset(request).visible_to(request.user).with_total_score()
 
     @admin.display(description="年度", ordering="framework__year")
     def year_display(self, obj):
@@ -257,7 +263,7 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # Content changes only while the unit may edit too; an approved evaluation never changes (reopen it first).
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.status in workflow.EDITABLE_STATES)
+        return allowed and (obj is None or obj.is_editable)
 
     @transaction.atomic
     def save_related(self, request, form, formsets, change):
@@ -279,7 +285,7 @@ class ReadOnlyAdmin(SafeInputMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(
-            evaluation__in=access.visible_evaluations(Evaluation.objects.all(), request.user)
+            evaluation__in=Evaluation.objects.visible_to(request.user)
         )
 
     def has_add_permission(self, request):
@@ -294,15 +300,11 @@ class ReadOnlyAdmin(SafeInputMixin, admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "evaluation", "action_label", "from_status", "to_status", "actor", "total_score"]
+    list_display = ["created_at", "evaluation", "action", "from_status", "to_status", "actor", "total_score"]
     list_select_related = ["evaluation__unit", "evaluation__framework", "actor"]
     list_filter = ["action", "to_status", "evaluation__framework__year"]
     search_fields = ["evaluation__unit__name", "actor__username", "reason"]
     date_hierarchy = "created_at"
-
-    @admin.display(description="操作")
-    def action_label(self, obj):
-        return obj.action_label
 
 
 @admin.register(FieldChange)
@@ -348,3 +350,21 @@ admin.site.unregister(get_user_model())
 @admin.register(get_user_model())
 class UserAdmin(SafeInputMixin, ExcelAdminMixin, auth_admin.UserAdmin):
     resource_classes = [UserResource]
+    list_display = [*auth_admin.UserAdmin.list_display, "login_locked"]
+    actions = ["unlock_login"]
+
+    def get_queryset(self, request):
+        return login_throttle.locked_out(super().get_queryset(request))
+
+    @admin.display(description="登录已锁定", boolean=True, ordering="login_locked")
+    def login_locked(self, user):
+        return user.login_locked
+
+    @admin.action(description="解锁登录（清除所选用户的密码错误记录）", permissions=["change"])
+    def unlock_login(self, request, queryset):
+        """A 管理员 (not only a superuser) unlocks users locked out by repeated wrong passwords; each unlock is
+        written to the user's history in the admin (and to the log)."""
+        for user in queryset:
+            cleared = login_throttle.unlock(user, by=request.user)
+            self.log_change(request, user, f"解锁登录（清除 {cleared} 条密码错误记录）")
+        self.message_user(request, f"已解锁 {len(queryset)} 个用户的登录：{'、'.join(u.username for u in queryset)}。")

@@ -1,8 +1,12 @@
 from evaluations import access
 
 
-def roles(request):
-    """The user's roles, so navigation shows only what they may open."""
+def navigation(request):
+    """What the navigation may offer this user (flags from access.py: the templates do not decide)."""
     user = request.user
-    names = access.role_names(user) if user.is_authenticated else []
-    return {"roles": names, "is_reviewer_or_admin": access.REVIEWER in names or access.ADMIN in names}
+    return {
+        "can_review_pages": access.can_review_pages(user),
+        "can_import_official": access.can_import_official(user),
+        "can_export_documents": access.can_export_documents(user),
+        "can_open_admin": access.can_open_admin(user),
+    }

@@ -1,4 +1,4 @@
-"""Demo data: the default framework (domain.md §3) and 化龙镇's 2024 self-evaluation, built from the seed 说明.
+"""Demo data: the default framework (docs/domain.md §3) and 化龙镇's 2024 self-evaluation, built from the seed 说明.
 
 The narrative is the seed's text cleaned of its PDF artefacts; the score sentence is not here: it is printed
 from the data. The rows lose points where the seed's 存在的主要问题 say (预算编制, 预算调整率) and add to 94.96.

@@ -8,7 +8,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from evaluations import scoring, workflow
-from evaluations.models import BudgetLine, Evaluation, FieldChange, IndicatorResult, NarrativeSection
+from evaluations.models import (
+    EDITABLE_STATUSES,
+    BudgetLine,
+    Evaluation,
+    FieldChange,
+    IndicatorResult,
+    NarrativeSection,
+)
 
 
 class StaleEdit(workflow.WorkflowError):
@@ -105,7 +112,7 @@ def save_content(evaluation, *, by, expected_version, edits=(), created=(), dele
         if isinstance(obj, Evaluation):
             own_fields = {name: getattr(obj, name) for name in old}
     updated = Evaluation.objects.filter(
-        pk=evaluation.pk, version=expected_version, status__in=workflow.EDITABLE_STATES
+        pk=evaluation.pk, version=expected_version, status__in=EDITABLE_STATUSES
     ).update(version=F("version") + 1, updated_by=by, updated_at=timezone.now(), **own_fields)
     if not updated:
         changes = changes_since(evaluation, expected_version)

@@ -8,11 +8,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from evaluations.models import Evidence
+from evaluations.spreadsheets.uploads import unpacked_size
 
 ALLOWED = {"pdf": "PDF", "docx": "Word（.docx）", "xlsx": "Excel（.xlsx）", "jpg": "JPG 图片", "png": "PNG 图片"}
 ALIASES = {"jpeg": "jpg"}
-# An Office file is a zip: its declared unpacked size is checked before anything reads it (zip bombs).
-MAX_UNPACKED = 200 * 1024 * 1024
 
 
 def _sniff(upload):
@@ -29,10 +28,10 @@ def _sniff(upload):
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(upload) as archive:
-                infos = archive.infolist()
-                if sum(i.file_size for i in infos) > MAX_UNPACKED:
+                # An Office file is a zip: its declared unpacked size is checked before anything reads it.
+                if unpacked_size(archive) > settings.EVIDENCE_MAX_UNPACKED_SIZE:
                     raise ValidationError("文件解压后过大，可能已损坏，请重新导出后再上传。")
-                names = {i.filename for i in infos}
+                names = {i.filename for i in archive.infolist()}
         except zipfile.BadZipFile:
             return None
         finally:

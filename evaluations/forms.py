@@ -12,7 +12,7 @@ from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
 
-from evaluations import scoring
+from evaluations import scoring, text
 from evaluations.models import BudgetLine, Evaluation, IndicatorResult, NarrativeSection
 
 FRAMEWORK_ROW_FIELDS = ["actual_value", "actual_text", "band", "score", "deviation_reason"]
@@ -20,12 +20,10 @@ UNIT_ROW_FIELDS = [
     "name", "comparison", "target_value", "target_text", "unit_of_measure", "weight", "rule", "deduction_per_point",
     *FRAMEWORK_ROW_FIELDS,
 ]
-# What a screen reader says for each input of a row: the row's name and this (the table shows them as columns).
-ROW_FIELD_LABELS = {
-    "name": "指标名称", "comparison": "指标性质", "target_value": "年度指标值", "target_text": "定性目标",
-    "unit_of_measure": "度量单位", "actual_value": "实际完成值", "actual_text": "实际完成情况", "band": "定性评价",
-    "weight": "分值", "rule": "计分方法", "deduction_per_point": "每超 1 个百分点扣分", "score": "得分",
-    "deviation_reason": "偏差原因分析及改进措施",
+# What a screen reader says for each input of a row: the row's name and this (the table shows them as columns): the
+# model's verbose names, shorter where the table's column heading already says the rest.
+ROW_FIELD_LABELS = {name: str(IndicatorResult._meta.get_field(name).verbose_name) for name in UNIT_ROW_FIELDS} | {
+    "name": "指标名称", "target_text": "定性目标", "actual_text": "实际完成情况",
 }
 TYPED_NUMBER = re.compile(r"^\s*\d+\s*[.．、]\s*")
 
@@ -56,9 +54,10 @@ class PointsField(forms.Field):
 
     def to_python(self, value):
         if isinstance(value, str):
-            value = value.splitlines()
+            value = text.normalise(value).split("\n")
         # People paste "1. …" from Word: the numbers are printed for them, so drop typed ones.
-        return [TYPED_NUMBER.sub("", str(v)).strip() for v in (value or []) if str(v).strip()]
+        points = [TYPED_NUMBER.sub("", text.normalise(str(v))).strip() for v in (value or [])]
+        return [p for p in points if p]
 
     def has_changed(self, initial, data):
         return list(initial or []) != self.to_python(data)
@@ -84,9 +83,12 @@ class FiniteDecimalField(forms.DecimalField):
         return value
 
 
-def finite_decimals(db_field, **kwargs):
+def form_field(db_field, **kwargs):
+    """The form field of a model field, for every ModelForm here: finite decimals, normalised and bounded text."""
     if isinstance(db_field, models.DecimalField):
         kwargs.setdefault("form_class", FiniteDecimalField)
+    elif isinstance(db_field, (models.CharField, models.TextField)) and not db_field.choices:
+        kwargs.setdefault("form_class", text.TextField)
     return db_field.formfield(**kwargs)
 
 
@@ -132,7 +134,7 @@ class IndicatorResultForm(forms.ModelForm):
     class Meta:
         model = IndicatorResult
         fields = []
-        formfield_callback = finite_decimals
+        formfield_callback = form_field
         widgets = ROW_WIDGETS
 
     def __init__(self, *args, categories=(), **kwargs):
@@ -194,7 +196,11 @@ class IndicatorResultForm(forms.ModelForm):
 
 
 class UnitRowForm(IndicatorResultForm):
-    order = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput(attrs={"data-order": ""}))
+    # Bounded as the column is (PostgreSQL's integer): a larger number was a 500 there.
+    order = forms.IntegerField(
+        label="排序", required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput(attrs={"data-order": ""}),
+        error_messages={"max_value": "排序号无效，请刷新页面后重新调整顺序。", "min_value": "排序号无效，请刷新页面后重新调整顺序。"},
+    )
 
 
 class NewRowForm(UnitRowForm):
@@ -208,7 +214,7 @@ def _row_form_class(base, fields):
     key = (base, tuple(fields))
     if key not in _ROW_FORMS:
         _ROW_FORMS[key] = forms.modelform_factory(
-            IndicatorResult, form=base, fields=list(fields), formfield_callback=finite_decimals, widgets=ROW_WIDGETS
+            IndicatorResult, form=base, fields=list(fields), formfield_callback=form_field, widgets=ROW_WIDGETS
         )
     return _ROW_FORMS[key]
 
@@ -293,7 +299,7 @@ class BudgetLineForm(forms.ModelForm):
     class Meta:
         model = BudgetLine
         fields = ["initial_budget", "adjusted_budget", "executed"]
-        formfield_callback = finite_decimals
+        formfield_callback = form_field
         widgets = dict.fromkeys(fields, forms.TextInput)
 
     def __init__(self, *args, **kwargs):
@@ -308,17 +314,29 @@ class NarrativeSectionForm(forms.ModelForm):
     class Meta:
         model = NarrativeSection
         fields = ["body", "points"]
+        formfield_callback = form_field
         widgets = {"body": forms.Textarea(attrs={"rows": 4, "class": "form-control", "data-live": ""})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].label = "正文（每段一行）"
+        self.fields["body"].help_text = f"正文与分条要点合计不超过 {text.SECTION_LIMIT} 字。"
+
+    def clean(self):
+        cleaned = super().clean()
+        length = len(cleaned.get("body") or "") + sum(len(p) for p in cleaned.get("points") or [])
+        if length > text.SECTION_LIMIT:
+            raise forms.ValidationError(
+                f"“{self.instance.title}”的正文与分条要点合计最多 {text.SECTION_LIMIT} 字（现有 {length} 字），请精简。"
+            )
+        return cleaned
 
 
 class BudgetNoteForm(forms.ModelForm):
     class Meta:
         model = Evaluation
         fields = ["budget_note"]
+        formfield_callback = form_field
         widgets = {"budget_note": forms.Textarea(attrs={"rows": 2, "class": "form-control"})}
 
 
@@ -453,27 +471,58 @@ class CommentForm(forms.Form):
     """审核意见, pinned to a row or a section of the 说明 (or to the whole evaluation): the page posts it from
     the row or section it is about."""
 
-    result = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    section = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    text = forms.CharField(label="意见", widget=forms.Textarea(attrs={"rows": 2}), max_length=5000,
-                           error_messages={"required": "请填写审核意见。"})
+    result = forms.ModelChoiceField(required=False, queryset=IndicatorResult.objects.none(), widget=forms.HiddenInput)
+    section = forms.ModelChoiceField(required=False, queryset=NarrativeSection.objects.none(), widget=forms.HiddenInput)
+    text = text.TextField(label="意见", widget=forms.Textarea(attrs={"rows": 2}), max_length=text.COMMENT_LIMIT)
 
-
-class AnswerForm(forms.Form):
-    answer = forms.CharField(label="答复此意见", widget=forms.Textarea(attrs={"rows": 2}), max_length=5000,
-                             error_messages={"required": "请填写答复内容。"})
+    def __init__(self, *args, evaluation, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A posted id is looked up among this evaluation's own rows and sections, and only when one is posted.
+        self.fields["result"].queryset = IndicatorResult.objects.filter(evaluation=evaluation)
+        self.fields["section"].queryset = NarrativeSection.objects.select_related("indicator").filter(evaluation=evaluation)
 
 
 class EvidenceForm(forms.Form):
     file = forms.FileField(label="上传文件")
-    result = forms.TypedChoiceField(label="对应指标（可选）", required=False, coerce=int, empty_value=None)
+    result = forms.ModelChoiceField(label="对应指标（可选）", required=False, queryset=IndicatorResult.objects.none())
 
-    def __init__(self, *args, evaluation, scorecard, types, **kwargs):
+    def __init__(self, *args, evaluation, scorecard=None, types="", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = f"{types}，不超过 {settings.EVIDENCE_MAX_SIZE // 1024 // 1024} MB。"
         self.fields["file"].widget.attrs["accept"] = ".pdf,.docx,.xlsx,.jpg,.jpeg,.png"
-        self.fields["result"].choices = [("", "（整个自评）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
+        self.fields["result"].queryset = IndicatorResult.objects.filter(evaluation=evaluation)  # as CommentForm
+        if scorecard is not None:
+            self.fields["result"].choices = [("", "（整个自评）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
         self.helper = FormHelper()
         self.helper.form_action = reverse("evaluations:evidence_upload", args=[evaluation.pk])
         self.helper.attrs = {"enctype": "multipart/form-data"}
         self.helper.add_input(Submit("upload", "上传", css_class="btn-sm"))
+
+
+# --- The small forms of the workflow: every POST goes through a form, with the same text boundary -------------
+
+
+class AnswerForm(forms.Form):
+    answer = text.TextField(label="答复", required=False, max_length=text.COMMENT_LIMIT)  # workflow says "请填写"
+
+
+class ReasonForm(forms.Form):
+    """A workflow step (submit, return, approve, reopen) or a withdrawal from publication."""
+
+    reason = text.TextField(label="原因或意见", required=False, max_length=text.REASON_LIMIT)
+    version = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+
+
+class StartForm(forms.Form):
+    unit = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    year = forms.IntegerField(min_value=2000, max_value=2100)
+    from_previous = forms.BooleanField(required=False)
+
+
+def error_text(form):
+    """A refused form as one sentence for a message: each field's label and what to fix."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        parts.extend(f"{label}：{e}" if label else e for e in errors)
+    return " ".join(parts)

@@ -1,11 +1,11 @@
 """Notices to the responsible people only: the reviewers in charge on submit, the unit's fillers on return,
 approval and reopening. E-mail goes through Django's mail after the transaction commits; the in-app list of
-pending tasks is computed from the data (see pending_tasks), so it can never go stale."""
+pending tasks is computed from the data (Evaluation.objects.awaiting), so it can never go stale."""
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import Q
+from django.urls import reverse
 
 from evaluations import access
 
@@ -16,6 +16,17 @@ SUBJECTS = {
     "return_for_changes": "【已退回】{evaluation}被退回修改",
     "reopen": "【已重新打开】{evaluation}已重新打开",
 }
+
+
+# Where each notice leads: reviewers to the review page; fillers to the edit page when the evaluation came back to
+# them, to the 自评表 once it is approved.
+PAGES = {"submit": "review", "department_approve": "review", "return_for_changes": "edit", "reopen": "edit",
+         "approve": "detail"}
+
+
+def evaluation_link(evaluation, action) -> str:
+    """The full address of the page this notice is about, on SITE_URL (config/settings.py): a mail has no host."""
+    return settings.SITE_URL + reverse(f"evaluations:{PAGES[action]}", args=[evaluation.pk])
 
 
 def _send(users, event):
@@ -35,7 +46,7 @@ def _send(users, event):
     if comments:
         lines.append("审核意见：")
         lines += [f"  {n}. {c.target_label}：{c.text}" for n, c in enumerate(comments, 1)]
-    lines.append("请登录绩效自评系统查看。")
+    lines.append(f"请登录绩效自评系统查看：{evaluation_link(evaluation, event.action)}")
     body = "\n".join(lines)
     messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [r]) for r in recipients]
     transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
@@ -47,23 +58,3 @@ def notify_reviewers(evaluation, stage, event):
 
 def notify_fillers(evaluation, event):
     _send(access.fillers_of(evaluation.unit), event)
-
-
-def pending_tasks(user):
-    """What waits for this user, oldest first: evaluations to review at their stage, or to fill in and submit."""
-    from evaluations.models import Evaluation, EvaluationStatus, ReviewStage
-
-    S = EvaluationStatus
-    tasks = Evaluation.objects.none()
-    if access.is_reviewer(user):
-        department = Q(status=S.SUBMITTED, unit__supervising_department__isnull=False) & access.in_charge_condition(
-            user, stage=ReviewStage.DEPARTMENT
-        )
-        finance = (
-            Q(status=S.DEPARTMENT_REVIEWED) | Q(status=S.SUBMITTED, unit__supervising_department__isnull=True)
-        ) & access.in_charge_condition(user, stage=ReviewStage.FINANCE)
-        tasks = Evaluation.objects.filter(department | finance).exclude(submitted_by=user)
-    if access.is_filler(user):
-        mine = Evaluation.objects.filter(access.member_condition(user), status__in=[S.DRAFT, S.RETURNED])
-        tasks = tasks | mine if access.is_reviewer(user) else mine
-    return tasks.select_related("unit", "framework").order_by("submitted_at", "created_at")

@@ -1,10 +1,10 @@
 """信息公开: the public pages, no login. Only approved and published evaluations are reachable; what is shown is
 the 说明 and the 自评表 alone: no review comments, no names of people, no internal links."""
 
-from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from evaluations.documents import html_pdf
+from evaluations.documents import views as document_views
 from evaluations.documents.outline import build_document, document_filename
 from evaluations.models import Evaluation
 
@@ -23,7 +23,11 @@ def public_list(request):
 
 def public_document(request, pk):
     evaluation = _published(pk)
-    return render(request, "public/document.html", {"evaluation": evaluation, "document": build_document(evaluation)})
+    # The archived PDF is served even where none can be made now (public_pdf); otherwise the link says so.
+    pdf_unavailable = html_pdf.pdf_unavailable_reason() is not None and evaluation.approved_archive() is None
+    return render(request, "public/document.html", {
+        "evaluation": evaluation, "document": build_document(evaluation), "pdf_unavailable": pdf_unavailable,
+    })
 
 
 def public_table(request, pk):
@@ -32,15 +36,6 @@ def public_table(request, pk):
 
 
 def public_pdf(request, pk):
-    """The archived PDF (the approved bytes) where there is one; otherwise rendered now."""
-    evaluation = _published(pk)
-    filename = document_filename(evaluation, "pdf")
-    archived = evaluation.archives.order_by("-pk").first()
-    if archived:
-        return FileResponse(archived.file.open("rb"), content_type="application/pdf", filename=filename)
-    reason = html_pdf.pdf_unavailable_reason()
-    if reason:
-        return HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(html_pdf.render_pdf(evaluation), content_type="application/pdf")
-    response["Content-Disposition"] = f"inline; filename*=UTF-8''{filename}"
-    return response
+    """The archived PDF (the approved bytes) where there is one; otherwise the stored render, as for a user."""
+    evaluation = get_object_or_404(Evaluation.objects.published().select_related("unit", "framework"), pk=pk)
+    return document_views.pdf_response(request, evaluation, document_filename(evaluation, "pdf"), "public/base.html", inline=True)

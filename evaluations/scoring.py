@@ -1,6 +1,6 @@
 """Scoring of the 自评表: pure functions over rows, never touching the database.
 
-Rules (../shared/domain.md §3, 财预〔2020〕10号):
+Rules (docs/domain.md §3, 财预〔2020〕10号):
 - proportional: 分值 × min(1, 实际/目标); for "≤" targets the inverse.
 - deduction:    full marks within the limit, minus k points per percentage point beyond it, floored at 0.
 - qualitative:  达成 80–100% of 分值, 部分达成 60–80%, 未达成 0–60%; the evaluator picks within the band.
@@ -167,6 +167,13 @@ def is_rule_scored(rule: str) -> bool:
     return rule in (PROPORTIONAL, DEDUCTION)
 
 
+def stored_score_over_weight(row) -> str | None:
+    """A rule-scored row whose imported 得分 is above its 分值 (manual and qualitative scores: row_errors)."""
+    if is_rule_scored(row.rule) and row.score is not None and row.weight is not None and row.score > row.weight:
+        return f"得分 {plain(row.score)} 分超过本指标分值 {plain(row.weight)} 分。"
+    return None
+
+
 def actual_of(row, measures: dict | None) -> Decimal | None:
     source = getattr(row, "actual_source", "")
     if source in BUDGET_MEASURES:
@@ -275,7 +282,7 @@ def row_errors(row) -> dict[str, str]:
 
 
 def needs_reason(row, scored: RowScore) -> bool:
-    """偏差原因 is required wherever points were lost or the target was missed (domain.md §3)."""
+    """偏差原因 is required wherever points were lost or the target was missed (docs/domain.md §3)."""
     return scored.score is not None and scored.score < quantize(row.weight or ZERO)
 
 
@@ -337,6 +344,11 @@ class Category:
     @property
     def weight_left(self) -> Decimal:
         return self.weight - self.rows_weight
+
+    @property
+    def weight_over(self) -> Decimal:
+        """How far the rows' weights exceed the category's (0 when they do not)."""
+        return max(ZERO, -self.weight_left)
 
 
 @dataclass
@@ -444,7 +456,7 @@ def category_weight_errors(scorecard: Scorecard) -> list[tuple[object, str]]:
         if left > 0:
             problems.append((category, f"“{category.indicator.name}”的三级指标分值合计 {plain(category.rows_weight)} 分，还有 {plain(left)} 分未分配（应为 {plain(category.weight)} 分）。"))
         elif left < 0:
-            problems.append((category, f"“{category.indicator.name}”的三级指标分值合计 {plain(category.rows_weight)} 分，超出其分值 {plain(category.weight)} 分 {plain(-left)} 分。"))
+            problems.append((category, f"“{category.indicator.name}”的三级指标分值合计 {plain(category.rows_weight)} 分，比其分值 {plain(category.weight)} 分多 {plain(-left)} 分。"))
     return problems
 
 

@@ -12,24 +12,29 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from evaluations import access, checklist, editing, evidence, notifications, scoring, workflow
+from evaluations import access, checklist, editing, evidence, scoring, text, workflow
+from evaluations.documents import html_pdf
 from evaluations.documents.outline import build_document
 from evaluations.forms import (
     AnswerForm,
     CommentForm,
     EvaluationContentForm,
     EvidenceForm,
+    ReasonForm,
+    StartForm,
     comments_by_target,
+    error_text,
     row_form,
 )
 from evaluations.models import (
+    EDITABLE_STATUSES,
     Evaluation,
     EvaluationStatus,
+    EventAction,
     Evidence,
     FieldChange,
     Framework,
     IndicatorResult,
-    NarrativeSection,
     Unit,
 )
 
@@ -56,7 +61,7 @@ def _year(request, years):
 
 
 def _require_reviewer_or_admin(user):
-    if not (access.is_reviewer(user) or access.is_admin(user)):
+    if not access.can_review_pages(user):
         raise PermissionDenied("只有审核人和管理员可以查看此页面。")
 
 
@@ -67,8 +72,10 @@ def evaluation_list(request):
     year = _year(request, years)
     # One year's list shares one framework: its grade thresholds are read once, not joined into every row.
     thresholds = frameworks[year].grade_thresholds if year else scoring.GradeThresholds()
+    # Quantized here: SQLite sums decimals as floats (94.9600000000000), PostgreSQL exactly.
     rows = [
-        (e, e.total_score_sum, scoring.grade(e.total_score_sum or 0, thresholds))
+        (e, None if e.total_score_sum is None else scoring.quantize(e.total_score_sum),
+         scoring.grade(e.total_score_sum or 0, thresholds))
         for e in _visible(request).for_year(year).select_related("unit").with_total_score().order_by("unit__code")
     ]
     counts = Counter(e.status for e, _total, _grade in rows)
@@ -88,8 +95,12 @@ def evaluation_list(request):
 @login_required
 @require_POST
 def evaluation_start(request):
-    unit = get_object_or_404(Unit.objects.filter(members=request.user), pk=_int(request.POST.get("unit")))
-    framework = get_object_or_404(Framework, year=_int(request.POST.get("year")))
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, error_text(form))
+        return redirect("evaluations:list")
+    unit = get_object_or_404(Unit.objects.filter(members=request.user), pk=form.cleaned_data["unit"])
+    framework = get_object_or_404(Framework, year=form.cleaned_data["year"])
     if not access.is_filler(request.user):
         raise PermissionDenied("只有填报人可以开始填报。")
     existing = Evaluation.objects.filter(unit=unit, framework=framework).first()
@@ -98,7 +109,7 @@ def evaluation_start(request):
         return redirect("evaluations:detail", existing.pk)
     previous = (
         Evaluation.objects.filter(unit=unit, framework__year__lt=framework.year).order_by("-framework__year").first()
-        if request.POST.get("from_previous") else None
+        if form.cleaned_data["from_previous"] else None
     )
     if previous:
         evaluation = Evaluation.objects.start_from_previous(unit=unit, framework=framework, previous=previous, by=request.user)
@@ -120,11 +131,14 @@ def _page_context(request, evaluation):
         "actions": workflow.available_actions(user, evaluation),
         "can_edit": workflow.can_edit(user, evaluation),
         "can_comment": workflow.can_comment(user, evaluation),
-        "can_see_history": access.is_reviewer(user) or access.is_admin(user),
+        "can_see_history": access.can_review_pages(user),
         "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
         "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
-        "archive": evaluation.archives.order_by("-pk").first() if evaluation.status == S.APPROVED else None,
+        "archive": evaluation.approved_archive(),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
+        "text_limits": {
+            "reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT, "deviation_reason": text.DEVIATION_REASON_LIMIT,
+        },
     } | _side_forms(evaluation, user, scorecard)
 
 
@@ -140,7 +154,9 @@ def _side_forms(evaluation, user, scorecard):
 @login_required
 def evaluation_detail(request, pk):
     evaluation = load_evaluation(request, pk)
-    return render(request, "evaluations/evaluation_detail.html", _page_context(request, evaluation))
+    return render(request, "evaluations/evaluation_detail.html", _page_context(request, evaluation) | {
+        "pdf_unavailable": html_pdf.pdf_unavailable_reason() is not None,  # the button says so (issue 14)
+    })
 
 
 def _editable(request, pk, *, contents=True):
@@ -307,10 +323,14 @@ def evaluation_transition(request, pk, action):
     refused = workflow.refusal(request.user, evaluation, action)
     if refused:
         raise PermissionDenied(refused)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, error_text(form))
+        return redirect("evaluations:detail", evaluation.pk)
     try:
         workflow.perform(
-            action, evaluation, by=request.user, reason=request.POST.get("reason", ""),
-            expected_version=_int(request.POST["version"]) if request.POST.get("version") else None,
+            action, evaluation, by=request.user, reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
         )
     except workflow.WorkflowError as error:
         messages.error(request, error.message)
@@ -327,7 +347,8 @@ def evaluation_review(request, pk):
     the decision bar stays in view. Lists the net change per field since the most recent return or reopen."""
     evaluation = load_evaluation(request, pk)
     _require_reviewer_or_admin(request.user)
-    last_return = evaluation.events.filter(action__in=["return_for_changes", "reopen"]).order_by("-pk").first()
+    last_return = evaluation.events.filter(
+        action__in=[EventAction.RETURN_FOR_CHANGES, EventAction.REOPEN]).order_by("-pk").first()
     context = _page_context(request, evaluation)
     return render(request, "evaluations/evaluation_review.html", context | {
         "document": build_document(evaluation, context["scorecard"]),
@@ -350,16 +371,11 @@ def comment_add(request, pk):
     evaluation = load_evaluation(request, pk, contents=False)
     if not workflow.can_comment(request.user, evaluation):
         raise PermissionDenied("只有负责当前审核环节的审核人可以提出审核意见。")
-    form = CommentForm(request.POST)
-    result = section = None
-    if form.is_valid():
-        if form.cleaned_data["result"]:
-            result = get_object_or_404(IndicatorResult, pk=form.cleaned_data["result"], evaluation=evaluation)
-        elif form.cleaned_data["section"]:
-            section = get_object_or_404(NarrativeSection.objects.select_related("indicator"),
-                                        pk=form.cleaned_data["section"], evaluation=evaluation)
-    comment, error = None, " ".join(m for messages in form.errors.values() for m in messages)
+    form = CommentForm(request.POST, evaluation=evaluation)
+    comment, result, section = None, None, None
+    error = "" if form.is_valid() else error_text(form)
     if not error:
+        result, section = form.cleaned_data["result"], form.cleaned_data["section"]
         try:
             comment = workflow.add_comment(evaluation, by=request.user, text=form.cleaned_data["text"],
                                            result=result, section=section)
@@ -392,7 +408,7 @@ def comment_answer(request, pk, comment_pk):
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied("只有本单位填报人在退回后可以答复审核意见。")
     form = AnswerForm(request.POST)
-    error = " ".join(m for messages in form.errors.values() for m in messages)
+    error = "" if form.is_valid() else error_text(form)
     if not error:
         try:
             workflow.answer_comment(comment, by=request.user, answer=form.cleaned_data["answer"])
@@ -413,11 +429,13 @@ def comment_answer(request, pk, comment_pk):
 @require_POST
 def evidence_upload(request, pk):
     evaluation = _editable(request, pk, contents=False)
-    result = None
-    if request.POST.get("result"):
-        result = get_object_or_404(IndicatorResult, pk=_int(request.POST["result"]), evaluation=evaluation)
+    form = EvidenceForm(request.POST, request.FILES, evaluation=evaluation)
+    if not form.is_valid():
+        messages.error(request, error_text(form))
+        return redirect(f"{reverse('evaluations:detail', args=[evaluation.pk])}#evidence")
     try:
-        attached = evidence.attach(evaluation, request.FILES.get("file"), by=request.user, result=result)
+        attached = evidence.attach(evaluation, form.cleaned_data["file"], by=request.user,
+                                   result=form.cleaned_data["result"])
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -449,8 +467,12 @@ def evaluation_publish(request, pk, unpublish=False):
     evaluation = load_evaluation(request, pk, contents=False)
     if not access.is_admin(request.user):
         raise PermissionDenied("只有管理员可以公开或撤回公开。")
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, error_text(form))
+        return redirect("evaluations:detail", evaluation.pk)
     try:
-        workflow.publish(evaluation, by=request.user, unpublish=unpublish, reason=request.POST.get("reason", ""))
+        workflow.publish(evaluation, by=request.user, unpublish=unpublish, reason=form.cleaned_data["reason"])
     except workflow.WorkflowError as error:
         messages.error(request, error.message)
     else:
@@ -469,7 +491,7 @@ def evaluation_history(request, pk):
 @login_required
 def review_queue(request):
     _require_reviewer_or_admin(request.user)
-    tasks = list(notifications.pending_tasks(request.user).exclude(status__in=[S.DRAFT, S.RETURNED]))
+    tasks = list(Evaluation.objects.awaiting(request.user).exclude(status__in=EDITABLE_STATUSES))
     by_year = {}
     for evaluation in tasks:
         by_year.setdefault(evaluation.framework.year, []).append(evaluation)
@@ -478,7 +500,7 @@ def review_queue(request):
 
 @login_required
 def task_list(request):
-    return render(request, "evaluations/task_list.html", {"tasks": notifications.pending_tasks(request.user)})
+    return render(request, "evaluations/task_list.html", {"tasks": Evaluation.objects.awaiting(request.user)})
 
 
 def _overview_row(unit, thresholds, past_deadline):
@@ -486,8 +508,8 @@ def _overview_row(unit, thresholds, past_deadline):
         "unit": unit,
         "grade": scoring.grade(unit.total or 0, thresholds) if unit.evaluation_id else "",
         "status_label": S(unit.status).label if unit.status else "未开始",
-        "overdue": past_deadline and unit.status in (None, S.DRAFT, S.RETURNED),
-        "last_action": workflow.ACTION_LABELS.get(unit.last_action, ""),
+        "overdue": past_deadline and (unit.status is None or unit.status in EDITABLE_STATUSES),
+        "last_action": EventAction(unit.last_action).label if unit.last_action else "",
     }
 
 
@@ -498,7 +520,7 @@ def overview(request):
     years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
     year = _year(request, years)
     framework = Framework.objects.filter(year=year).first()
-    units = access.visible_units(Unit.objects.all(), request.user).with_evaluation_of(year).order_by("code")
+    units = Unit.objects.visible_to(request.user).with_evaluation_of(year).order_by("code")
     deadline = framework.submission_deadline if framework else None
     thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
     past_deadline = deadline is not None and timezone.localdate() > deadline

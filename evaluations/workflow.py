@@ -13,9 +13,18 @@ from django.utils import timezone
 
 from evaluations import access, checklist, notifications, scoring
 from evaluations.documents import archive
-from evaluations.models import Evaluation, EvaluationStatus, Event, ReviewComment, ReviewStage
+from evaluations.models import (
+    EDITABLE_STATUSES,
+    Evaluation,
+    EvaluationStatus,
+    Event,
+    EventAction,
+    ReviewComment,
+    ReviewStage,
+)
 
 S = EvaluationStatus
+A = EventAction
 
 
 class WorkflowError(Exception):
@@ -29,38 +38,43 @@ class WorkflowError(Exception):
 
 @dataclass(frozen=True)
 class Transition:
-    action: str
-    label: str
+    action: str  # an EventAction: its Chinese label is the button's and the record's
     sources: tuple
     target: str
     performer: str  # filler | department | finance | reviewer (of the current stage) | admin
     reason_required: bool
 
+    @property
+    def label(self):
+        return EventAction(self.action).label
+
+    @property
+    def takes_reason(self):
+        """The page asks for a reason (required) or a reviewer's opinion (optional); a submission asks neither."""
+        return self.reason_required or self.performer != "filler"
+
+    @property
+    def sends_back(self):
+        """Returns the evaluation to the unit (the page marks the button as a setback)."""
+        return self.target == S.RETURNED
+
 
 # fmt: off
 TRANSITIONS = {t.action: t for t in (
-    #          action                label              from                                   to                      by            reason
-    Transition("submit",             "提交审核",         (S.DRAFT, S.RETURNED),                 S.SUBMITTED,            "filler",     False),
-    Transition("department_approve", "主管部门审核通过", (S.SUBMITTED,),                        S.DEPARTMENT_REVIEWED,  "department", False),
-    Transition("approve",            "审核通过",         (S.SUBMITTED, S.DEPARTMENT_REVIEWED),  S.APPROVED,             "finance",    False),
-    Transition("return_for_changes", "退回修改",         (S.SUBMITTED, S.DEPARTMENT_REVIEWED),  S.RETURNED,             "reviewer",   True),
-    Transition("reopen",             "重新打开",         (S.APPROVED,),                         S.RETURNED,             "admin",      True),
+    #          action                   from                                   to                      by            reason
+    Transition(A.SUBMIT,             (S.DRAFT, S.RETURNED),                 S.SUBMITTED,            "filler",     False),
+    Transition(A.DEPARTMENT_APPROVE, (S.SUBMITTED,),                        S.DEPARTMENT_REVIEWED,  "department", False),
+    Transition(A.APPROVE,            (S.SUBMITTED, S.DEPARTMENT_REVIEWED),  S.APPROVED,             "finance",    False),
+    Transition(A.RETURN_FOR_CHANGES, (S.SUBMITTED, S.DEPARTMENT_REVIEWED),  S.RETURNED,             "reviewer",   True),
+    Transition(A.REOPEN,             (S.APPROVED,),                         S.RETURNED,             "admin",      True),
 )}
 # fmt: on
 
-# Every action an event can record: the transitions, and publication (which leaves the status as it is).
-ACTION_LABELS = {action: t.label for action, t in TRANSITIONS.items()} | {"publish": "公开", "unpublish": "撤回公开"}
-
-EDITABLE_STATES = (S.DRAFT, S.RETURNED)
-
 
 def current_stage(evaluation):
-    """Which review stage the evaluation waits for, if any (a unit with a 主管部门 is reviewed there first)."""
-    if evaluation.status == S.SUBMITTED:
-        return ReviewStage.DEPARTMENT if evaluation.unit.supervising_department_id else ReviewStage.FINANCE
-    if evaluation.status == S.DEPARTMENT_REVIEWED:
-        return ReviewStage.FINANCE
-    return None
+    """Which review stage the evaluation waits for, if any (models.REVIEW_STAGES: a unit with a 主管部门 is
+    reviewed there first)."""
+    return evaluation.review_stage
 
 
 def refusal(user, evaluation, action):
@@ -97,7 +111,7 @@ def available_actions(user, evaluation):
 
 def can_edit(user, evaluation):
     """Fillers edit their own units' evaluations, and only while in 草稿 or 已退回; reviewers never edit."""
-    return evaluation.status in EDITABLE_STATES and access.is_member(user, evaluation.unit)
+    return evaluation.status in EDITABLE_STATUSES and access.is_member(user, evaluation.unit)
 
 
 def can_comment(user, evaluation):
@@ -139,13 +153,13 @@ def _perform(evaluation, action, *, by, reason="", expected_version=None, event_
 
 def submit(evaluation, *, by, reason="", expected_version=None):
     """草稿/已退回 → 已提交, when the checklist has no blocking problem."""
-    if evaluation.status in TRANSITIONS["submit"].sources and access.is_member(by, evaluation.unit):
+    if evaluation.status in TRANSITIONS[A.SUBMIT].sources and access.is_member(by, evaluation.unit):
         loaded = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
         problems = checklist.blocking(loaded)
         if problems:
             raise WorkflowError(f"还有 {len(problems)} 项需要完善，暂不能提交。", problems)
     event = _perform(
-        evaluation, "submit", by=by, reason=reason, expected_version=expected_version,
+        evaluation, A.SUBMIT, by=by, reason=reason, expected_version=expected_version,
         submitted_at=timezone.now(), submitted_by=by,
     )
     stage = current_stage(evaluation)
@@ -154,31 +168,38 @@ def submit(evaluation, *, by, reason="", expected_version=None):
 
 
 def department_approve(evaluation, *, by, reason="", expected_version=None):
-    event = _perform(evaluation, "department_approve", by=by, reason=reason, expected_version=expected_version)
+    event = _perform(evaluation, A.DEPARTMENT_APPROVE, by=by, reason=reason, expected_version=expected_version)
     notifications.notify_reviewers(evaluation, ReviewStage.FINANCE, event)
     return event
 
 
 def approve(evaluation, *, by, reason="", expected_version=None):
-    """已提交/主管部门已审核 → 已通过; the 说明 is rendered once, stored, and its SHA-256 recorded in the event."""
-    problem = refusal(by, evaluation, "approve")
+    """已提交/主管部门已审核 → 已通过; the 说明 of exactly this version is stored and its SHA-256 recorded in the
+    event, or the approval does not happen (issue 13, item 10)."""
+    problem = refusal(by, evaluation, A.APPROVE)
     if problem:
         raise WorkflowError(problem)
-    pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes about a second
-    with transaction.atomic():
-        event = _perform(
-            evaluation, "approve", by=by, reason=reason, expected_version=expected_version,
-            event_fields={"document_sha256": archive.sha256(pdf) if pdf else ""},
-        )
-        if pdf:
-            archive.store(evaluation, event, pdf)
+    if expected_version is not None and int(expected_version) != evaluation.version:
+        raise WorkflowError("页面显示的不是最新内容（其他人刚刚修改或处理了该自评），请刷新页面后再操作。")
+    try:
+        pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes seconds
+        with transaction.atomic():
+            # The conditional update on the version the PDF was rendered from: a change since refuses the approval.
+            event = _perform(
+                evaluation, A.APPROVE, by=by, reason=reason, expected_version=expected_version,
+                event_fields={"document_sha256": archive.sha256(pdf) if pdf else ""},
+            )
+            if pdf:
+                archive.store(evaluation, event, pdf)
+    except archive.Unarchivable as error:
+        raise WorkflowError(str(error)) from None
     notifications.notify_fillers(evaluation, event)
     return event
 
 
 def return_for_changes(evaluation, *, by, reason="", expected_version=None):
     """Back to the unit with a reason; every comment not yet sent goes with it."""
-    event = _perform(evaluation, "return_for_changes", by=by, reason=reason, expected_version=expected_version)
+    event = _perform(evaluation, A.RETURN_FOR_CHANGES, by=by, reason=reason, expected_version=expected_version)
     ReviewComment.objects.filter(evaluation=evaluation, sent_in__isnull=True).update(sent_in=event)
     notifications.notify_fillers(evaluation, event)
     return event
@@ -186,17 +207,17 @@ def return_for_changes(evaluation, *, by, reason="", expected_version=None):
 
 def reopen(evaluation, *, by, reason="", expected_version=None):
     """An admin reopens an approved evaluation (it leaves the public pages until approved again)."""
-    event = _perform(evaluation, "reopen", by=by, reason=reason, expected_version=expected_version, published_at=None)
+    event = _perform(evaluation, A.REOPEN, by=by, reason=reason, expected_version=expected_version, published_at=None)
     notifications.notify_fillers(evaluation, event)
     return event
 
 
 ACTIONS = {
-    "submit": submit,
-    "department_approve": department_approve,
-    "approve": approve,
-    "return_for_changes": return_for_changes,
-    "reopen": reopen,
+    A.SUBMIT: submit,
+    A.DEPARTMENT_APPROVE: department_approve,
+    A.APPROVE: approve,
+    A.RETURN_FOR_CHANGES: return_for_changes,
+    A.REOPEN: reopen,
 }
 
 
@@ -222,7 +243,7 @@ def publish(evaluation, *, by, unpublish=False, reason=""):
     Evaluation.objects.filter(pk=evaluation.pk).update(published_at=published_at)
     evaluation.published_at = published_at
     return Event.objects.create(
-        evaluation=evaluation, action="unpublish" if unpublish else "publish", from_status=S.APPROVED,
+        evaluation=evaluation, action=A.UNPUBLISH if unpublish else A.PUBLISH, from_status=S.APPROVED,
         to_status=S.APPROVED, actor=by, reason=(reason or "").strip(), total_score=_total_score(evaluation),
         version=evaluation.version,
     )

@@ -69,6 +69,10 @@ class ExportJob(models.Model):
         return self.status == self.Status.DONE and not self.is_expired and self.path.exists()
 
     @property
+    def is_failed(self):
+        return self.status == self.Status.FAILED
+
+    @property
     def is_finished(self):
         return self.status in (self.Status.DONE, self.Status.FAILED)
 

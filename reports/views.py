@@ -42,7 +42,7 @@ def start_summary_export(request):
 @require_POST
 def start_documents_export(request):
     """A zip of a year's approved 说明 (admins; built in the background, since a district has many units)."""
-    if not access.is_admin(request.user):
+    if not access.can_export_documents(request.user):
         raise PermissionDenied("只有管理员可以打包下载说明。")
     return _start(request, ExportJob.Kind.DOCUMENTS, "已开始打包 {year} 年已通过审核的说明，完成后可在本页下载。")
 

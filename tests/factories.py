@@ -1,9 +1,11 @@
-"""Plain make_* helpers: the default framework, units, users in their roles, evaluations of any size."""
+"""The tests' shared helpers: make_* for the default framework, units, users in their roles and evaluations of any
+size, and login() for a test client signed in as one of them (the shared cast is the `cast` fixture, conftest.py)."""
 
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import Client
 
 from evaluations import access
 from evaluations.management.commands.load_demo import load_default_framework
@@ -11,6 +13,13 @@ from evaluations.models import Evaluation, Framework, IndicatorResult, ReviewerC
 
 PASSWORD = "correct-horse-battery-staple"
 _counter = {"n": 0}
+
+
+def login(user, password=PASSWORD):
+    """A test client signed in as `user` (the login must succeed)."""
+    client = Client()
+    assert client.login(username=user.username, password=password)
+    return client
 
 
 def _next():

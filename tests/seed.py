@@ -15,7 +15,7 @@ def normalise(text):
 
 
 def seed_paragraphs():
-    """The seed's paragraphs, mending its PDF-extraction artefacts (domain.md §2):
+    """The seed's paragraphs, mending its PDF-extraction artefacts (docs/domain.md §2):
     "#" and "- " marks are dropped; a "- " line that does not start a numbered point continues the paragraph
     before it; a paragraph that stopped without closing punctuation was split by a page break."""
     paragraphs = []

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from evaluations import access
 from evaluations.models import BudgetLine, Evaluation, Framework, Indicator, IndicatorResult, Unit
-from tests.factories import PASSWORD, make_evaluation, make_user
+from tests.factories import PASSWORD, login, make_evaluation, make_user
 from tests.forms import form_data
 
 pytestmark = pytest.mark.django_db
@@ -17,9 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client(db):
-    client = Client()
-    client.login(username=make_user(access.ADMIN).username, password=PASSWORD)
-    return client
+    return login(make_user(access.ADMIN))
 
 
 def field_named(data, suffix, where):

@@ -2,6 +2,7 @@
 database: from SQLite into PostgreSQL (separate processes, as an administrator would run them), and a round trip
 on the database the suite runs on. A restore refuses a database that already holds data, and a damaged file."""
 
+import contextlib
 import hashlib
 import io
 import json
@@ -91,7 +92,7 @@ def test_manifest_lists_counts_and_checksums(data, tmp_path):
         assert manifest["counts"]["evaluations.evidence"] == 1
         name = Evidence.objects.get().file.name
         assert manifest["members"][f"files/{name}"]["sha256"] == hashlib.sha256(PDF).hexdigest()
-        assert manifest["members"]["data.xml"]["sha256"] == hashlib.sha256(z.read("data.xml")).hexdigest()
+        assert manifest["members"]["data.jsonl"]["sha256"] == hashlib.sha256(z.read("data.jsonl")).hexdigest()
     assert "sessions.session" not in manifest["counts"]
 
 
@@ -102,9 +103,9 @@ def test_damaged_backup_is_refused_before_anything_is_written(data, tmp_path):
         for item in src.infolist():
             content = src.read(item)
             dst.writestr(item, content.replace(b"\xe6\x9f\x90\xe9\x95\x87", b"\xe5\x88\xab\xe9\x95\x87")
-                         if item.filename == "data.xml" else content)
+                         if item.filename == "data.jsonl" else content)
     before = dump()
-    with pytest.raises(CommandError, match="data.xml 的校验值不符"):
+    with pytest.raises(CommandError, match="data.jsonl 的校验值不符"):
         call_command("restore", str(damaged), "--force", stdout=io.StringIO())
     assert dump() == before
 
@@ -113,7 +114,7 @@ def test_backup_damaged_on_disk_is_refused_in_chinese(data, tmp_path):
     archive = tmp_path / "backup.zip"
     call_command("backup", "-o", str(archive), stdout=io.StringIO())
     with zipfile.ZipFile(archive) as z:
-        info = z.getinfo("data.xml")
+        info = z.getinfo("data.jsonl")
     raw = bytearray(archive.read_bytes())
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)  # the compressed bytes
     raw[start + 10:start + 40] = bytes(30)  # a few zeroed sectors, as a bad disk or a cut download leaves
@@ -198,6 +199,7 @@ workflow.return_for_changes(e, by=reviewer, reason="请修改")
 """
 
 
+@pytest.mark.multiprocess
 def test_backup_from_sqlite_restores_into_postgresql_identically(tmp_path):
     require_postgres()
     with scratch_database("jx_restore") as (_name, url):
@@ -217,3 +219,110 @@ def test_backup_from_sqlite_restores_into_postgresql_identically(tmp_path):
         files = file_digests(tmp_path / "media-a")
         assert len(files) == 6
         assert file_digests(tmp_path / "media-b") == files
+
+
+# --- Text typed on the edit page, restored byte for byte into the other database (issue 13, item 5) --------
+
+# What a user types: CRLF (a browser's textarea), spaces at both ends of the text and of lines, Word's U+000B,
+# emoji and characters outside the Basic Multilingual Plane (4 bytes in UTF-8; 𠀀 and 𪚥 in names and places).
+TYPED = "  首行前有空格  \r\n第二行\x0b第三行 😀👍🏽 𠀀𪚥  \r\n\r\n  缩进的一段\t含制表符  "
+TYPED_POINT = "1.\t要点 😀 𠀀  "
+
+READ_BACK = """
+import json
+from evaluations.models import Evaluation, FieldChange, IndicatorResult, NarrativeSection, ReviewComment
+print(json.dumps({
+    "sections": sorted([s.pk, s.body, s.points] for s in NarrativeSection.objects.all()),
+    "results": sorted([r.pk, r.deviation_reason, r.actual_text] for r in IndicatorResult.objects.all()),
+    "notes": sorted([e.pk, e.budget_note] for e in Evaluation.objects.all()),
+    "history": sorted([c.pk, c.old_value, c.new_value] for c in FieldChange.objects.all()),
+    "comments": sorted([c.pk, c.text] for c in ReviewComment.objects.all()),
+}))
+"""
+
+
+def read_back():
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(READ_BACK, {})  # noqa: S102 - the same text the other database's process runs
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.multiprocess
+def test_text_typed_on_the_edit_page_survives_backup_and_restore_into_the_other_database(db, settings, tmp_path):
+    from django.db import connection
+    from django.test import Client
+
+    from evaluations import text
+    from evaluations.models import FieldChange, IndicatorResult, NarrativeSection
+
+    require_postgres()
+    settings.MEDIA_ROOT = tmp_path / "media"
+    evaluation = make_evaluation(unit=make_unit("某镇"), extra_rows=2)
+    filler = make_user(access.FILLER, units=[evaluation.unit])
+    client = Client()
+    client.force_login(filler)
+    from tests.test_edit_page import edit_form
+
+    data = edit_form(client, evaluation)
+    body = next(k for k in data if k.endswith("-body"))
+    data[body] = TYPED
+    data[body.replace("-body", "-points")] = [TYPED_POINT, "第二点"]
+    data[next(k for k in data if k.endswith("-deviation_reason"))] = TYPED
+    data["note-budget_note"] = TYPED
+    assert client.post(f"/evaluations/{evaluation.pk}/edit/", data).status_code == 302
+    # As documented (evaluations/text.py): line ends LF, U+000B a newline, the text's own ends stripped, the typed
+    # number's tab removed; everything else as typed: spaces inside and at line ends, tabs, emoji, 4-byte characters.
+    kept = text.normalise(TYPED).strip()
+    assert kept == "首行前有空格  \n第二行\n第三行 😀👍🏽 𠀀𪚥  \n\n  缩进的一段\t含制表符"
+    assert NarrativeSection.objects.filter(body=kept).exists()
+    assert NarrativeSection.objects.filter(points=["要点 😀 𠀀", "第二点"]).exists()
+    assert IndicatorResult.objects.filter(deviation_reason=kept).exists()
+    assert FieldChange.objects.filter(new_value=kept).count() == 3
+    # And values stored before this boundary existed, or by the shell: kept exactly as they are.
+    IndicatorResult.objects.filter(pk=evaluation.results.first().pk).update(actual_text="  旧的\r\n值  ")
+    FieldChange.objects.create(evaluation=evaluation, object_label="旧", field_label="旧", old_value="\r\n  a\r\n",
+                               new_value=" 😀 ", version=1)
+    source = read_back()
+    assert [kept, None] not in source["notes"]
+
+    archive = tmp_path / "backup.zip"
+    call_command("backup", "-o", str(archive), stdout=io.StringIO())
+    if connection.vendor == "sqlite":
+        with scratch_database("jx_text_restore") as (_name, url):
+            other = {"DATABASE_URL": url, "MEDIA_ROOT": str(tmp_path / "media-b")}
+            restored = restore_elsewhere(archive, other)
+    else:
+        other = {"DATABASE_URL": f"sqlite:///{tmp_path / 'other.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media-b")}
+        restored = restore_elsewhere(archive, other)
+    assert restored == source
+
+
+def restore_elsewhere(archive, env):
+    manage("migrate", "-v", "0", env=env)
+    manage("restore", str(archive), env=env)
+    return json.loads(manage("shell", "--no-imports", "-c", READ_BACK, env=env))
+
+
+def test_the_restore_checks_every_tables_content_not_only_its_row_count(data, tmp_path):
+    """A backup whose data was changed and its file checksum made to match (a tool "repairing" it, an edit by
+    hand) restores the same number of rows: the content checksum per table refuses it."""
+    archive, edited = tmp_path / "backup.zip", tmp_path / "edited.zip"
+    call_command("backup", "-o", str(archive), stdout=io.StringIO())
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(edited, "w") as dst:
+        manifest = json.loads(src.read("manifest.json"))
+        content = src.read("data.jsonl").replace("请修改".encode(), "请修改 ".encode())
+        manifest["members"]["data.jsonl"] = {"sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
+        for item in src.infolist():
+            if item.filename == "data.jsonl":
+                dst.writestr(item, content)
+            elif item.filename == "manifest.json":
+                dst.writestr(item, json.dumps(manifest, ensure_ascii=False))
+            else:
+                dst.writestr(item, src.read(item))
+    before = dump()
+    with pytest.raises(CommandError, match="恢复后的内容与备份时的校验值不符（evaluations.event"):
+        call_command("restore", str(edited), "--force", stdout=io.StringIO())
+    assert dump() == before
+    call_command("restore", str(archive), "--force", stdout=io.StringIO())
+    assert dump() == before

@@ -1,12 +1,13 @@
 """The printed 说明 reads as the seed document, and its score sentence comes from the data."""
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from evaluations.documents.outline import build_document, chinese_numeral
+from evaluations.documents.outline import Block, Document, build_document, chinese_numeral
 from evaluations.models import Evaluation
 from tests.factories import PASSWORD, make_user
 from tests.seed import html_paragraphs, normalise, seed_paragraphs
@@ -102,3 +103,20 @@ def test_a_filler_of_another_unit_cannot_open_the_document(demo):
     client = Client()
     client.login(username=stranger.username, password=PASSWORD)
     assert client.get(f"/evaluations/{demo.pk}/document/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "unit, parts",
+    [
+        ("广州市番禺区化龙镇人民政府", ["2024年广州市", "番禺区", "化龙镇", "人民政府"]),
+        ("广州市市场监督管理局", ["2024年广州市", "市场监督管理局"]),  # 市场 is a word, not 市 + 场
+        ("新疆维吾尔自治区财政厅", ["2024年新疆维吾尔自治区", "财政厅"]),
+        ("某镇", ["2024年某镇"]),
+    ],
+)
+def test_title_breaks_only_between_words(unit, parts):
+    evaluation = SimpleNamespace(year=2024, unit=SimpleNamespace(name=unit))
+    title = f"2024年{unit}部门整体支出绩效自评表说明"
+    document = Document(evaluation, None, [Block("title", title)])
+    assert document.title_parts == [*parts, "部门整体支出", "绩效自评表说明"]
+    assert "".join(document.title_parts) == title

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.test import RequestFactory
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
@@ -89,9 +90,13 @@ def test_docx_is_laid_out_as_an_official_document(word):
     assert ind.get(qn("w:firstLineChars")) == "200"
     assert word.styles["公文标题"].element.pPr.ind.get(qn("w:firstLineChars")) == "0"
     assert word.styles["Normal"].font.size == Pt(16)
-    footer = section.footer.paragraphs[0]
-    assert "PAGE" in "".join(footer._p.itertext())
-    assert footer.text.startswith("— ") and footer.text.endswith(" —")
+    # Page numbers at the outside edge (GB/T 9704): odd pages right, even pages left.
+    assert word.settings.odd_and_even_pages_header_footer
+    for footer, side in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT), (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):
+        paragraph = footer.paragraphs[0]
+        assert "PAGE" in "".join(paragraph._p.itertext())
+        assert paragraph.text.startswith("— ") and paragraph.text.endswith(" —")
+        assert paragraph.alignment == side
 
 
 def test_docx_appendix_is_the_scored_table_on_a_landscape_page(demo, word):

@@ -2,12 +2,11 @@
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from evaluations import access
 from evaluations.models import Evaluation, EvaluationStatus, FieldChange
-from tests.factories import PASSWORD, make_evaluation, make_user
+from tests.factories import login, make_evaluation, make_user
 from tests.forms import form_data
 
 pytestmark = pytest.mark.django_db
@@ -29,10 +28,7 @@ def prefix_of(data, evaluation, name):
 
 
 def filler_client(evaluation):
-    user = make_user(access.FILLER, units=[evaluation.unit])
-    client = Client()
-    client.login(username=user.username, password=PASSWORD)
-    return client
+    return login(make_user(access.FILLER, units=[evaluation.unit]))
 
 
 def test_edit_page_and_preview_keep_constant_queries_from_10_to_150_rows():

@@ -7,14 +7,13 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from evaluations import access
 from reports.models import ExportJob
-from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+from tests.factories import login, make_evaluation, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +26,6 @@ def export_root(settings, tmp_path):
     settings.EXPORT_ROOT = tmp_path / "exports"
     settings.TASKS = IMMEDIATE
 
-
-def login(user):
-    client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def start(client, year=2024):

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
@@ -15,15 +14,10 @@ from evaluations.models import BudgetLine, Evaluation, IndicatorResult
 from evaluations.spreadsheets import official
 from evaluations.spreadsheets.cells import FORMULA_TRIGGERS
 from evaluations.spreadsheets.summary import write_summary
-from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+from tests.factories import login, make_evaluation, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
 
-
-def login(user):
-    client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def official_bytes(evaluation):

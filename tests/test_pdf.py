@@ -254,3 +254,42 @@ def test_download_pdf_says_what_is_missing(demo, monkeypatch):
     response = document_views.evaluation_pdf(request, demo.pk)
     assert response.status_code == 503
     assert "系统未安装中文字体" in response.content.decode()
+
+
+def page_number_positions(pdf):
+    """(page width, x where its page number starts) for every page, read back from the PDF's text positions."""
+    positions = []
+    for n, page in enumerate(pypdf.PdfReader(io.BytesIO(pdf)).pages, start=1):
+        found = []
+
+        def visit(text, cm, tm, font, size, found=found, n=n):
+            if normalise(text) == f"—{n}—":
+                found.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4])  # x on the page, in points
+
+        page.extract_text(visitor_text=visit)
+        assert found, f"第 {n} 页没有页码"
+        positions.append((float(page.mediabox.width), found[-1]))
+    return positions
+
+
+@needs_weasyprint
+def test_pdf_page_numbers_sit_at_the_outside_edge(pdf):
+    """GB/T 9704: odd pages carry their number at the right, even pages at the left, one character in from the
+    版心's edge: on portrait and landscape pages alike."""
+    positions = page_number_positions(pdf)
+    assert len(positions) >= 4
+    left_margin = {595: 28, 842: 20}  # mm: the 版心's left edge on portrait and landscape pages (print.css)
+    for n, (width, x) in enumerate(positions, start=1):
+        if n % 2:
+            assert x > width * 0.6, f"第 {n} 页（单页）页码应在右侧，x = {x:.0f} / {width:.0f}"
+        else:
+            assert x < width * 0.4, f"第 {n} 页（双页）页码应在左侧，x = {x:.0f} / {width:.0f}"
+            edge = left_margin[round(width)] * 72 / 25.4
+            assert edge + 10 < x, f"第 {n} 页页码应在版心左缘内空一字：x = {x:.0f}，版心左缘 {edge:.0f}"
+
+
+@needs_weasyprint
+def test_pdf_title_breaks_between_words(pdf):
+    """The title is two lines, broken after the unit's name, never inside a word such as 部门整体 (issue 14)."""
+    first_page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text().splitlines()
+    assert first_page[:2] == ["2024年广州市番禺区化龙镇人民政府", "部门整体支出绩效自评表说明"]

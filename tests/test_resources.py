@@ -15,10 +15,22 @@ from openpyxl import Workbook, load_workbook
 
 from evaluations import access
 from evaluations.models import Evaluation, Framework, Indicator, IndicatorResult, Unit
-from evaluations.spreadsheets.resources import IndicatorResource, IndicatorResultResource, UserResource, problems_of
-from tests.factories import PASSWORD, make_evaluation, make_framework, make_unit, make_user
+from evaluations.spreadsheets.resources import IndicatorResource, IndicatorResultResource, UserResource
+from tests.factories import PASSWORD, login, make_evaluation, make_framework, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
+
+
+def problems_of(result):
+    """Every problem of an import as one line each: "第 3 行“得分”：…"."""
+    lines = [str(e.error) for e in result.base_errors]
+    for row_number, errors in result.row_errors():
+        lines.extend(f"第 {row_number} 行：{e.error}" for e in errors)
+    for row in result.invalid_rows:
+        for column, messages in row.field_specific_errors.items():
+            lines.extend(f"第 {row.number} 行“{column}”：{m}" for m in messages)
+        lines.extend(f"第 {row.number} 行：{m}" for m in row.non_field_specific_errors)
+    return lines
 
 
 def xlsx(rows):
@@ -33,9 +45,7 @@ def xlsx(rows):
 
 
 def admin_client():
-    client = Client()
-    client.login(username=make_user(access.ADMIN).username, password=PASSWORD)
-    return client
+    return login(make_user(access.ADMIN))
 
 
 def preview(client, url, rows):

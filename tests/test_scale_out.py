@@ -17,6 +17,8 @@ import pytest
 from tests.machine import project_env, require_postgres, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.multiprocess
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PDF = b"%PDF-1.4\n" + secrets.token_bytes(2048)
 SEED = """

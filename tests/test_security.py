@@ -33,12 +33,14 @@ def setting(env, expr):
 # --- Deploy checks and HTTPS ------------------------------------------------------------------------------
 
 
+@pytest.mark.multiprocess
 def test_check_deploy_passes_with_production_settings():
     result = project_process([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
+@pytest.mark.multiprocess
 def test_plain_http_opt_out_is_visible_to_check_deploy():
     result = project_process([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                  {**PRODUCTION, "HTTPS": "0"})
@@ -46,6 +48,7 @@ def test_plain_http_opt_out_is_visible_to_check_deploy():
     assert "SESSION_COOKIE_SECURE" in result.stderr
 
 
+@pytest.mark.multiprocess
 def test_https_is_on_by_default_in_production():
     expr = ("settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_SSL_REDIRECT, "
             "settings.SECURE_HSTS_SECONDS, settings.SECURE_PROXY_SSL_HEADER")
@@ -54,12 +57,14 @@ def test_https_is_on_by_default_in_production():
     assert setting({"DEBUG": "1"}, "settings.SESSION_COOKIE_SECURE, settings.SECURE_SSL_REDIRECT") == "False False"
 
 
+@pytest.mark.multiprocess
 def test_production_static_files_are_hashed_and_debug_is_off():
     assert setting(PRODUCTION, "settings.DEBUG, settings.STORAGES['staticfiles']['BACKEND']") == (
         "False whitenoise.storage.CompressedManifestStaticFilesStorage"
     )
 
 
+@pytest.mark.multiprocess
 def test_media_inside_static_root_is_refused():
     result = project_process([sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; "
                   "django.setup()"], {**PRODUCTION, "STATIC_ROOT": "/tmp/x-static", "MEDIA_ROOT": "/tmp/x-static/media"})

@@ -8,6 +8,8 @@ from django.db import connection
 
 from tests.machine import project_process
 
+pytestmark = pytest.mark.multiprocess
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

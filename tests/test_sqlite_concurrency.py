@@ -5,7 +5,11 @@ results in docs/benchmarks.md)."""
 import json
 import sys
 
+import pytest
+
 from tests.machine import project_process
+
+pytestmark = pytest.mark.multiprocess
 
 
 def test_ten_concurrent_writers_never_see_database_is_locked(tmp_path):

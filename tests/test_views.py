@@ -9,15 +9,10 @@ from django.test.utils import CaptureQueriesContext
 
 from evaluations import access
 from evaluations.models import IndicatorResult
-from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+from tests.factories import login, make_evaluation, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
 
-
-def login(user):
-    client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def test_login_page_is_in_chinese():
@@ -117,3 +112,18 @@ def test_list_takes_the_same_queries_for_few_and_many_units():
         html = client.get("/evaluations/").content.decode()
     assert html.count('href="/evaluations/') >= 16
     assert len(few) == len(many)
+
+
+@pytest.mark.parametrize("role, offered", [
+    (access.FILLER, []),
+    (access.REVIEWER, ["待审核", "总览"]),
+    (access.ADMIN, ["待审核", "总览", "导入自评表", "系统管理"]),
+])
+def test_navigation_offers_what_the_role_may_open(role, offered):
+    user = make_user(role)
+    if role == access.ADMIN:
+        user.is_staff = True
+        user.save()
+    nav = login(user).get("/evaluations/").content.decode().split('aria-label="主导航"')[1].split("</nav>")[0]
+    for link in ["待审核", "总览", "导入自评表", "系统管理"]:
+        assert (f">{link}</a>" in nav) == (link in offered), link

@@ -1,7 +1,6 @@
 """The workflow: who may do what, from which state, with a reason where needed, and a record of each step."""
 
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -15,25 +14,6 @@ from tests.factories import make_evaluation, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
 S = EvaluationStatus
-
-
-@pytest.fixture
-def cast(db):
-    district = make_unit("广州市番禺区人民政府")
-    town = make_unit("广州市番禺区化龙镇人民政府", parent=district)
-    evaluation = make_evaluation(unit=town)
-    filler = make_user(access.FILLER, units=[town], username="filler")
-    filler.email = "filler@example.invalid"
-    filler.save()
-    reviewer = make_user(access.REVIEWER, charge=district, username="reviewer")
-    reviewer.email = "reviewer@example.invalid"
-    reviewer.save()
-    other_reviewer = make_user(access.REVIEWER, charge=make_unit("别的区"), username="other")
-    other_reviewer.email = "other@example.invalid"
-    other_reviewer.save()
-    admin = make_user(access.ADMIN, username="admin")
-    return SimpleNamespace(evaluation=evaluation, filler=filler, reviewer=reviewer, other=other_reviewer,
-                           admin=admin, town=town, district=district)
 
 
 def fresh(evaluation):
@@ -177,15 +157,13 @@ def test_notices_go_to_the_responsible_people_only(cast, django_capture_on_commi
     assert "请补充生态效益的数据来源。" in mail.outbox[0].body and "被退回" in mail.outbox[0].subject
 
 
-def test_pending_tasks_for_each_role(cast):
-    from evaluations.notifications import pending_tasks
-
-    assert list(pending_tasks(cast.filler)) == [cast.evaluation]
-    assert list(pending_tasks(cast.reviewer)) == []
+def test_what_awaits_each_role(cast):
+    assert list(Evaluation.objects.awaiting(cast.filler)) == [cast.evaluation]
+    assert list(Evaluation.objects.awaiting(cast.reviewer)) == []
     workflow.submit(cast.evaluation, by=cast.filler)
-    assert list(pending_tasks(cast.filler)) == []
-    assert list(pending_tasks(cast.reviewer)) == [cast.evaluation]
-    assert list(pending_tasks(cast.other)) == []
+    assert list(Evaluation.objects.awaiting(cast.filler)) == []
+    assert list(Evaluation.objects.awaiting(cast.reviewer)) == [cast.evaluation]
+    assert list(Evaluation.objects.awaiting(cast.other)) == []
 
 
 # --- Editing: history and no silent overwrite ---------------------------------------------------------

@@ -1,6 +1,7 @@
 """Random actors taking random actions: only legal transitions happen, each writes exactly one event, and an
 approved evaluation never changes. Plus the race: two reviewers acting at once give exactly one transition."""
 
+import os
 import threading
 
 import pytest
@@ -88,7 +89,8 @@ class WorkflowMachine(RuleBasedStateMachine):
 def test_random_actors_only_make_legal_transitions():
     run_state_machine_as_test(
         WorkflowMachine,
-        settings=settings(max_examples=25, stateful_step_count=25, deadline=None,
+        # FUZZ_EXAMPLES as in test_fuzz.py: `make test-fast` runs fewer, `make test` the full 25.
+        settings=settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 25)), stateful_step_count=25, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow]),
     )
 

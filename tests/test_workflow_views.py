@@ -9,16 +9,11 @@ from django.test.utils import CaptureQueriesContext
 
 from evaluations import access, workflow
 from evaluations.models import Evaluation, EvaluationStatus, Unit
-from tests.factories import PASSWORD, make_evaluation, make_framework, make_unit, make_user
+from tests.factories import login, make_evaluation, make_framework, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
 S = EvaluationStatus
 
-
-def login(user):
-    client = Client()
-    client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def add_units(parent, count, framework, submitter):
@@ -183,3 +178,15 @@ def test_actions_take_the_same_queries_for_10_and_100_rows(action):
         else:
             assert evaluation.status == {"submit": S.SUBMITTED, "return_for_changes": S.RETURNED}[action]
     assert counts[0] == counts[1], counts
+
+
+def test_timeline_names_each_action_in_chinese():
+    district = make_unit("区")
+    reviewer = make_user(access.REVIEWER, charge=district)
+    evaluation = make_evaluation(unit=make_unit("镇", parent=district))
+    Evaluation.objects.filter(pk=evaluation.pk).update(status=S.SUBMITTED)
+    evaluation.refresh_from_db()
+    workflow.return_for_changes(evaluation, by=reviewer, reason="请补充数据来源。")
+    page = login(reviewer).get(f"/evaluations/{evaluation.pk}/").content.decode()
+    timeline = page[page.index("流程记录"):]
+    assert "<strong>退回修改</strong>（已提交 → 已退回）" in timeline

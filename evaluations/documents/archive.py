@@ -3,13 +3,14 @@ copy can later be checked against what was approved (manage.py verify_document).
 
 import hashlib
 import logging
+import zipfile
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from evaluations.documents import html_pdf
+from evaluations.documents import html_pdf, rendered
 from evaluations.documents.outline import document_filename
-from evaluations.models import ArchivedDocument, Evaluation, Event
+from evaluations.models import ArchivedDocument, Evaluation, EvaluationStatus, Event, EventAction
 
 logger = logging.getLogger(__name__)
 
@@ -18,28 +19,50 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class Unarchivable(Exception):
+    """The approval cannot archive its 说明; the message says in Chinese why (the approval does not happen)."""
+
+
+# How long an approval waits for a render slot when every one is taken by downloads.
+APPROVAL_WAIT_SECONDS = 30
+
+
 def render_for_approval(evaluation) -> bytes | None:
-    """The PDF to archive, or None where archiving is switched off or the machine cannot render PDFs (then the
-    approval goes on and the log says why: a missing font must not stop the finance bureau's work)."""
-    if not getattr(settings, "ARCHIVE_APPROVED_DOCUMENTS", True):
+    """The PDF to archive: the 说明 of exactly the version being approved, or Unarchivable. The PDF reviewers
+    downloaded of that version is reused, byte for byte. None only where archiving is switched off
+    (ARCHIVE_APPROVED_DOCUMENTS=0: the test suite, for speed); a machine that cannot render PDFs refuses the
+    approval, since keeping an earlier archive as the approved one would be wrong (issue 13, item 10)."""
+    if not settings.ARCHIVE_APPROVED_DOCUMENTS:
         return None
-    reason = html_pdf.pdf_unavailable_reason()
-    if reason:
-        logger.warning("审核通过时未能归档说明 PDF：%s", reason)
-        return None
-    return html_pdf.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk))
+    if reason := html_pdf.pdf_unavailable_reason():
+        raise Unarchivable(f"暂不能审核通过：审核通过时须归档说明 PDF，但{reason}")
+    loaded = Evaluation.objects.select_related("unit", "framework").get(pk=evaluation.pk)
+    if loaded.version != evaluation.version:
+        raise Unarchivable("页面显示的不是最新内容（其他人刚刚修改或处理了该自评），请刷新页面后再操作。")
+    try:
+        document = rendered.pdf_document(loaded, wait=APPROVAL_WAIT_SECONDS)
+        return rendered.read(document)
+    except rendered.Busy:
+        raise Unarchivable("系统正在生成其他说明 PDF，暂不能归档，请稍后再点“审核通过”。") from None
+    except Exception:
+        logger.exception("说明 PDF 生成失败（自评 %s）", evaluation.pk)
+        raise Unarchivable("暂不能审核通过：说明 PDF 生成失败，请稍后重试；如仍失败请联系系统管理员。") from None
 
 
 def store(evaluation, event, pdf: bytes) -> ArchivedDocument:
+    """Store the approved PDF and read it back: the approval completes only if storage holds exactly these bytes."""
     document = ArchivedDocument(evaluation=evaluation, event=event, sha256=sha256(pdf), size=len(pdf))
     document.file.save("approved.pdf", ContentFile(pdf), save=True)
+    with document.file.open("rb") as f:
+        if sha256(f.read()) != document.sha256:
+            raise Unarchivable("暂不能审核通过：归档的说明 PDF 写入存储后校验不一致，请稍后重试。")
     return document
 
 
 def find(data: bytes):
     """The approval event whose archived document has exactly these bytes, or None."""
     return (
-        Event.objects.filter(action="approve", document_sha256=sha256(data))
+        Event.objects.filter(action=EventAction.APPROVE, document_sha256=sha256(data))
         .select_related("evaluation__unit", "evaluation__framework", "actor")
         .first()
     )
@@ -48,12 +71,10 @@ def find(data: bytes):
 def write_year_zip(evaluations, target) -> int:
     """Every approved 说明 of `evaluations` into a zip written to `target` (a path or binary file), one at a time:
     the archived PDF where there is one, else rendered now. Memory stays flat however many there are."""
-    import zipfile
-
     count = 0
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as bundle:
-        for evaluation in evaluations.filter(status="approved").select_related("unit", "framework").iterator(chunk_size=20):
-            archived = evaluation.archives.order_by("-pk").first()
+        for evaluation in evaluations.filter(status=EvaluationStatus.APPROVED).select_related("unit", "framework").iterator(chunk_size=20):
+            archived = evaluation.approved_archive()
             name = document_filename(evaluation, "pdf")
             if archived:
                 with archived.file.open("rb") as source, bundle.open(name, "w") as sink:

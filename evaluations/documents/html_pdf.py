@@ -21,6 +21,8 @@ from django.template.loader import render_to_string
 from evaluations.documents.outline import build_document
 
 TEMPLATE = "evaluations/document.html"
+# Every template the 说明 reads (its key in rendered.py): a change in one renders every PDF again.
+TEMPLATES = (TEMPLATE, "evaluations/_document_blocks.html", "evaluations/_document_appendix.html")
 PDF_TYPE = "application/pdf"
 
 # ---------------------------------------------------------------------------------------------------------------

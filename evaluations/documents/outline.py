@@ -1,4 +1,4 @@
-"""The printed 说明: its outline, built from the evaluation's data (domain.md §2).
+"""The printed 说明: its outline, built from the evaluation's data (docs/domain.md §2).
 
     {year}年{unit}部门整体支出绩效自评表说明
     一、绩效自评情况
@@ -40,6 +40,12 @@ def chinese_numeral(n: int) -> str:
         return NUMERALS[n]
     tens, ones = divmod(n, 10)
     return f"{NUMERALS[tens] if tens > 1 else ''}十{NUMERALS[ones] if ones else ''}"
+
+
+# Place names end a word of a unit's name: 广州市 / 番禺区 / 化龙镇 / 人民政府 (at least two characters before the
+# suffix, so 市场监督管理局 is not cut after 市).
+PLACE_NAME = re.compile(r"[^省市区县旗镇乡]{2,}?(?:自治区|自治州|自治县|省|市|区|县|旗|镇|乡|街道)")
+TITLE_TAIL = ("部门整体支出", "绩效自评表说明")
 
 
 @dataclass
@@ -89,6 +95,24 @@ class Document:
     @property
     def title(self) -> str:
         return self.blocks[0].text
+
+    @property
+    def title_parts(self) -> list[str]:
+        """The title in the words it may break between (a title breaks between words, never inside one such as
+        部门整体): the year with the first place name, each further place name (…市, …区, …镇), the rest of the
+        unit's name, 部门整体支出, 绩效自评表说明. WeasyPrint has no text-wrap: balance, so the page sets each part
+        as an unbreakable box; joined they are the title."""
+        unit = self.evaluation.unit.name
+        lead = f"{self.evaluation.year}年"
+        if self.title != f"{lead}{unit}{TITLE_TAIL[0]}{TITLE_TAIL[1]}":
+            return [self.title]
+        words, position = [], 0
+        while match := PLACE_NAME.match(unit, position):  # consecutive place names from the start only
+            words.append(match.group())
+            position = match.end()
+        if position < len(unit):
+            words.append(unit[position:])
+        return [lead + words[0], *words[1:], *TITLE_TAIL]
 
     @property
     def appendix_title(self) -> str:
@@ -154,7 +178,7 @@ def percent(value) -> str:
 
 
 def budget_table(budget) -> Table:
-    """预算执行情况 (domain.md §5), in 万元 with two decimals."""
+    """预算执行情况 (docs/domain.md §5), in 万元 with two decimals."""
     rows = [
         Row(
             [
@@ -181,7 +205,7 @@ INDICATOR_COLUMNS = [
     "一级指标", "二级指标", "三级指标", "指标性质", "年度指标值", "度量单位", "实际完成值", "分值", "得分",
     "偏差原因分析及改进措施",
 ]
-INDICATOR_WIDTHS = [8, 8, 16, 6, 10, 6, 10, 6, 7, 23]
+INDICATOR_WIDTHS = [8, 8, 16, 6, 10, 6, 10, 7, 8, 21]  # 分值 and 得分 hold "100.00" at 10.5pt
 
 
 def indicator_table(scorecard) -> Table:

@@ -1,35 +1,87 @@
 """The 说明 of one evaluation as HTML (the print page), PDF and Word, and the PDF archived at its approval: the same
-scoped loading as every evaluation page (404 when not visible)."""
+scoped loading as every evaluation page (404 when not visible).
+
+The PDF is served from storage: the approved archive when the evaluation is approved, else the stored render of
+its current text (rendered.py), rendered by this request only when a render slot is free; otherwise the answer is
+a page saying "正在生成，请稍候" that asks again every few seconds (a meta refresh: no script) and shows the PDF
+once it is there."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
-from evaluations.documents import html_pdf
+from evaluations.documents import html_pdf, rendered
 from evaluations.documents.outline import build_document, document_filename
 from evaluations.documents.word import DOCX_TYPE, render_docx
 from evaluations.models import ArchivedDocument
 from evaluations.views import load_evaluation
+
+RETRY_SECONDS = 3
+RETRY_PARAMETER = "retry"  # the waiting page's refresh: the PDF is then shown in the browser, replacing the page
 
 
 def _download(content, filename, content_type):
     return FileResponse(ContentFile(content), as_attachment=True, filename=filename, content_type=content_type)
 
 
+def pdf_response(request, evaluation, filename, base_template="base.html", inline=False):
+    """The 说明's PDF of `evaluation` (loaded with its unit and framework), or the waiting page while rendered.
+    Shown in the browser when `inline` or asked again from the waiting page, else downloaded."""
+    inline = inline or RETRY_PARAMETER in request.GET
+    if archived := evaluation.approved_archive():
+        return _file(archived.file, filename, inline)
+    if reason := html_pdf.pdf_unavailable_reason():
+        return HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
+    for _attempt in range(2):
+        try:
+            document = rendered.pdf_document(evaluation)
+        except rendered.Busy:
+            return _pending(request, evaluation, base_template)
+        try:
+            return _file(document.file, filename, inline)
+        except FileNotFoundError:  # removed from storage by hand: render it again
+            document.delete()
+    raise FileNotFoundError(document.file.name)
+
+
+def _file(field_file, filename, inline):
+    return FileResponse(
+        field_file.open("rb"), as_attachment=not inline, filename=filename, content_type=html_pdf.PDF_TYPE
+    )
+
+
+def _pending(request, evaluation, base_template):
+    retry_url = f"{request.path}?{RETRY_PARAMETER}=1"
+    response = render(
+        request, "evaluations/document_pending.html",
+        {"evaluation": evaluation, "retry_url": retry_url, "retry_seconds": RETRY_SECONDS, "base_template": base_template},
+        status=202,
+    )
+    response["Retry-After"] = str(RETRY_SECONDS)
+    add_never_cache_headers(response)
+    return response
+
+
 @login_required
 def evaluation_document(request, pk):
     evaluation = load_evaluation(request, pk)
-    return render(request, "evaluations/document.html", {"document": build_document(evaluation)})
+    return render(request, "evaluations/document.html", {
+        "document": build_document(evaluation),
+        "page_tools": True,
+        "back_url": reverse("evaluations:detail", args=[pk]), "back_label": "自评表",
+        "pdf_url": reverse("evaluations:document_pdf", args=[pk]),
+        "docx_url": reverse("evaluations:document_docx", args=[pk]),
+        "pdf_unavailable": html_pdf.pdf_unavailable_reason() is not None,
+    })
 
 
 @login_required
 def evaluation_pdf(request, pk):
-    evaluation = load_evaluation(request, pk)
-    if reason := html_pdf.pdf_unavailable_reason():
-        return HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
-    pdf = html_pdf.render_pdf(evaluation)
-    return _download(pdf, document_filename(evaluation, "pdf"), html_pdf.PDF_TYPE)
+    evaluation = load_evaluation(request, pk, contents=False)  # the contents only if it is rendered now
+    return pdf_response(request, evaluation, document_filename(evaluation, "pdf"))
 
 
 @login_required

@@ -32,7 +32,11 @@ def render_docx(evaluation) -> bytes:
     styles = _add_styles(word)
     section = word.sections[0]
     _page_setup(section)
-    _add_page_number(section, styles)
+    # Page numbers at the outside edge (GB/T 9704 7.5): odd pages at the right, even pages at the left, one
+    # character in; the appendix's section carries on with the same footers.
+    word.settings.odd_and_even_pages_header_footer = True
+    _add_page_number(section.footer, styles, at_right=True)
+    _add_page_number(section.even_page_footer, styles, at_right=False)
     for block in document.blocks:
         _paragraph(word, block.printed, BLOCK_STYLES.get(block.kind, "Normal"), styles)
 
@@ -141,13 +145,21 @@ def _page_setup(section, landscape=False):
     section.footer_distance = Mm(25)
 
 
-def _add_page_number(section, styles):
-    """「— 1 —」centred in the footer: a PAGE field, so Word and WPS number every page."""
+def _add_page_number(footer, styles, at_right):
+    """「— 1 —」in a footer, at its right or left edge one character in: a PAGE field, so Word and WPS number
+    every page."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
+    from docx.shared import Pt
 
-    paragraph = section.footer.paragraphs[0]
+    paragraph = footer.paragraphs[0]
     paragraph._p.style = styles["页码"]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if at_right else WD_ALIGN_PARAGRAPH.LEFT
+    if at_right:
+        paragraph.paragraph_format.right_indent = Pt(14)
+    else:
+        paragraph.paragraph_format.left_indent = Pt(14)
     _run(paragraph, "— ", PAGE_NUMBER_FONT)
     for kind, text in (("begin", None), ("instr", " PAGE "), ("separate", None), ("text", "1"), ("end", None)):
         run = _run(paragraph, text if kind == "text" else "", PAGE_NUMBER_FONT)
@@ -190,16 +202,23 @@ def _table(word, table, text_width, styles):
     from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Emu
     from docx.table import _Cell
 
     columns = len(table.columns)
     grid = word.add_table(rows=1 + len(table.rows), cols=columns)
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-    grid.autofit = False
+    # Explicit widths everywhere a reader looks, never autofit (issue 14: WPS and LibreOffice otherwise size the
+    # columns to their content): a fixed layout, the table's own width, the grid's columns and every cell.
+    grid.autofit = False  # <w:tblLayout w:type="fixed"/>
     widths = [int(text_width * w / 100) for w in table.widths]
     for column, width in zip(grid.columns, widths, strict=True):
         column.width = width
+    table_width = grid._tbl.tblPr.find(qn("w:tblW"))
+    table_width.set(qn("w:type"), "dxa")
+    table_width.set(qn("w:w"), str(sum(Emu(w).twips for w in widths)))
     rows = grid._tbl.tr_lst
     for tr in rows:
         tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))

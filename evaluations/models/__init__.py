@@ -13,7 +13,9 @@ from evaluations.models.choices import (
     ScoringRule,
 )
 from evaluations.models.evaluations import (
+    EDITABLE_STATUSES,
     FUNDING_SOURCES,
+    REVIEW_STAGES,
     SPENDING_KINDS,
     BudgetItem,
     BudgetLine,
@@ -30,18 +32,22 @@ from evaluations.models.frameworks import Framework, Indicator
 from evaluations.models.records import (
     ArchivedDocument,
     Event,
+    EventAction,
     Evidence,
     FieldChange,
+    RenderedDocument,
     ReviewComment,
     archive_path,
     evidence_path,
+    rendered_path,
 )
 from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuerySet
 
 __all__ = [
     "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "QualitativeBand", "ScoringRule",
-    "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
+    "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
-    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "Evidence", "FieldChange",
-    "ReviewComment", "archive_path", "evidence_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
+    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "EventAction", "Evidence", "FieldChange",
+    "RenderedDocument", "ReviewComment", "archive_path", "evidence_path", "rendered_path", "ReviewerCharge",
+    "ReviewStage", "Unit", "UnitQuerySet",
 ]

@@ -1,13 +1,15 @@
 """A unit's self-evaluation for a year: budget lines, indicator rows and the 说明's sections."""
 
+import operator
 from decimal import Decimal
+from functools import reduce
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, Subquery
 
-from evaluations import scoring
+from evaluations import scoring, text
 from evaluations.models.choices import (
     MONEY,
     NON_NEGATIVE,
@@ -18,7 +20,15 @@ from evaluations.models.choices import (
     ScoringRule,
 )
 from evaluations.models.frameworks import Framework, Indicator
-from evaluations.models.units import Unit
+from evaluations.models.roles import is_filler, is_reviewer
+from evaluations.models.units import (
+    EVALUATION_UNIT,
+    ReviewStage,
+    Unit,
+    in_charge_condition,
+    member_condition,
+    visible_to,
+)
 
 
 class EvaluationStatus(models.TextChoices):
@@ -29,11 +39,48 @@ class EvaluationStatus(models.TextChoices):
     APPROVED = "approved", "已通过"
 
 
+# The unit changes its evaluation's content (填写, imports) only in these states; workflow, editing, the admin and
+# the imports all ask this one tuple.
+EDITABLE_STATUSES = (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED)
+
+# Which review stage an evaluation waits for: (status, whether its unit has a 主管部门 — None: either way, stage).
+# A unit with a 主管部门 is reviewed there first. `Evaluation.review_stage` (one row, workflow.current_stage) and
+# `EvaluationQuerySet.awaiting` (the task lists) both read this one table.
+REVIEW_STAGES = (
+    (EvaluationStatus.SUBMITTED, True, ReviewStage.DEPARTMENT),
+    (EvaluationStatus.SUBMITTED, False, ReviewStage.FINANCE),
+    (EvaluationStatus.DEPARTMENT_REVIEWED, None, ReviewStage.FINANCE),
+)
+
+
 class EvaluationQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from evaluations import access
+        return visible_to(self, user, EVALUATION_UNIT)
 
-        return access.visible_evaluations(self, user)
+    def waiting_at(self, stage):
+        """Evaluations that wait for review at `stage` (REVIEW_STAGES as a query)."""
+        conditions = []
+        for status, has_department, waits_at in REVIEW_STAGES:
+            if waits_at == stage:
+                condition = Q(status=status)
+                if has_department is not None:
+                    condition &= Q(unit__supervising_department__isnull=not has_department)
+                conditions.append(condition)
+        return self.filter(reduce(operator.or_, conditions))
+
+    def awaiting(self, user):
+        """What waits for this user, oldest first: evaluations to review at their stage (not their own submission),
+        or to fill in and submit. One query, whatever the user's roles."""
+        tasks = self.none()
+        if is_reviewer(user):
+            reviews = reduce(operator.or_, (
+                self.waiting_at(stage).filter(in_charge_condition(user, stage=stage)) for stage in ReviewStage
+            ))
+            tasks = reviews.exclude(submitted_by=user)
+        if is_filler(user):
+            mine = self.filter(member_condition(user), status__in=EDITABLE_STATUSES)
+            tasks = tasks | mine if is_reviewer(user) else mine
+        return tasks.select_related("unit", "framework").order_by("submitted_at", "created_at")
 
     def for_year(self, year):
         return self.filter(framework__year=year)
@@ -59,8 +106,8 @@ class EvaluationQuerySet(models.QuerySet):
 
     def with_document_data(self):
         """Everything the evaluation page and the 说明 read, in a fixed number of queries."""
-        from evaluations.models.records import ReviewComment
-
+        # The comments' model, read off the relation: records.py is defined above this module and imports it.
+        ReviewComment = self.model._meta.get_field("comments").related_model
         return self.select_related("unit", "framework", "updated_by").prefetch_related(
             Prefetch("framework__indicators", queryset=Indicator.objects.order_by("level", "order", "pk")),
             Prefetch(
@@ -89,9 +136,8 @@ class EvaluationManager(models.Manager.from_queryset(EvaluationQuerySet)):
         indicators = list(evaluation.framework.indicators.order_by("level", "order", "pk"))
         IndicatorResult.objects.bulk_create(
             IndicatorResult(
-                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, comparison=i.comparison,
-                target_value=i.target_value, unit_of_measure=i.unit_of_measure, weight=i.weight, rule=i.rule,
-                deduction_per_point=i.deduction_per_point, actual_source=i.actual_source, order=i.order,
+                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, order=i.order,
+                **i.row_defaults(),
             )
             for i in indicators
             if i.level == 3
@@ -148,7 +194,7 @@ class Evaluation(models.Model):
     # Bumped by every save, so a stale save (or a second reviewer acting at once) is detected.
     version = models.PositiveIntegerField("版本", default=1)
     budget_note = models.TextField(
-        "预算执行情况说明", blank=True, help_text="预算执行率低于 90% 时必须说明原因。"
+        "预算执行情况说明", blank=True, max_length=text.BUDGET_NOTE_LIMIT, help_text="预算执行率低于 90% 时必须说明原因。"
     )
     submitted_at = models.DateTimeField("最近提交时间", null=True, blank=True, editable=False)
     submitted_by = models.ForeignKey(
@@ -180,6 +226,31 @@ class Evaluation(models.Model):
     @property
     def title(self):
         return f"{self.year}年{self.unit.name}部门整体支出绩效自评表说明"
+
+    @property
+    def is_editable(self):
+        """In a state where its unit may still change it (whether this user may is workflow.can_edit)."""
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def review_stage(self):
+        """The review stage this evaluation waits for, or None (REVIEW_STAGES)."""
+        has_department = self.unit.supervising_department_id is not None
+        for status, needs_department, stage in REVIEW_STAGES:
+            if self.status == status and needs_department in (None, has_department):
+                return stage
+        return None
+
+    def approved_archive(self):
+        """The 说明 PDF archived by the approval now in force, offered as 审核通过版本; None when not approved or
+        approved without one (ARCHIVE_APPROVED_DOCUMENTS off). Never an earlier approval's: its text was reopened
+        and may have changed since (issue 13, item 10)."""
+        from evaluations.models.records import EventAction
+
+        if self.status != EvaluationStatus.APPROVED:
+            return None
+        latest = self.events.filter(action=EventAction.APPROVE).order_by("-created_at", "-pk").values("pk")[:1]
+        return self.archives.filter(event=Subquery(latest)).first()
 
     def budget_summary(self):
         return scoring.summarize_budget(
@@ -279,7 +350,7 @@ class IndicatorResult(models.Model):
     )
     band = models.CharField("定性评价", max_length=20, choices=QualitativeBand.choices, blank=True)
     score = models.DecimalField("得分", null=True, blank=True, **SCORE)
-    deviation_reason = models.TextField("偏差原因分析及改进措施", blank=True)
+    deviation_reason = models.TextField("偏差原因分析及改进措施", blank=True, max_length=text.DEVIATION_REASON_LIMIT)
     order = models.PositiveIntegerField("排序", default=0)
     copied_from_previous_year = models.BooleanField("沿用上年", default=False)
 
@@ -335,7 +406,7 @@ class NarrativeSection(models.Model):
         Indicator, verbose_name="一级指标", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="分析部分对应的一级指标。",
     )
-    body = models.TextField("正文", blank=True, help_text="每段一行。")
+    body = models.TextField("正文", blank=True, max_length=text.SECTION_LIMIT, help_text="每段一行。")
     points = models.JSONField("分条要点", default=list, blank=True, help_text="按顺序排列，打印时自动编号 1. 2. …")
     order = models.PositiveIntegerField("排序", default=0)
     copied_from_previous_year = models.BooleanField("沿用上年", default=False)

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from evaluations import scoring
+from evaluations import scoring, text
 from evaluations.models.choices import MONEY, NON_NEGATIVE, SCORE, ActualSource, Comparison, ScoringRule
 
 
@@ -36,9 +36,6 @@ class Framework(models.Model):
         if not (Decimal("0") <= self.pass_min <= self.good_min <= self.excellent_min <= Decimal("100")):
             raise ValidationError("等级分数线应满足 0 ≤ “中” ≤ “良” ≤ “优” ≤ 100。")
 
-    def top_level_indicators(self):
-        return [i for i in self.indicators.all() if i.level == 1]
-
 
 class Indicator(models.Model):
     framework = models.ForeignKey(Framework, verbose_name="指标体系", on_delete=models.CASCADE, related_name="indicators")
@@ -49,7 +46,7 @@ class Indicator(models.Model):
     name = models.CharField("指标名称", max_length=200)
     weight = models.DecimalField("分值", validators=NON_NEGATIVE, **SCORE)
     order = models.PositiveIntegerField("排序", default=0)
-    scoring_standard = models.TextField("评分标准", blank=True)
+    scoring_standard = models.TextField("评分标准", blank=True, max_length=text.SCORING_STANDARD_LIMIT)
     accepts_unit_rows = models.BooleanField(
         "单位可在此类下自设指标", default=False, help_text="二级指标（如产出、效益）下由单位填写自己的绩效目标。"
     )
@@ -75,6 +72,12 @@ class Indicator(models.Model):
 
     def __str__(self):
         return self.name
+
+    # What a 三级 row of an evaluation starts from: the rule and its parameters as the framework sets them.
+    ROW_DEFAULTS = ("comparison", "target_value", "unit_of_measure", "weight", "rule", "deduction_per_point", "actual_source")
+
+    def row_defaults(self):
+        return {name: getattr(self, name) for name in self.ROW_DEFAULTS}
 
     def clean(self):
         errors = {}

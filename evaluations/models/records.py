@@ -8,17 +8,30 @@ from django.db import models
 
 from evaluations.models.choices import SCORE
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
+from evaluations.text import COMMENT_LIMIT, REASON_LIMIT
+
+
+class EventAction(models.TextChoices):
+    """Every action an event records: the workflow's transitions, and publication (which keeps the status)."""
+
+    SUBMIT = "submit", "提交审核"
+    DEPARTMENT_APPROVE = "department_approve", "主管部门审核通过"
+    APPROVE = "approve", "审核通过"
+    RETURN_FOR_CHANGES = "return_for_changes", "退回修改"
+    REOPEN = "reopen", "重新打开"
+    PUBLISH = "publish", "公开"
+    UNPUBLISH = "unpublish", "撤回公开"
 
 
 class Event(models.Model):
     """One workflow transition, written in the same transaction as the status change. Never changed or deleted."""
 
     evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.PROTECT, related_name="events")
-    action = models.CharField("操作", max_length=30)
+    action = models.CharField("操作", max_length=30, choices=EventAction.choices)
     from_status = models.CharField("原状态", max_length=24, choices=EvaluationStatus.choices)
     to_status = models.CharField("新状态", max_length=24, choices=EvaluationStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField("原因或意见", blank=True)
+    reason = models.TextField("原因或意见", blank=True, max_length=REASON_LIMIT)
     total_score = models.DecimalField("当时综合得分", **SCORE)
     version = models.PositiveIntegerField("当时版本")
     document_sha256 = models.CharField("归档文件 SHA-256", max_length=64, blank=True)
@@ -41,10 +54,9 @@ class Event(models.Model):
         raise ValidationError("流程记录只能追加，不能删除。")
 
     @property
-    def action_label(self):
-        from evaluations.workflow import ACTION_LABELS
-
-        return ACTION_LABELS.get(self.action, self.action)
+    def changed_status(self):
+        """False for publication, which is recorded but leaves the status as it was."""
+        return self.from_status != self.to_status
 
 
 class ReviewComment(models.Model):
@@ -58,12 +70,12 @@ class ReviewComment(models.Model):
         NarrativeSection, verbose_name="说明章节", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.PROTECT, related_name="+")
-    text = models.TextField("审核意见")
+    text = models.TextField("审核意见", max_length=COMMENT_LIMIT)
     created_at = models.DateTimeField("提出时间", auto_now_add=True)
     sent_in = models.ForeignKey(
         Event, verbose_name="随退回发出", null=True, blank=True, on_delete=models.PROTECT, related_name="comments"
     )
-    answer = models.TextField("单位答复", blank=True)
+    answer = models.TextField("单位答复", blank=True, max_length=COMMENT_LIMIT)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="答复人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -112,6 +124,30 @@ class ArchivedDocument(models.Model):
 
     def __str__(self):
         return f"{self.evaluation}（{self.created_at:%Y-%m-%d}）"
+
+
+def rendered_path(instance, filename):
+    return f"rendered/{instance.evaluation_id}/{instance.key}.pdf"
+
+
+class RenderedDocument(models.Model):
+    """The 说明's PDF as rendered for download, kept in storage so that the same text is rendered once, however
+    many people download it (issue 13). `key` names exactly what was rendered (evaluations.documents.rendered):
+    a new version of the text, the template or the renderer gets a new key; old ones are removed."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField("内容标识", max_length=64, unique=True)
+    file = models.FileField("PDF", upload_to=rendered_path, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "已生成的说明 PDF"
+        verbose_name_plural = "已生成的说明 PDF"
+
+    def __str__(self):
+        return f"{self.evaluation_id}/{self.key[:12]}"
 
 
 def evidence_path(instance, filename):

@@ -3,20 +3,59 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import OuterRef, Subquery, Value
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat, Substr
+from django.db.models.lookups import StartsWith
+
+from evaluations.models.roles import is_admin, is_filler, is_reviewer
+
+# The unit of a row, in a query over evaluations (the unit is a relation) or over units themselves.
+EVALUATION_UNIT = "unit_id"
+UNIT_ITSELF = "pk"
+
+
+def in_charge_condition(user, outer=EVALUATION_UNIT, stage=None):
+    """True for rows whose unit is in the reviewer's charge (at `stage`, or any), with no extra query. The units in
+    charge are uncorrelated subqueries, which the database works out once per query rather than once per row."""
+    charges = ReviewerCharge.objects.filter(reviewer_id=user.pk)
+    if stage:
+        charges = charges.filter(stage=stage)
+    subtrees = Unit.objects.filter(
+        Exists(charges.filter(include_subunits=True).filter(StartsWith(OuterRef("path"), F("unit__path"))))
+    )
+    return Q(**{f"{outer}__in": charges.values("unit_id")}) | Q(**{f"{outer}__in": subtrees.values("pk")})
+
+
+def member_condition(user, outer=EVALUATION_UNIT):
+    return Exists(Unit.members.through.objects.filter(unit_id=OuterRef(outer), user_id=user.pk))
+
+
+def visible_to(queryset, user, outer):
+    """Who sees what: admins everything; fillers their units; reviewers the units in their charge (views, admin
+    and exports all scope through this, as `Evaluation.objects.visible_to(user)` / `Unit.objects.visible_to(user)`)."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if is_admin(user):
+        return queryset
+    condition = Q(pk__in=[])
+    if is_filler(user):
+        condition |= member_condition(user, outer)
+    if is_reviewer(user):
+        condition |= in_charge_condition(user, outer)
+    return queryset.filter(condition)
 
 
 class UnitQuerySet(models.QuerySet):
-    def descendants_of(self, unit, include_self=True):
-        qs = self.filter(path__startswith=unit.path)
-        return qs if include_self else qs.exclude(pk=unit.pk)
+    def visible_to(self, user):
+        return visible_to(self, user, UNIT_ITSELF)
 
     def with_evaluation_of(self, year):
         """Each unit with its evaluation of `year` (id, status, total score) and the last recorded action, in one
         query however many units there are; units that have not started have None."""
-        from evaluations.models import Evaluation, Event
-
+        # The models of the unit's evaluations and of their events, read off the relations: they are defined
+        # above this module (evaluations.py, records.py), which imports this one.
+        Evaluation = self.model._meta.get_field("evaluations").related_model
+        Event = Evaluation._meta.get_field("events").related_model
         # At most one evaluation per unit and year: no ordering needed.
         of_unit = Evaluation.objects.filter(unit=OuterRef("pk"), framework__year=year).order_by()
         last_event = Event.objects.filter(evaluation__unit=OuterRef("pk"), evaluation__framework__year=year).order_by("-pk")
@@ -74,10 +113,6 @@ class Unit(models.Model):
             if self.pk and ancestor.pk == self.pk:
                 raise ValidationError({"parent": "上级单位不能是本单位或其下级单位。"})
             ancestor = ancestor.parent
-
-    @property
-    def display_name(self):
-        return self.short_name or self.name
 
 
 class ReviewStage(models.TextChoices):

@@ -9,6 +9,7 @@ lets `Evaluation.refresh_computed_scores` store the scores decided by rules. Eve
 from __future__ import annotations
 
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -25,7 +26,6 @@ from evaluations.models import (
     BudgetLine,
     Comparison,
     Evaluation,
-    EvaluationStatus,
     Framework,
     IndicatorResult,
     Unit,
@@ -47,13 +47,17 @@ from evaluations.spreadsheets.uploads import check_upload, read_all
 # The layout, written
 # =============================================================================================
 
-# (header, width): the indicator table's columns, left to right. The importer finds them by header.
+# (header, width, the row's field it shows): the indicator table's columns, left to right. The importer finds them
+# by header, and names the column of a field when the row's values break a rule.
 OFFICIAL_COLUMNS = (
-    ("一级指标", 10), ("二级指标", 10), ("三级指标", 26), ("指标类型", 10), ("指标性质", 9), ("年度指标值", 16),
-    ("度量单位", 9), ("实际完成值", 18), ("分值", 8), ("得分", 8), ("计分方法", 11), ("每超1个百分点扣分", 10),
-    ("定性评价", 10), ("偏差原因分析及改进措施", 44),
+    ("一级指标", 10, ""), ("二级指标", 10, ""), ("三级指标", 26, "name"), ("指标类型", 10, ""),
+    ("指标性质", 9, "comparison"), ("年度指标值", 16, "target_value"), ("度量单位", 9, "unit_of_measure"),
+    ("实际完成值", 18, "actual_value"), ("分值", 8, "weight"), ("得分", 8, "score"), ("计分方法", 11, "rule"),
+    ("每超1个百分点扣分", 10, "deduction_per_point"), ("定性评价", 10, "band"),
+    ("偏差原因分析及改进措施", 44, "deviation_reason"),
 )
-OFFICIAL_HEADERS = [h for h, _ in OFFICIAL_COLUMNS]
+OFFICIAL_HEADERS = [h for h, _, _ in OFFICIAL_COLUMNS]
+COLUMN_OF_FIELD = {field: h for h, _, field in OFFICIAL_COLUMNS if field}
 COL = {h: i + 1 for i, h in enumerate(OFFICIAL_HEADERS)}
 LAST_COL = len(OFFICIAL_COLUMNS)
 BUDGET_HEADERS = ("项目", "年初预算数", "全年预算数（A）", "全年执行数（B）", "执行率（B/A）")
@@ -67,7 +71,28 @@ HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 SUBTOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 WRAP = Alignment(wrap_text=True, vertical="center")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+HEADING = Alignment(vertical="center")  # a section's heading runs on over the empty cells beside it
 MONEY_FORMAT, SCORE_FORMAT = "#,##0.00", "0.00"
+COLUMN_WIDTHS = [width for _, width, _ in OFFICIAL_COLUMNS]
+LINE_HEIGHT = 15  # points, one line of 11 pt text
+
+
+def text_width(text: str) -> int:
+    """Width in a spreadsheet's column units: a Chinese character takes two, as in Excel's and WPS's own count."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def row_height(cells) -> float:
+    """The height that shows every line of wrapped text in (value, column width) cells. Row heights are explicit:
+    Excel measures rows on opening, LibreOffice and WPS keep what the file says, and a row left at one line clips
+    the text of a long 偏差原因 there (issue 14)."""
+    lines = 1
+    for value, width in cells:
+        if value is None:
+            continue
+        room = max(1, width - 1)  # the cell's padding
+        lines = max(lines, sum(max(1, -(-text_width(part) // room)) for part in str(value).split("\n")))
+    return lines * LINE_HEIGHT + 3
 
 
 def official_workbook(evaluation) -> Workbook:
@@ -109,7 +134,7 @@ def official_workbook(evaluation) -> Workbook:
 
     # Budget execution
     row = 4
-    put(row, 1, BUDGET_SECTION, bold=True, border=False)
+    put(row, 1, BUDGET_SECTION, bold=True, border=False, align=HEADING)
     row += 1
     put(row, 1, BUDGET_HEADERS[0], bold=True, fill=HEADER_FILL, align=CENTER)
     merge(row, 1, row, 3)
@@ -128,11 +153,11 @@ def official_workbook(evaluation) -> Workbook:
     merge(row, 1, row, 3)
     put(row, 4, evaluation.budget_note)
     merge(row, 4, row, LAST_COL)
-    ws.row_dimensions[row].height = max(20, 15 * (1 + len(evaluation.budget_note) // 90))
+    ws.row_dimensions[row].height = max(20, row_height([(evaluation.budget_note, sum(COLUMN_WIDTHS[3:]))]))
 
     # The indicator table
     row += 2
-    put(row, 1, INDICATOR_SECTION, bold=True, border=False)
+    put(row, 1, INDICATOR_SECTION, bold=True, border=False, align=HEADING)
     row += 1
     header_row = row
     for col, header in enumerate(OFFICIAL_HEADERS, start=1):
@@ -145,6 +170,9 @@ def official_workbook(evaluation) -> Workbook:
             for scored in category.rows:
                 row += 1
                 _put_indicator_row(put, row, scored)
+                ws.row_dimensions[row].height = row_height(
+                    (ws.cell(row=row, column=c).value, COLUMN_WIDTHS[c - 1]) for c in range(COL["三级指标"], LAST_COL + 1)
+                )
             if category.rows:
                 put(first_of_category, COL["二级指标"], category.indicator.name, align=CENTER)
                 merge(first_of_category, COL["二级指标"], row, COL["二级指标"])
@@ -172,7 +200,7 @@ def official_workbook(evaluation) -> Workbook:
         merge(row, COL["得分"] + 1, row, LAST_COL)
 
     # Print setup: A4 landscape, one page wide, the table's header repeated on every page.
-    for col, (_, width) in enumerate(OFFICIAL_COLUMNS, start=1):
+    for col, (_, width, _) in enumerate(OFFICIAL_COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = ws.cell(row=header_row + 1, column=COL["三级指标"] + 1)
     ws.print_title_rows = f"{header_row}:{header_row}"
@@ -346,26 +374,21 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
         if indicator is None and not category.accepts_unit_rows:
             where("三级指标", f"三级指标“{leaf_name}”不在 {result.year} 年度指标体系“{category.name}”下，且该二级指标不允许单位自设指标。")
             continue
-        row_obj = IndicatorResult(category=category, indicator=indicator, name=leaf_name, order=len(parsed) + 1)
-        if indicator is not None:
-            for attr in ("rule", "comparison", "actual_source", "deduction_per_point", "target_value", "weight",
-                         "unit_of_measure"):
-                setattr(row_obj, attr, getattr(indicator, attr))
+        defaults = indicator.row_defaults() if indicator is not None else {}
+        row_obj = IndicatorResult(category=category, indicator=indicator, name=leaf_name, order=len(parsed) + 1,
+                                  **defaults)
         ok = _read_row(row_obj, cell, where)
         if ok:
             for attr, message in scoring.row_errors(row_obj).items():
-                column = {"score": "得分", "band": "定性评价", "weight": "分值", "comparison": "指标性质",
-                          "deduction_per_point": "每超1个百分点扣分", "actual_value": "实际完成值",
-                          "target_value": "年度指标值"}.get(attr, "三级指标")
-                where(column, message)
-            if scoring.is_rule_scored(row_obj.rule) and row_obj.score is not None and row_obj.score > row_obj.weight:
-                where("得分", f"得分 {scoring.plain(row_obj.score)} 分超过本指标分值 {scoring.plain(row_obj.weight)} 分。")
+                where(COLUMN_OF_FIELD.get(attr, "三级指标"), message)
+            if message := scoring.stored_score_over_weight(row_obj):
+                where("得分", message)
             parsed.append(row_obj)
     if not parsed and not problems:
         problems.append("指标表中没有三级指标行。")
 
     evaluation = Evaluation.objects.filter(unit=result.unit, framework=framework).first()
-    if evaluation is not None and evaluation.status not in (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED):
+    if evaluation is not None and not evaluation.is_editable:
         problems.append(f"{result.unit.name} {result.year} 年的自评状态为“{evaluation.get_status_display()}”，不能通过导入修改。")
     if problems:
         return result

@@ -27,7 +27,6 @@ from evaluations.models import (
     ActualSource,
     Comparison,
     Evaluation,
-    EvaluationStatus,
     Framework,
     Indicator,
     IndicatorResult,
@@ -175,18 +174,6 @@ class ChineseResource(resources.ModelResource):
         return neutralise(super().export_field(field, instance, **kwargs))
 
 
-def problems_of(result):
-    """Every problem of an import as one line each: "第 3 行“得分”：…" (for messages and tests)."""
-    lines = [str(e.error) for e in result.base_errors]
-    for row_number, errors in result.row_errors():
-        lines.extend(f"第 {row_number} 行：{e.error}" for e in errors)
-    for row in result.invalid_rows:
-        for column, messages in row.field_specific_errors.items():
-            lines.extend(f"第 {row.number} 行“{column}”：{m}" for m in messages)
-        lines.extend(f"第 {row.number} 行：{m}" for m in row.non_field_specific_errors)
-    return lines
-
-
 def update_rows(instances, field_names):
     """Write changed rows with one UPDATE statement run for each (executemany): one query, compiled once.
 
@@ -211,8 +198,6 @@ def update_rows(instances, field_names):
         cursor.executemany(sql, params)
 
 
-# Imports may change evaluations only while their unit may still edit them.
-IMPORTABLE_STATUSES = (EvaluationStatus.DRAFT, EvaluationStatus.RETURNED)
 
 # ---------------------------------------------------------------------------------------------
 # Units
@@ -545,8 +530,8 @@ class IndicatorResultResource(ChineseResource):
         return [f.attribute for f in self.get_import_fields() if f.attribute and not f.readonly]
 
     def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        # Django's bulk_update builds one CASE WHEN per column and row: slower than plain UPDATEs here
-        # (79 s against 2 s for 10,000 rows on SQLite); update_rows runs one UPDATE for all the batch's rows.
+        # One UPDATE statement for all the batch's rows (update_rows), not Django's CASE WHEN per column and row
+        # (docs/benchmarks.md「Admin import of a 10,000-row evaluation file」).
         try:
             update_rows(self.update_instances, self.get_bulk_update_fields())
         except Exception as e:
@@ -645,7 +630,7 @@ class IndicatorResultResource(ChineseResource):
         if unit is None or self._row_problems:
             return
         evaluation = self.evaluations.get((unit.pk, framework.pk))
-        if evaluation is not None and evaluation.status not in IMPORTABLE_STATUSES:
+        if evaluation is not None and not evaluation.is_editable:  # imports change only what the unit may edit
             self.problem("单位编码", f"{unit.name} {year} 年的自评状态为“{evaluation.get_status_display()}”，不能通过导入修改。")
             return
         if evaluation is None:
@@ -664,19 +649,14 @@ class IndicatorResultResource(ChineseResource):
         return self.results.get((self._evaluation.pk, "u", self._category.pk, self._key(row)[3]))
 
     def init_instance(self, row=None):
-        instance = IndicatorResult(evaluation=self._evaluation, category=self._category, indicator=self._indicator)
-        if self._indicator is not None:  # a framework row missing from the evaluation: the framework's defaults
-            i = self._indicator
-            instance.rule, instance.comparison, instance.actual_source = i.rule, i.comparison, i.actual_source
-            instance.deduction_per_point, instance.target_value, instance.weight = i.deduction_per_point, i.target_value, i.weight
-        return instance
+        # A framework row missing from the evaluation starts from the framework's defaults.
+        defaults = self._indicator.row_defaults() if self._indicator is not None else {}
+        return IndicatorResult(evaluation=self._evaluation, category=self._category, indicator=self._indicator, **defaults)
 
     def row_checks(self, row):
-        problems = {}
         # Manual and qualitative scores are checked by the model (scoring.row_errors); rule-scored rows here.
-        if scoring.is_rule_scored(row.rule) and row.score is not None and row.weight is not None and row.score > row.weight:
-            problems["score"] = f"得分 {scoring.plain(row.score)} 分超过本指标分值 {scoring.plain(row.weight)} 分。"
-        return problems
+        message = scoring.stored_score_over_weight(row)
+        return {"score": message} if message else {}
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         if instance.evaluation_id is None and not import_validation_errors and not self._row_problems:

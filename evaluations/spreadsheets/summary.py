@@ -13,7 +13,7 @@ from itertools import groupby
 import xlsxwriter
 from django.db.models import OuterRef, Subquery
 
-from evaluations import access, scoring
+from evaluations import scoring
 from evaluations.models import Evaluation, Framework, IndicatorResult, Unit
 from evaluations.spreadsheets.cells import (
     BAND_LABELS,
@@ -40,7 +40,7 @@ def summary_rows(year, user=None):
     """Rows of the summary as plain tuples, streamed; `user=None` is the command line (every unit)."""
     framework = Framework.objects.get(year=year)
     indicators = sorted(framework.indicators.all(), key=lambda i: (i.level, i.order, i.pk))
-    units = Unit.objects.all() if user is None else access.visible_units(Unit.objects.all(), user)
+    units = Unit.objects.all() if user is None else Unit.objects.visible_to(user)
     evaluation = Evaluation.objects.filter(unit=OuterRef("pk"), framework=framework)
     unit_rows = (
         units.annotate(evaluation_id=Subquery(evaluation.values("pk")[:1]),

@@ -18,12 +18,11 @@ MB = 1024 * 1024
 FORMULA_LIST_LIMIT = 20  # name this many formula cells, then count the rest
 
 
-def max_file_size():
-    return getattr(settings, "IMPORT_MAX_FILE_SIZE", 10 * MB)
-
-
-def max_unpacked_size():
-    return getattr(settings, "IMPORT_MAX_UNPACKED_SIZE", 100 * MB)
+def unpacked_size(archive: zipfile.ZipFile) -> int:
+    """What a zip's own directory says its entries unpack to, read before anything is inflated: the zip-bomb check
+    of every upload (imports here, 佐证材料 in evidence.py). Python's zipfile never inflates an entry beyond its
+    declared size, so a lying directory cannot get past it."""
+    return sum(e.file_size for e in archive.infolist())
 
 
 def read_all(upload) -> bytes:
@@ -44,8 +43,9 @@ def _size(upload) -> int:
 def check_upload(upload, kind="xlsx") -> list[str]:
     """Everything wrong with an uploaded file as a whole; empty when its rows may be read."""
     size = _size(upload)
-    if size > max_file_size():
-        return [f"文件大小为 {size / MB:.1f} MB，超过上限 {max_file_size() / MB:.0f} MB，请拆分后分批导入。"]
+    limit = settings.IMPORT_MAX_FILE_SIZE
+    if size > limit:
+        return [f"文件大小为 {size / MB:.1f} MB，超过上限 {limit / MB:.0f} MB，请拆分后分批导入。"]
     if size == 0:
         return ["文件是空的。"]
     data = read_all(upload)
@@ -62,14 +62,14 @@ def _check_xlsx(data: bytes) -> list[str]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
             names = {e.filename for e in entries}
-            unpacked = sum(e.file_size for e in entries)
+            unpacked = unpacked_size(archive)
     except (zipfile.BadZipFile, OSError, ValueError):
         return [not_excel]
     if "xl/workbook.xml" not in names:
         return [not_excel]
-    if unpacked > max_unpacked_size():
+    if unpacked > settings.IMPORT_MAX_UNPACKED_SIZE:
         return [
-            f"文件解压后约 {unpacked / MB:,.0f} MB，超过上限 {max_unpacked_size() / MB:.0f} MB"
+            f"文件解压后约 {unpacked / MB:,.0f} MB，超过上限 {settings.IMPORT_MAX_UNPACKED_SIZE / MB:.0f} MB"
             "（可能是“压缩炸弹”），已拒绝。"
         ]
     try:

@@ -41,7 +41,7 @@ def _upload_dir() -> Path:
 
 @login_required
 def import_official(request):
-    if not access.is_admin(request.user):
+    if not access.can_import_official(request.user):
         raise PermissionDenied("只有管理员可以导入自评表。")
     years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
     context = {"years": years}

@@ -22,6 +22,38 @@ def percent(value):
     return "—" if value is None else f"{value}%"
 
 
+# How each page sets the 说明's blocks: (tag, class) of the title, headings and subheadings, the class of paragraphs,
+# the prefix of the headings' ids (None: no ids), and whether a point keeps its number apart (the printed page).
+DOCUMENT_STYLES = {
+    "print": {"title": ("h1", "doc-title"), "heading": ("h2", ""), "subheading": ("h3", ""), "paragraph": "",
+              "ids": "", "points": True},
+    "public": {"title": ("h1", "h4 text-center mb-4"), "heading": ("h2", "h5 mt-3"), "subheading": ("h3", "h6 mt-2"),
+               "paragraph": "indent-2", "ids": None, "points": False},
+    "review": {"title": ("h2", "h5 text-center"), "heading": ("h3", "h6 mt-2"), "subheading": ("h3", "h6 mt-2"),
+               "paragraph": "small", "ids": "doc-", "points": False},
+    "preview": {"title": ("h3", "h6 text-center"), "heading": ("h4", "h6 mt-2"), "subheading": ("h4", "h6 mt-2"),
+                "paragraph": "small mb-1", "ids": None, "points": False},
+}
+
+
+@register.inclusion_tag("evaluations/_document_blocks.html")
+def document_blocks(document, style):
+    """The 说明's blocks (documents.outline.Block) for one page's style, drawn by one fragment."""
+    s = DOCUMENT_STYLES[style]
+    blocks = []
+    for block in document.blocks:
+        if block.kind in ("title", "heading", "subheading"):
+            tag, css = s[block.kind]
+            ids = None if block.kind == "title" else s["ids"]
+            blocks.append({"tag": tag, "css": css, "id": None if ids is None else ids + block.anchor, "text": block.text,
+                           "parts": document.title_parts if block.kind == "title" else None})
+        elif block.kind == "point" and s["points"]:
+            blocks.append({"number": block.number, "text": block.text})
+        else:
+            blocks.append({"css": s["paragraph"], "text": block.printed})
+    return {"blocks": blocks}
+
+
 @register.simple_tag
 def edit_table(form, scorecard):
     return table_of(form, scorecard)

@@ -9,7 +9,7 @@ from evaluations import workflow
 from tests.browser.conftest import login
 from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 # Runs in every document before its own scripts; the browser also logs each violation to the console.
 LISTEN = """

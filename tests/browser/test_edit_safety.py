@@ -8,7 +8,7 @@ from evaluations.models import Evaluation
 from tests.browser.conftest import login
 from tests.factories import PASSWORD, make_evaluation, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from evaluations.models import Evaluation, EvaluationStatus
 from tests.browser.conftest import login
 from tests.factories import PASSWORD, make_framework, make_unit, make_user
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.archive]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.archive, pytest.mark.browser]
 
 QUALITATIVE = ["预算编制科学性", "绩效目标合理性", "预决算信息公开", "绩效管理工作", "政府采购管理", "资产管理"]
 

@@ -1,3 +1,4 @@
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -6,12 +7,17 @@ from django.db import transaction
 
 from evaluations import access, demo
 from evaluations.models import (
+    ArchivedDocument,
     BudgetLine,
     Evaluation,
+    Event,
+    Evidence,
     Framework,
     Indicator,
     IndicatorResult,
+    ReviewComment,
     ReviewerCharge,
+    ReviewStage,
     SectionKind,
     Unit,
 )
@@ -25,7 +31,7 @@ DEMO_USERS = [
 
 
 def load_default_framework(year):
-    """Create or update the default framework of a year (domain.md §3). Weights and rules stay editable."""
+    """Create or update the default framework of a year (docs/domain.md §3). Weights and rules stay editable."""
     framework, _ = Framework.objects.get_or_create(year=year, defaults={"name": f"{year}年度部门整体支出绩效评价指标体系"})
     for n1, (name1, weight1, categories) in enumerate(demo.DEFAULT_FRAMEWORK, start=1):
         top, _ = Indicator.objects.update_or_create(
@@ -46,6 +52,22 @@ def load_default_framework(year):
                     },
                 )
     return framework
+
+
+def remove_evaluations(evaluations):
+    """Remove evaluations with everything gathered around them: events, archived PDFs, comments, evidence, field
+    history, and the stored files. Events and archives are never removed in use (they are PROTECTed, Event.delete
+    refuses); the demo is the one place that starts over (issue 13: a second `make run` failed here)."""
+    files = [
+        (item.file.storage, item.file.name)
+        for model in (Evidence, ArchivedDocument) for item in model.objects.filter(evaluation__in=evaluations)
+        if item.file.name
+    ]
+    ReviewComment.objects.filter(evaluation__in=evaluations).delete()  # they point at the events they went with
+    ArchivedDocument.objects.filter(evaluation__in=evaluations).delete()
+    Event.objects.filter(evaluation__in=evaluations).delete()  # a QuerySet's delete, not Event.delete
+    evaluations.delete()  # rows, budget, sections, evidence, field history
+    transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
 
 
 class Command(BaseCommand):
@@ -79,7 +101,7 @@ class Command(BaseCommand):
 
     def load_evaluation(self, unit, framework):
         # Rebuilt from scratch each time, so the demo reads as the seed whatever was done to it.
-        Evaluation.objects.filter(unit=unit, framework=framework).delete()
+        remove_evaluations(Evaluation.objects.filter(unit=unit, framework=framework))
         evaluation = Evaluation.objects.start(unit=unit, framework=framework)
         self.fill_budget(evaluation)
         categories = {i.name: i for i in framework.indicators.filter(level=2)}
@@ -116,14 +138,17 @@ class Command(BaseCommand):
         User = get_user_model()
         for username, password, role, full_name in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username)
-            user.first_name = full_name
+            user.first_name, user.is_active = full_name, True
             user.email = f"{username}@example.invalid"
             user.is_staff = role == access.ADMIN
             user.set_password(password)
             user.save()
             user.groups.set([Group.objects.get(name=role)])
-        User.objects.get(username="filler").filler_units.add(units[demo.DEMO_UNIT_CODE])
-        ReviewerCharge.objects.get_or_create(
-            reviewer=User.objects.get(username="reviewer"), unit=units["440113"], defaults={"include_subunits": True}
+            axes_reset(username=username)  # a locked-out demo user can log in again
+        User.objects.get(username="filler").filler_units.set([units[demo.DEMO_UNIT_CODE]])
+        reviewer = User.objects.get(username="reviewer")
+        reviewer.review_charges.exclude(unit=units["440113"], stage=ReviewStage.FINANCE).delete()
+        ReviewerCharge.objects.update_or_create(
+            reviewer=reviewer, unit=units["440113"], stage=ReviewStage.FINANCE, defaults={"include_subunits": True}
         )
 

@@ -8,12 +8,15 @@ Rows are built in memory and written with bulk_create in batches; scores decided
 import random
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 
-from evaluations import scoring
+from evaluations import access, scoring
 from evaluations.management.commands.load_demo import load_default_framework
 from evaluations.models import (
     FUNDING_SOURCES,
@@ -23,6 +26,7 @@ from evaluations.models import (
     Evaluation,
     EvaluationStatus,
     IndicatorResult,
+    ReviewerCharge,
     Unit,
 )
 
@@ -94,13 +98,6 @@ class Command(BaseCommand):
 
     def users(self, prefix, count, password):
         """Fillers filler<n> (one unit each) and reviewers reviewer<k> (50 units each), one shared hash."""
-        from django.contrib.auth import get_user_model
-        from django.contrib.auth.hashers import make_password
-        from django.contrib.auth.models import Group
-
-        from evaluations import access
-        from evaluations.models import ReviewerCharge
-
         User = get_user_model()
         hashed = make_password(password)
         units = list(Unit.objects.filter(code__startswith=prefix).exclude(code=f"{prefix}-ROOT").order_by("code")[:count])
@@ -144,9 +141,8 @@ class Command(BaseCommand):
         rows = []
         for i in leaves:
             row = IndicatorResult(
-                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, comparison=i.comparison,
-                target_value=i.target_value, unit_of_measure=i.unit_of_measure, weight=i.weight, rule=i.rule,
-                deduction_per_point=i.deduction_per_point, actual_source=i.actual_source, order=i.order,
+                evaluation=evaluation, indicator=i, category_id=i.parent_id, name=i.name, order=i.order,
+                **i.row_defaults(),
             )
             if i.rule == "qualitative":
                 row.band = rng.choice(["achieved", "achieved", "partly"])

@@ -6,7 +6,6 @@ import zipfile
 from pathlib import Path
 
 from django.core.files.storage import default_storage
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -33,19 +32,19 @@ class Command(BaseCommand):
         with transaction.atomic(), tempfile.TemporaryDirectory() as tmp:
             if connection.vendor == "postgresql" and not outer:
                 connection.cursor().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            data = Path(tmp) / "data.xml"
-            call_command("dumpdata", *[backup.label(m) for m in models], format="xml", natural_foreign=True,
-                         use_base_manager=True,
-                         output=str(data), verbosity=0)
-            counts = {backup.label(m): m._base_manager.count() for m in models}
+            data = Path(tmp) / backup.DATA
+            with data.open("w", encoding="utf-8") as stream:
+                backup.write_data(models, stream)
+            checksums = backup.table_checksums(models)
+            counts = {name: table["rows"] for name, table in checksums.items()}
             names = sorted({
                 name for m in models for f in backup.file_fields(m)
                 for name in m._base_manager.exclude(**{f.name: ""}).values_list(f.name, flat=True) if name
             })
             with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
                 with data.open("rb") as f:
-                    members["data.xml"] = {"sha256": backup.sha256_of(f), "size": data.stat().st_size}
-                archive.write(data, "data.xml")
+                    members[backup.DATA] = {"sha256": backup.sha256_of(f), "size": data.stat().st_size}
+                archive.write(data, backup.DATA)
                 missing = []
                 for name in names:
                     if not default_storage.exists(name):
@@ -61,7 +60,7 @@ class Command(BaseCommand):
                 manifest = {
                     "format": backup.FORMAT, "version": backup.VERSION, "created_at": timezone.now().isoformat(),
                     "source_database": connection.vendor, "migrations": backup.migration_state(connection),
-                    "counts": counts, "members": members, "missing_files": missing,
+                    "counts": counts, "checksums": checksums, "members": members, "missing_files": missing,
                 }
                 archive.writestr("manifest.json", backup.dumps(manifest))
         partial.replace(target)

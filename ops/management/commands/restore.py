@@ -49,8 +49,9 @@ class Command(BaseCommand):
                     "目标数据库已有数据，未做任何修改：" + "、".join(occupied[:5]) + ("等" if len(occupied) > 5 else "")
                     + "。请恢复到新建并已迁移的空数据库；确需覆盖时加 --force。"
                 )
-            data = Path(tmp) / "data.xml"
-            data.write_bytes(archive.read("data.xml"))
+            name = backup.DATA if backup.DATA in manifest["members"] else backup.DATA_V1
+            data = Path(tmp) / name
+            data.write_bytes(archive.read(name))
             files = [name for name in manifest["members"] if name.startswith("files/")]
             # Files are written last, inside the transaction: if one cannot be written, or the commit fails, no row
             # is kept, the files written are removed and the ones they replaced are put back. What they replace is
@@ -68,6 +69,13 @@ class Command(BaseCommand):
                     if counts != manifest["counts"]:
                         wrong = [k for k in counts if counts[k] != manifest["counts"][k]]
                         raise CommandError(f"恢复后的行数与备份不符（{'、'.join(wrong)}），已全部撤销。")
+                    if "checksums" in manifest:  # version 1 backups have counts only
+                        restored = backup.table_checksums(models)
+                        wrong = [k for k in restored if restored[k] != manifest["checksums"].get(k)]
+                        if wrong:
+                            raise CommandError(
+                                f"恢复后的内容与备份时的校验值不符（{'、'.join(wrong)}），已全部撤销。"
+                            )
                     for member in files:
                         self.restore_file(archive, member, manifest["members"][member]["sha256"], kept_under,
                                           written, replaced)
@@ -86,7 +94,7 @@ class Command(BaseCommand):
             manifest = json.loads(archive.read("manifest.json"))
         except (KeyError, ValueError) as error:
             raise CommandError("备份文件缺少 manifest.json 或其内容无效。") from error
-        if manifest.get("format") != backup.FORMAT or manifest.get("version") != backup.VERSION:
+        if manifest.get("format") != backup.FORMAT or manifest.get("version") not in backup.READABLE_VERSIONS:
             raise CommandError("这不是本系统生成的备份文件，或版本不受支持。")
         for member, expected in manifest["members"].items():
             try:
