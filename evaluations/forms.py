@@ -473,7 +473,8 @@ class CommentForm(forms.Form):
 
     result = forms.ModelChoiceField(required=False, queryset=IndicatorResult.objects.none(), widget=forms.HiddenInput)
     section = forms.ModelChoiceField(required=False, queryset=NarrativeSection.objects.none(), widget=forms.HiddenInput)
-    text = text.TextField(label="意见", widget=forms.Textarea(attrs={"rows": 2}), max_length=text.COMMENT_LIMIT)
+    text = text.TextField(label="意见", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                          max_length=text.COMMENT_LIMIT)  # workflow.add_comment says "请填写审核意见"
 
     def __init__(self, *args, evaluation, **kwargs):
         super().__init__(*args, **kwargs)

@@ -87,7 +87,7 @@ def test_side_forms_admin_forms_and_unusual_widgets():
         admin_forms.append(lambda m=model_admin: m.get_form(request, None)())
 
     assert_same_html(lambda: [
-        CommentForm(), AnswerForm(),
+        CommentForm(evaluation=evaluation), AnswerForm(),
         EvidenceForm(evaluation=evaluation, scorecard=scorecard, types="PDF"),
         Unusual(),
         Unusual({"grouped": "<x>", "many": ["<y>"], "safe": HOSTILE, "number": HOSTILE}),
