@@ -9,11 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms.models import construct_instance
 
-from evaluations import editing, scoring, text, workflow
+from evaluations import editing, project_scoring, rule_packs, scoring, text, workflow
 from evaluations.forms import FiniteDecimalField
 from evaluations.models import (
+    EDITABLE_STATUSES,
     ArchivedDocument,
     BudgetLine,
+    DeductionReason,
     Evaluation,
     Event,
     Evidence,
@@ -22,6 +24,14 @@ from evaluations.models import (
     Indicator,
     IndicatorResult,
     NarrativeSection,
+    Project,
+    ProjectFramework,
+    ProjectIndicator,
+    ProjectTemplateIndicator,
+    Recheck,
+    RecheckEvent,
+    Rectification,
+    ResultConsequence,
     ReviewComment,
     ReviewerCharge,
     Unit,
@@ -181,8 +191,17 @@ class IndicatorAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
 # --- Evaluations ----------------------------------------------------------------------------------
 
 
+class FrameworkRowsStayFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk and not form.instance.is_unit_row:
+                raise ValidationError(f"体系内的指标“{form.instance.name}”不能删除，只能删除单位自设的指标。")
+
+
 class IndicatorResultInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInline):
     model = IndicatorResult
+    formset = FrameworkRowsStayFormSet
     extra = 0
     shared_choice_fields = ("indicator", "category")
     fields = [
@@ -198,13 +217,22 @@ class IndicatorResultInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInl
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class BudgetLineInline(SafeInputMixin, admin.TabularInline):
+class SkeletonInline:
+    """Budget lines and sections come from the framework when the evaluation starts: edited, never added or removed."""
+
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class BudgetLineInline(SafeInputMixin, SkeletonInline, admin.TabularInline):
     model = BudgetLine
     extra = 0
     max_num = 5
 
 
-class NarrativeSectionInline(SafeInputMixin, admin.StackedInline):
+class NarrativeSectionInline(SafeInputMixin, SkeletonInline, admin.StackedInline):
     model = NarrativeSection
     extra = 0
     fields = ["kind", "indicator", "body", "points", "order"]
@@ -252,31 +280,46 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
         # A new evaluation gets its rows, budget lines and sections from the framework on save.
         return self.inlines if obj else []
 
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an evaluation to another unit or year is not an edit of its content.
+        return [*self.readonly_fields, "unit", "framework"] if obj else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
         if change:
-            obj.version += 1
+            return  # content changes are written by save_related, through editing.save_content
+        obj.updated_by = request.user
         super().save_model(request, obj, form, change)
-        if not change:
-            Evaluation.objects.add_skeleton(obj)
+        Evaluation.objects.add_skeleton(obj)
 
     def has_change_permission(self, request, obj=None):
         # Content changes only while the unit may edit too; an approved evaluation never changes (reopen it first).
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or obj.is_editable)
 
-    @transaction.atomic
     def save_related(self, request, form, formsets, change):
-        edits = [(form.instance, {n: form.initial.get(n) for n in form.changed_data})] if change else []
+        if not change:
+            super().save_related(request, form, formsets, change)
+            Evaluation.objects.with_scoring_data().get(pk=form.instance.pk).refresh_computed_scores()
+            return
+        # One home for content writes: the changed fields, the new and the removed rows go to editing.save_content
+        # (state check, conditional version bump, field history marked 系统管理, rule scores).
+        edits = [(form.instance, {n: form.initial.get(n) for n in form.changed_data})]
+        created, deleted = [], []
         for formset in formsets:
-            edits += [(f.instance, {n: f.initial.get(n) for n in f.changed_data}) for f in formset.initial_forms
-                      if f.changed_data and f not in formset.deleted_forms]
-        super().save_related(request, form, formsets, change)
-        if change:
-            FieldChange.objects.bulk_create(
-                editing.field_changes(form.instance, edits, by=request.user, version=form.instance.version)
-            )
-        Evaluation.objects.with_scoring_data().get(pk=form.instance.pk).refresh_computed_scores()
+            # What the admin's own log (construct_change_message) reads from a formset it saved itself.
+            formset.new_objects = [f.instance for f in formset.extra_forms
+                                   if f.has_changed() and f not in formset.deleted_forms]
+            formset.deleted_objects = [f.instance for f in formset.initial_forms if f in formset.deleted_forms]
+            changed = [f for f in formset.initial_forms if f.changed_data and f not in formset.deleted_forms]
+            formset.changed_objects = [(f.instance, f.changed_data) for f in changed]
+            edits += [(f.instance, {n: f.initial.get(n) for n in f.changed_data}) for f in changed]
+            created += formset.new_objects
+            deleted += formset.deleted_objects
+        try:
+            editing.save_content(form.instance, by=request.user, channel=editing.CHANNEL.ADMIN,
+                                 expected_version=form.instance.version, edits=edits, created=created, deleted=deleted)
+        except workflow.WorkflowError as refused:
+            self.message_user(request, f"未保存：{refused.message}", messages.ERROR)
 
 
 class ReadOnlyAdmin(SafeInputMixin, admin.ModelAdmin):
@@ -309,16 +352,17 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(FieldChange)
 class FieldChangeAdmin(ReadOnlyAdmin):
-    list_display = ["changed_at", "evaluation", "object_label", "field_label", "old_value", "new_value", "changed_by"]
+    list_display = ["changed_at", "evaluation", "object_label", "field_label", "old_value", "new_value", "changed_by",
+                    "channel"]
     list_select_related = ["evaluation__unit", "evaluation__framework", "changed_by"]
     search_fields = ["evaluation__unit__name", "object_label", "field_label"]
-    list_filter = ["evaluation__framework__year"]
+    list_filter = ["evaluation__framework__year", "channel"]
 
 
 @admin.register(ReviewComment)
 class ReviewCommentAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "evaluation", "target_label", "text", "author", "answer"]
-    list_select_related = ["evaluation__unit", "evaluation__framework", "author", "result", "section__indicator"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "author", "result", "section__indicator", "project_row__project"]
     search_fields = ["evaluation__unit__name", "text", "answer"]
 
     @admin.display(description="针对")
@@ -368,3 +412,248 @@ class UserAdmin(SafeInputMixin, ExcelAdminMixin, auth_admin.UserAdmin):
             cleared = login_throttle.unlock(user, by=request.user)
             self.log_change(request, user, f"解锁登录（清除 {cleared} 条密码错误记录）")
         self.message_user(request, f"已解锁 {len(queryset)} 个用户的登录：{'、'.join(u.username for u in queryset)}。")
+
+
+# --- Projects (issue 16) --------------------------------------------------------------------------
+
+
+class ProjectTemplateInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [f.instance for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.instance.name]
+        errors = project_scoring.template_errors(kept, self.instance.execution_weight)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ProjectTemplateInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInline):
+    model = ProjectTemplateIndicator
+    formset = ProjectTemplateInlineFormSet
+    fk_name = "project_framework"
+    extra = 0
+    shared_choice_fields = ("parent",)
+    fields = ["parent", "level", "name", "kind", "weight", "order"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "parent":
+            kwargs["queryset"] = ProjectTemplateIndicator.objects.filter(
+                project_framework_id=request.resolver_match.kwargs.get("object_id"), level=1
+            ).order_by("order")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ProjectFrameworkForm(forms.ModelForm):
+    weighting = forms.ChoiceField(
+        label="指标模板", choices=[(key, w.label) for key, w in rule_packs.WEIGHTINGS.items()],
+        help_text="新建时按所选国家权重生成一级、二级指标，之后可逐项调整。", required=False,
+    )
+
+    class Meta:
+        model = ProjectFramework
+        fields = [
+            "framework", "name", "execution_weight", "scoring_basis", "floor_rate", "execution_steps",
+            "satisfaction_steps", "deviation_enabled", "deviation_threshold", "deviation_deduction",
+            "execution_caps_enabled", "execution_caps",
+        ]
+
+
+def _project_years_locked(project_framework):
+    """Packages already submitted or approved were scored under these rules: they must not change under them."""
+    return Project.objects.filter(
+        evaluation__framework_id=project_framework.framework_id
+    ).exclude(evaluation__status__in=EDITABLE_STATUSES).exists()
+
+
+@admin.register(ProjectFramework)
+class ProjectFrameworkAdmin(SafeInputMixin, admin.ModelAdmin):
+    form = ProjectFrameworkForm
+    list_display = ["year_display", "name", "execution_weight", "scoring_basis", "deviation_enabled", "execution_caps_enabled"]
+    list_select_related = ["framework"]
+    fieldsets = [
+        (None, {"fields": ["framework", "name", "weighting", "execution_weight"]}),
+        ("计分规则", {"fields": ["scoring_basis", "floor_rate", "execution_steps", "satisfaction_steps"]}),
+        ("指标偏离", {"fields": ["deviation_enabled", "deviation_threshold", "deviation_deduction"]}),
+        ("执行率封顶", {"fields": ["execution_caps_enabled", "execution_caps"]}),
+    ]
+
+    @admin.display(description="年度", ordering="framework__year")
+    def year_display(self, obj):
+        return obj.framework.year
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.fieldsets
+        return [(name, {"fields": [f for f in opts["fields"] if f != "weighting"]}) for name, opts in self.fieldsets]
+
+    def get_inlines(self, request, obj):
+        return [ProjectTemplateInline] if obj else []
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or not _project_years_locked(obj))
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            obj.apply_weighting(form.cleaned_data.get("weighting") or "10")
+
+    @transaction.atomic
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The stored scores of the year's projects follow the rules and weights just saved.
+        for project in Project.objects.with_table_data().filter(evaluation__framework_id=form.instance.framework_id):
+            project.refresh_scores()
+
+
+class ProjectIndicatorInline(SafeInputMixin, SharedChoicesMixin, admin.TabularInline):
+    model = ProjectIndicator
+    extra = 0
+    shared_choice_fields = ("category",)
+    fields = [
+        "category", "name", "comparison", "unit_of_measure", "target_value", "target_text", "actual_value",
+        "actual_text", "weight", "method", "band", "score", "deviation_reason", "order",
+    ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "category":
+            queryset = ProjectTemplateIndicator.objects.filter(level=2).select_related("parent", "project_framework")
+            project = Project.objects.filter(pk=request.resolver_match.kwargs.get("object_id")).only("evaluation").first()
+            if project is not None:
+                queryset = queryset.filter(project_framework__framework__evaluations=project.evaluation_id)
+            kwargs["queryset"] = queryset.order_by("project_framework", "parent__order", "order")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ProjectAdminForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = [
+            "evaluation", "name", "code", "supervising_department", "implementing_unit",
+            *(f"{source}_{column}" for source in ("fiscal", "carryover", "other")
+              for column in ("initial", "adjusted", "executed")),
+            "execution_note", "goal_expected", "goal_actual", "order",
+        ]
+
+    def clean_evaluation(self):
+        evaluation = self.cleaned_data["evaluation"]
+        if not ProjectFramework.objects.filter(framework_id=evaluation.framework_id).exists():
+            raise ValidationError(f"{evaluation.year}年度尚未设置项目支出指标体系，请先在“项目支出指标体系”中新建。")
+        if self.instance.pk and evaluation.pk != self.instance.evaluation_id:
+            raise ValidationError("项目不能移到另一份自评。")
+        if evaluation.status not in EDITABLE_STATUSES:
+            raise ValidationError(f"该自评当前为“{evaluation.get_status_display()}”，不能添加或修改项目。")
+        return evaluation
+
+
+@admin.register(Project)
+class ProjectAdmin(SafeInputMixin, admin.ModelAdmin):
+    form = ProjectAdminForm
+    list_display = ["name", "unit_display", "year_display", "code", "status_display", "total_score", "grade_display", "is_demo"]
+    list_select_related = ["evaluation__unit", "evaluation__framework"]
+    list_filter = ["evaluation__framework__year", "evaluation__status", "is_demo"]
+    search_fields = ["name", "code", "evaluation__unit__name"]
+    autocomplete_fields = ["evaluation"]
+    readonly_fields = ["execution_score", "total_score", "is_demo", "copied_from", "version", "updated_at", "updated_by"]
+    inlines = [ProjectIndicatorInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    @admin.display(description="单位", ordering="evaluation__unit__code")
+    def unit_display(self, obj):
+        return obj.evaluation.unit.short_name or obj.evaluation.unit.name
+
+    @admin.display(description="年度", ordering="evaluation__framework__year")
+    def year_display(self, obj):
+        return obj.evaluation.framework.year
+
+    @admin.display(description="状态", ordering="evaluation__status")
+    def status_display(self, obj):
+        return obj.evaluation.get_status_display()
+
+    @admin.display(description="等级")
+    def grade_display(self, obj):
+        return obj.grade or "—"
+
+    def _editable(self, obj):
+        return obj is None or obj.evaluation.status in EDITABLE_STATUSES
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._editable(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._editable(obj)
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+
+    @transaction.atomic
+    def save_related(self, request, form, formsets, change):
+        project = form.instance
+        edits = [(project, {n: form.initial.get(n) for n in form.changed_data})] if change else []
+        for formset in formsets:
+            edits += [(f.instance, {n: f.initial.get(n) for n in f.changed_data}) for f in formset.initial_forms
+                      if f.changed_data and f not in formset.deleted_forms]
+        super().save_related(request, form, formsets, change)
+        Evaluation.objects.filter(pk=project.evaluation_id).update(version=models.F("version") + 1)
+        version = Evaluation.objects.values_list("version", flat=True).get(pk=project.evaluation_id)
+        history = editing.field_changes(project.evaluation, edits, by=request.user, version=version)
+        if not change:
+            history.append(FieldChange(
+                evaluation=project.evaluation, object_label=f"项目“{project.name}”", field_label="新增项目",
+                new_value=project.name, changed_by=request.user, version=version,
+            ))
+        FieldChange.objects.bulk_create(history)
+        Project.objects.with_table_data().get(pk=project.pk).refresh_scores()
+
+
+# --- 复核 and 结果应用 -------------------------------------------------------------------------------
+# Admins keep the libraries (standard deduction reasons, what each grade means); the 复核 themselves, their
+# scores, 整改 items and their record are written only by evaluations.rechecks and are read here.
+
+
+@admin.register(DeductionReason)
+class DeductionReasonAdmin(SafeInputMixin, admin.ModelAdmin):
+    list_display = ["text", "is_active", "order"]
+    list_editable = ["is_active", "order"]
+    search_fields = ["text"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # used by past 复核: retire a reason with 可选用 instead
+
+
+@admin.register(ResultConsequence)
+class ResultConsequenceAdmin(SafeInputMixin, admin.ModelAdmin):
+    list_display = ["framework", "grade", "tier", "text"]
+    list_select_related = ["framework"]
+    list_filter = ["framework__year", "grade"]
+
+
+@admin.register(Recheck)
+class RecheckAdmin(ReadOnlyAdmin):
+    list_display = ["evaluation", "status", "drafted_by", "confirmed_by", "total_score", "grade", "answer_deadline"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "drafted_by", "confirmed_by"]
+    list_filter = ["status", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name"]
+
+
+@admin.register(Rectification)
+class RectificationAdmin(ReadOnlyAdmin):
+    list_display = ["evaluation", "problem", "deadline", "state", "answered_at", "closed_at"]
+    list_select_related = ["evaluation__unit", "evaluation__framework"]
+    list_filter = ["state", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name", "problem", "answer"]
+
+
+@admin.register(RecheckEvent)
+class RecheckEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "evaluation", "action", "from_status", "to_status", "actor", "total_score"]
+    list_select_related = ["evaluation__unit", "evaluation__framework", "actor"]
+    list_filter = ["action", "evaluation__framework__year"]
+    search_fields = ["evaluation__unit__name", "reason"]

@@ -142,9 +142,7 @@ class IndicatorResultForm(forms.ModelForm):
         self.categories = {c.pk: c for c in categories}
         row = self.instance
         if row.pk:
-            self.initial["row_id"] = row.pk
-            if "order" in self.fields:
-                self.initial["order"] = row.order
+            self.initial.update(row_id=row.pk, order=row.order)  # the page's token fingerprints every row's order
         for name, field in self.fields.items():
             attrs = field.widget.attrs
             if name in NUMBER_FIELDS:
@@ -384,18 +382,31 @@ class EvaluationContentForm:
         results = [part.is_valid() for part in self.parts]  # validate every part, so all errors show at once
         return all(results)
 
-    def changes(self):
-        """Keyword arguments for editing.save_content."""
-        edited, created, deleted = self.rows.changes()
-        for formset in (self.budget, self.sections):
+    def editable_fields(self):
+        """(object, [field names]) for every field of the existing objects this page may change."""
+        pairs = []
+        for formset in (self.rows, self.budget, self.sections):
             for form in formset.forms:
-                old = {name: form.initial.get(name) for name in form.changed_data}
-                if old:
-                    edited.append((form.instance, old))
-        note = {name: self.note.initial.get(name) for name in self.note.changed_data}
-        if note:
-            edited.append((self.note.instance, note))
-        return {"edits": edited, "created": created, "deleted": deleted}
+                if not form.instance.pk or (formset is self.rows and self.rows.can_delete and
+                                             self.rows.is_bound and self.rows._should_delete_form(form)):
+                    continue
+                names = [n for n, f in form.fields.items() if n in form._meta.fields and not f.disabled]
+                if formset is self.rows:
+                    names.append("order")
+                pairs.append((form.instance, names, form))
+        pairs.append((self.note.instance, list(self.note.fields), self.note))
+        return pairs
+
+    def token_fields(self):
+        return [(obj, names) for obj, names, _form in self.editable_fields()]
+
+    def proposals(self):
+        """For editing.save_page: (object holding what was posted, {field: value stored when loaded})."""
+        return [(obj, {name: form.initial.get(name) for name in names}) for obj, names, form in self.editable_fields()]
+
+    def created_and_deleted(self):
+        _edited, created, deleted = self.rows.changes()
+        return {"created": created, "deleted": deleted}
 
     def problems(self):
         """What the save would refuse in what is typed, as checklist problems at the place to fix (the rows'

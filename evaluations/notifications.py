@@ -58,3 +58,33 @@ def notify_reviewers(evaluation, stage, event):
 
 def notify_fillers(evaluation, event):
     _send(access.fillers_of(evaluation.unit), event)
+
+
+RECHECK_SUBJECTS = {
+    "confirm": "【复核结果】{evaluation}的财政复核已确认，请查看，如有异议请在 {deadline} 前申辩",
+    "answer": "【复核申辩】{evaluation}的单位已提交申辩",
+    "close": "【复核办结】{evaluation}的财政复核已办结",
+}
+
+
+def notify_recheck(recheck, event):
+    """The unit on confirmation and closing; the bureau's reviewers in charge when the unit answers."""
+    from evaluations.models import ReviewStage
+
+    evaluation = recheck.evaluation
+    if event.action == "answer":
+        users = access.reviewers_in_charge(evaluation.unit, ReviewStage.FINANCE)
+    else:
+        users = access.fillers_of(evaluation.unit)
+    recipients = sorted({u.email for u in users if u.email})
+    if not recipients:
+        return
+    deadline = f"{recheck.answer_deadline:%Y-%m-%d}" if recheck.answer_deadline else "规定期限"
+    subject = RECHECK_SUBJECTS[event.action].format(evaluation=evaluation, deadline=deadline)
+    lines = [subject, f"复核得分：{recheck.total_score} 分（{recheck.grade}）" if recheck.total_score is not None else ""]
+    if event.reason:
+        lines.append(f"说明：{event.reason}")
+    lines.append("请登录绩效自评系统查看。")
+    body = "\n".join(line for line in lines if line)
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [r]) for r in recipients]
+    transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))

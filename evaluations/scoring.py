@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from evaluations import rule_packs
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -190,8 +192,17 @@ def band_range(band: str, weight: Decimal) -> tuple[Decimal, Decimal]:
     return quantize(weight * low), quantize(weight * high)
 
 
-def score_row(row, measures: dict | None = None) -> RowScore:
-    """The score of one 三级 row and a sentence saying how it was reached."""
+def _by_pack(pack) -> bool:
+    """Whether the framework's rule pack changes the proportional rows (10号 without 指标偏离 is the rule here)."""
+    return pack is not None and (
+        pack.execution_rule != rule_packs.PROPORTIONAL or pack.quantitative_rule != rule_packs.PROPORTIONAL
+        or pack.satisfaction_rule != rule_packs.PROPORTIONAL or pack.deviation_enabled
+    )
+
+
+def score_row(row, measures: dict | None = None, pack=None) -> RowScore:
+    """The score of one 三级 row and a sentence saying how it was reached. Proportional rows follow the
+    framework's rule pack (rule_packs.py) where it sets 101号 rules or 指标偏离."""
     weight = quantize(row.weight or ZERO)
     full = f"（满分 {plain(weight)} 分）"
 
@@ -209,6 +220,15 @@ def score_row(row, measures: dict | None = None) -> RowScore:
         if target is None:
             return result(None, "尚未填写年度指标值", True)
         described = f"{measure} {quantize(actual)}%" if measure else f"完成值 {plain(actual)}{row.unit_of_measure}"
+        if row.rule == PROPORTIONAL and _by_pack(pack):
+            if getattr(row, "actual_source", "") == "budget_execution_rate":
+                packed = rule_packs.score_execution(actual, weight, pack)
+            else:
+                packed = rule_packs.score_quantitative(
+                    comparison=row.comparison, target=target, actual=actual, points=weight, pack=pack,
+                    satisfaction="满意度" in getattr(row, "name", ""), unit_of_measure=row.unit_of_measure,
+                )
+            return RowScore(packed.score, f"{packed.explanation}{full}", True)
         if row.rule == PROPORTIONAL:
             return result(*_proportional(actual, target, weight, row, described), True)
         return result(*_deduction(actual, target, weight, row, described), True)
@@ -398,13 +418,13 @@ class Scorecard:
         return sum((d.weight for d in self.dimensions), ZERO)
 
 
-def build_scorecard(indicators, rows, budget: BudgetSummary | None, thresholds: GradeThresholds) -> Scorecard:
+def build_scorecard(indicators, rows, budget: BudgetSummary | None, thresholds: GradeThresholds, pack=None) -> Scorecard:
     """Arrange rows under the framework's tree (already loaded; no queries here) and score each."""
     indicators = sorted(indicators, key=lambda i: (i.level, i.order, i.pk or 0))
     measures = budget.measures() if budget else None
     rows_by_category: dict[int, list] = {}
     for row in sorted(rows, key=lambda r: (r.order, r.pk or 0)):
-        rows_by_category.setdefault(row.category_id, []).append(ScoredRow(row, score_row(row, measures)))
+        rows_by_category.setdefault(row.category_id, []).append(ScoredRow(row, score_row(row, measures, pack)))
     dimensions = []
     for top in (i for i in indicators if i.level == 1):
         categories = [

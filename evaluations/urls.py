@@ -1,7 +1,8 @@
 from django.urls import path
 
-from evaluations import views
+from evaluations import desk_views, project_views, views
 from evaluations.documents import views as document_views
+from evaluations.spreadsheets import views as spreadsheet_views
 
 app_name = "evaluations"
 
@@ -10,7 +11,12 @@ urlpatterns = [
     path("start/", views.evaluation_start, name="start"),
     path("tasks/", views.task_list, name="tasks"),
     path("queue/", views.review_queue, name="queue"),
-    path("overview/", views.overview, name="overview"),
+    path("overview/", desk_views.overview, name="overview"),
+    path("rechecks/", desk_views.recheck_list, name="rechecks"),
+    path("rechecks/draw/", desk_views.recheck_draw, name="recheck_draw"),
+    path("report/", desk_views.summary_report, name="summary_report"),
+    path("results.xlsx", desk_views.results_workbook, name="results_workbook"),
+    path("report/narrative/", desk_views.summary_narrative, name="summary_narrative"),
     path("<int:pk>/", views.evaluation_detail, name="detail"),
     path("<int:pk>/edit/", views.evaluation_edit, name="edit"),
     path("<int:pk>/edit/preview/", views.evaluation_preview, name="preview"),
@@ -30,4 +36,30 @@ urlpatterns = [
     path("<int:pk>/evidence/<int:evidence_pk>/", views.evidence_download, name="evidence_download"),
     path("<int:pk>/evidence/<int:evidence_pk>/delete/", views.evidence_delete, name="evidence_delete"),
     path("<int:pk>/comments/<int:comment_pk>/answer/", views.comment_answer, name="comment_answer"),
+    # Projects in the unit's package (issue 16)
+    path("<int:pk>/projects/", project_views.project_list, name="projects"),
+    path("<int:pk>/projects/add/", project_views.project_add, name="project_add"),
+    path("<int:pk>/projects/import/", spreadsheet_views.import_projects, name="projects_import"),
+    path("<int:pk>/projects.xlsx", spreadsheet_views.projects_workbook, name="projects_workbook"),
+    path("projects/<int:project_pk>/", project_views.project_detail, name="project"),
+    path("projects/<int:project_pk>/edit/", project_views.project_edit, name="project_edit"),
+    path("projects/<int:project_pk>/edit/preview/", project_views.project_preview, name="project_preview"),
+    path("projects/<int:project_pk>/delete/", project_views.project_delete, name="project_delete"),
+    path("projects/<int:project_pk>/comments/", project_views.project_comment_add, name="project_comment_add"),
+    path("projects/<int:project_pk>/document/", document_views.project_document, name="project_document"),
+    path("projects/<int:project_pk>/document.pdf", document_views.project_pdf, name="project_pdf"),
+    path("projects/<int:project_pk>/document.docx", document_views.project_docx, name="project_docx"),
+    path("projects/<int:project_pk>/archive/<int:archive_pk>.pdf", document_views.archived_project_document,
+         name="archived_project_document"),
+    path("projects/<int:project_pk>/document.xlsx", spreadsheet_views.project_workbook, name="project_xlsx"),
+    path("<int:pk>/recheck/", desk_views.recheck_detail, name="recheck"),
+    path("<int:pk>/recheck/score/", desk_views.recheck_score, name="recheck_score"),
+    path("<int:pk>/recheck/letter.pdf", desk_views.recheck_letter_pdf, name="recheck_letter_pdf"),
+    path("<int:pk>/recheck/letter.docx", desk_views.recheck_letter_docx, name="recheck_letter_docx"),
+    path("<int:pk>/recheck/actions/<str:action>/", desk_views.recheck_transition, name="recheck_transition"),
+    path("<int:pk>/rectifications/", desk_views.rectification_add, name="rectification_add"),
+    path("<int:pk>/rectifications/<int:item_pk>/answer/", desk_views.rectification_answer, name="rectification_answer"),
+    path("<int:pk>/rectifications/<int:item_pk>/review/", desk_views.rectification_review, name="rectification_review"),
+    path("<int:pk>/rectifications/<int:item_pk>/evidence/", desk_views.rectification_evidence,
+         name="rectification_evidence"),
 ]

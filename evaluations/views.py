@@ -9,10 +9,9 @@ from django.db.models import Max, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from evaluations import access, checklist, editing, evidence, scoring, text, workflow
+from evaluations import access, checklist, editing, evidence, rechecks, scoring, text, workflow
 from evaluations.documents import html_pdf
 from evaluations.documents.outline import build_document
 from evaluations.forms import (
@@ -35,6 +34,7 @@ from evaluations.models import (
     FieldChange,
     Framework,
     IndicatorResult,
+    Recheck,
     Unit,
 )
 
@@ -112,7 +112,7 @@ def evaluation_start(request):
         if form.cleaned_data["from_previous"] else None
     )
     if previous:
-        evaluation = Evaluation.objects.start_from_previous(unit=unit, framework=framework, previous=previous, by=request.user)
+        evaluation = editing.start_from_previous(unit=unit, framework=framework, previous=previous, by=request.user)
         messages.success(request, f"已创建{evaluation}，并沿用了{previous.year}年的自设指标、目标和说明文字（已标注“沿用上年”），请逐项核实、修改。")
     else:
         evaluation = Evaluation.objects.start(unit=unit, framework=framework, by=request.user)
@@ -139,7 +139,16 @@ def _page_context(request, evaluation):
         "text_limits": {
             "reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT, "deviation_reason": text.DEVIATION_REASON_LIMIT,
         },
+        "recheck": _recheck_of(user, evaluation),
     } | _side_forms(evaluation, user, scorecard)
+
+
+def _recheck_of(user, evaluation):
+    """The 复核 the user may see (only an approved evaluation can have one)."""
+    if evaluation.status != S.APPROVED:
+        return None
+    recheck = Recheck.objects.filter(evaluation=evaluation).first()
+    return recheck if recheck is not None and rechecks.may_see(user, recheck) else None
 
 
 def _side_forms(evaluation, user, scorecard):
@@ -169,18 +178,21 @@ def _editable(request, pk, *, contents=True):
 @login_required
 def evaluation_edit(request, pk):
     """The edit page, and saving it. Saved from the page with JavaScript (htmx), the answer is only what changes in
-    the page (scores, 说明 preview, the new version, the outcome); without JavaScript, or when rows were added or
-    removed, the browser is sent to the page again."""
+    the page (scores, 说明 preview, the page's token, the outcome); without JavaScript, when rows were added or
+    removed, or when someone else's changes were merged in, the browser is sent to the page again."""
     evaluation = _editable(request, pk)
     form = EvaluationContentForm(evaluation, request.POST if request.method == "POST" else None)
-    posted_version = _int(request.POST.get("version")) if request.method == "POST" else -1
     status, conflict, saved = 200, None, None
+    # The page carries what it was opened with (editing.page_token): kept as it is until a save succeeds, so a
+    # refused save, saved again, is merged again and never overwrites (issue 13, item 3).
+    token = request.POST.get("base", "") if request.method == "POST" else ""
     if request.method == "POST":
         if form.is_valid():
-            changes = form.changes()
+            rows = form.created_and_deleted()
             try:
-                saved, _scorecard = editing.save_content(
-                    evaluation, by=request.user, expected_version=posted_version, **changes
+                saved = editing.save_page(
+                    evaluation, by=request.user, token=token, proposals=form.proposals(),
+                    choices=_conflict_choices(request.POST), **rows,
                 )
             except editing.StaleEdit as stale:
                 status, conflict = 409, stale
@@ -188,26 +200,26 @@ def evaluation_edit(request, pk):
                 messages.error(request, refused.message)
                 return _navigate(request, reverse("evaluations:detail", args=[evaluation.pk]))
             else:
-                # Rows added, removed or redefined change the page's inputs: it is loaded again.
-                reshaped = changes["created"] or changes["deleted"] or form.rows.redefined()
-                if reshaped or not request.htmx:
-                    messages.success(request, "已保存。")
+                # Rows added, removed or redefined change the page's inputs; others' changes merged in change
+                # its values: it is loaded again.
+                merged = editing.read_token(token)[0] != evaluation.version
+                reshaped = rows["created"] or rows["deleted"] or form.rows.redefined()
+                if reshaped or merged or not request.htmx:
+                    messages.success(request, "已保存。" + ("打开页面后其他人保存的修改也已保留。" if merged else ""))
                     return _navigate(request, reverse("evaluations:edit", args=[evaluation.pk]), saved=True)
+                token = editing.page_token(saved.evaluation, form.token_fields())
         else:
             status = 400
             if not request.htmx:
                 messages.error(request, "有内容需要修改，请查看标红的字段。已填写的内容都保留在页面上，尚未保存。")
         form.preview()
-    # The version the next save is checked against: the one the user's page was opened at; after a conflict, the
-    # one now current (saving again, knowingly, applies the user's input); after a save, the new one.
-    if conflict is not None:
-        version = Evaluation.objects.values_list("version", flat=True).get(pk=pk)
-    elif saved:
-        version = saved.version
     else:
-        version = posted_version if posted_version >= 0 else evaluation.version
+        token = editing.page_token(evaluation, form.token_fields())
     context = _edit_context(request, evaluation, form)
-    context |= {"conflict": conflict, "saved": bool(saved), "version": version}
+    context |= {
+        "conflict": conflict, "saved": bool(saved), "base_token": token,
+        "version": saved.evaluation.version if saved else evaluation.version,
+    }
     if request.htmx and request.method == "POST":
         if status == 400:
             # Errors can be anywhere in the form: its content comes back whole, with what was typed and the errors.
@@ -221,6 +233,11 @@ def evaluation_edit(request, pk):
             response["HX-Trigger"] = SAVED_EVENT
         return response
     return render(request, "evaluations/evaluation_edit.html", context, status=status)
+
+
+def _conflict_choices(data):
+    """What the user picked in the conflict box for each field both people changed: {key: "mine" | "theirs"}."""
+    return {k.removeprefix("resolve-"): v for k, v in data.items() if k.startswith("resolve-") and v in ("mine", "theirs")}
 
 
 SAVED_EVENT = "evaluation-saved"  # static/js/edit.js listens: the page holds nothing unsaved any more
@@ -502,38 +519,3 @@ def review_queue(request):
 def task_list(request):
     return render(request, "evaluations/task_list.html", {"tasks": Evaluation.objects.awaiting(request.user)})
 
-
-def _overview_row(unit, thresholds, past_deadline):
-    return {
-        "unit": unit,
-        "grade": scoring.grade(unit.total or 0, thresholds) if unit.evaluation_id else "",
-        "status_label": S(unit.status).label if unit.status else "未开始",
-        "overdue": past_deadline and (unit.status is None or unit.status in EDITABLE_STATUSES),
-        "last_action": EventAction(unit.last_action).label if unit.last_action else "",
-    }
-
-
-@login_required
-def overview(request):
-    """Every unit in the user's charge for a year: status, score, grade, last action; filters and counts."""
-    _require_reviewer_or_admin(request.user)
-    years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
-    year = _year(request, years)
-    framework = Framework.objects.filter(year=year).first()
-    units = Unit.objects.visible_to(request.user).with_evaluation_of(year).order_by("code")
-    deadline = framework.submission_deadline if framework else None
-    thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
-    past_deadline = deadline is not None and timezone.localdate() > deadline
-    rows = [_overview_row(unit, thresholds, past_deadline) for unit in units]
-    counts = {label: sum(1 for r in rows if r["status_label"] == label) for label in ["未开始", *S.labels]}
-    status_filter, grade_filter = request.GET.get("status", ""), request.GET.get("grade", "")
-    shown = [
-        r for r in rows
-        if (not status_filter or r["status_label"] == status_filter or (status_filter == "逾期" and r["overdue"]))
-        and (not grade_filter or r["grade"] == grade_filter)
-    ]
-    return render(request, "evaluations/overview.html", {
-        "rows": shown, "years": years, "year": year, "counts": counts, "deadline": deadline,
-        "overdue": sum(1 for r in rows if r["overdue"]), "status_filter": status_filter, "grade_filter": grade_filter,
-        "grades": ["优", "良", "中", "差"], "total_units": len(rows),
-    })

@@ -19,6 +19,7 @@ from evaluations.models import (
     EvaluationStatus,
     Event,
     EventAction,
+    FieldChange,
     ReviewComment,
     ReviewStage,
 )
@@ -98,7 +99,17 @@ def refusal(user, evaluation, action):
         return f"您不负责该单位的{ReviewStage(stage).label}。"
     if evaluation.submitted_by_id == user.pk:
         return "不能审核自己提交的自评。"
+    if t.target != S.RETURNED and edited_this_round(user, evaluation):
+        return f"您修改过本轮（自上次退回以来）的自评内容，不能再{t.label}：填报与审核须由不同的人完成。"
     return None
+
+
+def edited_this_round(user, evaluation):
+    """Whether `user` changed this evaluation's content since it was last returned (or since it started): who
+    wrote it may not also approve it, at any role (segregation of duties; issue 13, item 11)."""
+    last_return = (Event.objects.filter(evaluation=evaluation, action="return_for_changes")
+                   .order_by("-pk").values_list("version", flat=True).first())
+    return FieldChange.objects.filter(evaluation=evaluation, changed_by=user, version__gt=last_return or 0).exists()
 
 
 def can(user, evaluation, action):
@@ -183,6 +194,7 @@ def approve(evaluation, *, by, reason="", expected_version=None):
         raise WorkflowError("页面显示的不是最新内容（其他人刚刚修改或处理了该自评），请刷新页面后再操作。")
     try:
         pdf = archive.render_for_approval(evaluation)  # before the transaction: rendering takes seconds
+        project_pdfs = archive.render_projects_for_approval(evaluation) if pdf else []
         with transaction.atomic():
             # The conditional update on the version the PDF was rendered from: a change since refuses the approval.
             event = _perform(
@@ -191,6 +203,7 @@ def approve(evaluation, *, by, reason="", expected_version=None):
             )
             if pdf:
                 archive.store(evaluation, event, pdf)
+                archive.store_projects(evaluation, event, project_pdfs)
     except archive.Unarchivable as error:
         raise WorkflowError(str(error)) from None
     notifications.notify_fillers(evaluation, event)
@@ -252,7 +265,14 @@ def publish(evaluation, *, by, unpublish=False, reason=""):
 # --- Review comments -------------------------------------------------------------------------------
 
 
-def add_comment(evaluation, *, by, text, result=None, section=None):
+@transaction.atomic
+def add_comment(evaluation, *, by, text, result=None, section=None, project_row=None):
+    """A comment on the package: the 部门整体 evaluation, one of its rows or sections, or a row of one of its
+    projects (they are reviewed, returned and approved together). It waits for the next return, and is written
+    only while the evaluation is as the reviewer saw it: a no-op update of its row, conditional on its status and
+    version, takes the row's write lock first, so a return committing at the same instant either includes the
+    comment in its notice or makes this refuse it (never stored after the return and never sent; issue 13,
+    item 11)."""
     text = (text or "").strip()
     if not can_comment(by, evaluation):
         raise WorkflowError("只有负责当前审核环节的审核人可以提出审核意见。")
@@ -261,7 +281,14 @@ def add_comment(evaluation, *, by, text, result=None, section=None):
     for target in (result, section):
         if target is not None and target.evaluation_id != evaluation.pk:
             raise WorkflowError("审核意见所指的指标或章节不属于该自评。")
-    return ReviewComment.objects.create(evaluation=evaluation, author=by, text=text, result=result, section=section)
+    if project_row is not None and project_row.project.evaluation_id != evaluation.pk:
+        raise WorkflowError("审核意见所指的项目指标不属于该单位本年度的自评。")
+    unchanged = Evaluation.objects.filter(pk=evaluation.pk, status=evaluation.status, version=evaluation.version)
+    if not unchanged.update(version=F("version")):
+        raise WorkflowError("该自评刚刚已被退回、通过或修改，本条意见未记录。请刷新页面查看最新状态；如仍需提出，请重新填写。")
+    return ReviewComment.objects.create(
+        evaluation=evaluation, author=by, text=text, result=result, section=section, project_row=project_row
+    )
 
 
 def answer_comment(comment, *, by, answer):

@@ -13,6 +13,9 @@ def export_root() -> Path:
     return Path(settings.EXPORT_ROOT)
 
 
+SUFFIXES = {"documents": "zip", "report_docx": "docx", "report_pdf": "pdf"}
+
+
 class ExportJobQuerySet(models.QuerySet):
     def of(self, user):
         """A job is its requester's alone: anyone else gets 404."""
@@ -29,6 +32,8 @@ class ExportJob(models.Model):
     class Kind(models.TextChoices):
         SUMMARY = "summary", "年度自评汇总表"
         DOCUMENTS = "documents", "年度已通过说明（zip）"
+        REPORT_DOCX = "report_docx", "年度自评结果汇总分析报告（Word）"
+        REPORT_PDF = "report_pdf", "年度自评结果汇总分析报告（PDF）"
 
     # A random id in the URL: download links cannot be guessed by counting.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -58,7 +63,7 @@ class ExportJob(models.Model):
 
     @property
     def path(self) -> Path:
-        return export_root() / f"{self.pk}.{'zip' if self.kind == self.Kind.DOCUMENTS else 'xlsx'}"
+        return export_root() / f"{self.pk}.{SUFFIXES.get(self.kind, 'xlsx')}"
 
     @property
     def is_expired(self):

@@ -28,7 +28,9 @@ def run_export(job_id: str) -> int:
     partial = job.path.with_suffix(".part")
     try:
         # Scoped to what the requester may see at the time the export runs.
-        if job.kind == ExportJob.Kind.DOCUMENTS:
+        if job.kind in (ExportJob.Kind.REPORT_DOCX, ExportJob.Kind.REPORT_PDF):
+            count = write_report(job, partial)
+        elif job.kind == ExportJob.Kind.DOCUMENTS:
             visible = Evaluation.objects.visible_to(job.requested_by).for_year(job.year)
             count = archive.write_year_zip(visible, str(partial))
         else:
@@ -42,6 +44,20 @@ def run_export(job_id: str) -> int:
         raise
     job.mark_done(count)
     return count
+
+
+def write_report(job, path):
+    """The 汇总分析报告 for the units the requester oversees (an admin: all), as Word or PDF."""
+    from evaluations.documents import summary as summary_report
+    from evaluations.models import Unit
+
+    units = Unit.objects.visible_to(job.requested_by)
+    with reading_from_replica():
+        report = summary_report.build_summary(units, job.year)
+    data = (summary_report.render_docx(report) if job.kind == ExportJob.Kind.REPORT_DOCX
+            else summary_report.render_pdf(report))
+    path.write_bytes(data)
+    return report.figures["units"]
 
 
 def purge_expired() -> list[str]:

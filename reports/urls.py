@@ -9,6 +9,7 @@ urlpatterns = [
     path("exports/", views.export_list, name="export_list"),
     path("exports/summary/", views.start_summary_export, name="start_summary"),
     path("exports/documents/", views.start_documents_export, name="start_documents"),
+    path("exports/report/", views.start_report, name="start_report"),
     path("exports/<uuid:pk>/", views.export_detail, name="export_detail"),
     path("exports/<uuid:pk>/download/", views.export_download, name="export_download"),
     path("evaluations/<int:pk>/official.xlsx", spreadsheet_views.official_workbook, name="official_workbook"),

@@ -7,6 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from evaluations import access
+from evaluations.documents.html_pdf import PDF_TYPE, pdf_unavailable_reason
+from evaluations.documents.summary import filename as report_filename
+from evaluations.documents.word import DOCX_TYPE
 from evaluations.models import Framework
 from evaluations.spreadsheets import summary
 from evaluations.spreadsheets.cells import XLSX_TYPE
@@ -48,6 +51,19 @@ def start_documents_export(request):
 
 
 @login_required
+@require_POST
+def start_report(request):
+    """The year's 汇总分析报告 as Word or PDF, built in the background (the reviewer's scope; an admin's: all)."""
+    if not (access.is_reviewer(request.user) or access.is_admin(request.user)):
+        raise PermissionDenied("只有审核人和管理员可以生成汇总分析报告。")
+    kind = ExportJob.Kind.REPORT_PDF if request.POST.get("format") == "pdf" else ExportJob.Kind.REPORT_DOCX
+    if kind == ExportJob.Kind.REPORT_PDF and (reason := pdf_unavailable_reason()):
+        messages.error(request, reason)
+        return redirect("reports:export_list")
+    return _start(request, kind, "已开始生成 {year} 年度自评结果汇总分析报告，完成后可在本页下载。")
+
+
+@login_required
 def export_detail(request, pk):
     job = get_object_or_404(ExportJob.objects.of(request.user), pk=pk)
     return render(request, "reports/export_detail.html", {"job": job})
@@ -60,6 +76,11 @@ def export_download(request, pk):
         return render(request, "reports/export_detail.html", {"job": job}, status=410)
     if not job.is_downloadable:
         return redirect("reports:export_detail", pk=job.pk)
+    if job.kind in (ExportJob.Kind.REPORT_DOCX, ExportJob.Kind.REPORT_PDF):
+        pdf = job.kind == ExportJob.Kind.REPORT_PDF
+        return FileResponse(job.path.open("rb"), as_attachment=True,
+                            filename=report_filename(job.year, "pdf" if pdf else "docx"),
+                            content_type=PDF_TYPE if pdf else DOCX_TYPE)
     if job.kind == ExportJob.Kind.DOCUMENTS:
         return FileResponse(job.path.open("rb"), as_attachment=True, filename=f"{job.year}年已通过的自评表说明.zip",
                             content_type="application/zip")

@@ -9,7 +9,16 @@ from django.test import Client
 
 from evaluations import access
 from evaluations.management.commands.load_demo import load_default_framework
-from evaluations.models import Evaluation, Framework, IndicatorResult, ReviewerCharge, Unit
+from evaluations.models import (
+    Evaluation,
+    Framework,
+    IndicatorResult,
+    Project,
+    ProjectFramework,
+    ProjectIndicator,
+    ReviewerCharge,
+    Unit,
+)
 
 PASSWORD = "correct-horse-battery-staple"
 _counter = {"n": 0}
@@ -85,3 +94,34 @@ def make_evaluation(unit=None, framework=None, extra_rows=0, scored=True):
     evaluation = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
     evaluation.refresh_computed_scores()
     return evaluation
+
+
+def make_project_framework(weighting="10", year=2024, **fields):
+    """The year's project framework with a national weighting (created once per year)."""
+    framework = make_framework(year)
+    existing = ProjectFramework.objects.filter(framework=framework).first()
+    return existing or ProjectFramework.objects.create_from_weighting(framework, weighting, **fields)
+
+
+def make_project(evaluation, name=None, fiscal=(Decimal("100"), Decimal("100"), Decimal("100")), rows=None, **fields):
+    """A project with its funds and rows given as (一级, 二级, 三级, comparison, target, actual, weight)."""
+    project = Project.objects.create(
+        evaluation=evaluation, name=name or f"测试项目{_next()}", supervising_department="主管部门",
+        implementing_unit="实施单位", goal_expected="预期目标", goal_actual="实际完成情况",
+        fiscal_initial=fiscal[0], fiscal_adjusted=fiscal[1], fiscal_executed=fiscal[2], **fields,
+    )
+    template = evaluation.framework.project_framework.template.filter(level=2).select_related("parent")
+    categories = {(c.parent.name, c.name): c for c in template}
+    rows = rows if rows is not None else [
+        ("产出指标", "数量指标", "完成数量", ">=", Decimal("10"), Decimal("10"), Decimal("50")),
+        ("效益指标", "社会效益指标", "受益人数", ">=", Decimal("100"), Decimal("100"), Decimal("30")),
+        ("满意度指标", "服务对象满意度指标", "满意度", ">=", Decimal("90"), Decimal("95"), Decimal("10")),
+    ]
+    ProjectIndicator.objects.bulk_create(
+        ProjectIndicator(project=project, category=categories[(top, cat)], name=name, comparison=comparison,
+                         target_value=target, actual_value=actual, weight=weight, order=n)
+        for n, (top, cat, name, comparison, target, actual, weight) in enumerate(rows)
+    )
+    project = Project.objects.with_table_data().get(pk=project.pk)
+    project.refresh_scores()
+    return project

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from evaluations import access, workflow
-from evaluations.models import ArchivedDocument, Event, Evidence, ReviewComment
+from evaluations import access, rechecks, workflow
+from evaluations.models import ArchivedDocument, Event, Evidence, Rectification, ReviewComment
 from reports.models import ExportJob
 from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
 from tests.machine import PDF_UNAVAILABLE
@@ -73,6 +73,25 @@ def start_rule(actor, state, **_):
     return 302 if actor == "filler" else 404  # the unit is not theirs to start
 
 
+def bureau_only(ok):
+    """复核 sampling: the finance bureau's reviewers act; admins and fillers may not (403)."""
+    return lambda actor, state, **_: 302 if actor == "anonymous" else (ok if actor in ("reviewer", "other_reviewer") else 403)
+
+
+def on_recheck(rule):
+    """Pages of an evaluation's 复核: only the approved world has one (confirmed, so the unit sees it too)."""
+    def wrapped(actor, state, **params):
+        if actor == "anonymous":
+            return 302
+        if state != "approved" or actor not in SEES:
+            return 404
+        return rule(actor, **params)
+    return wrapped
+
+
+RECHECK_ACTION = {("answer", "filler")}  # confirmed, deadline ahead: only the unit's 申辩 is open
+
+
 # url name → (method, rule(actor, state, **params) → expected status code)
 EXPECTED = {
     "evaluations:list": ("get", logged_in(200)),
@@ -101,6 +120,26 @@ EXPECTED = {
         200 if actor in SEES and state == "approved" else 404)),  # only an approved evaluation has an archive
     "evaluations:publish": ("post", for_evaluation_page(lambda a, s: a == "admin", ok=302)),
     "evaluations:unpublish": ("post", for_evaluation_page(lambda a, s: a == "admin", ok=302)),
+    # The bureau's desk: 总览, 复核, 整改, 汇总分析报告
+    "evaluations:rechecks": ("get", reviewers_and_admins),
+    "evaluations:recheck_draw": ("post", bureau_only(302)),
+    "evaluations:summary_report": ("get", reviewers_and_admins),
+    "evaluations:results_workbook": ("get", reviewers_and_admins),
+    "evaluations:summary_narrative": ("post", lambda actor, state, **_: {"anonymous": 302, "reviewer": 302,
+                                                                       "other_reviewer": 302, "admin": 302}.get(actor, 403)),
+    "evaluations:recheck": ("get", on_recheck(lambda actor, **_: 200)),
+    # The 复核意见书 (confirmed here). Without Pango the PDF answers 503 saying what to install.
+    "evaluations:recheck_letter_pdf": ("get", on_recheck(lambda actor, **_: 503 if PDF_UNAVAILABLE else 200)),
+    "evaluations:recheck_letter_docx": ("get", on_recheck(lambda actor, **_: 200)),
+    "evaluations:recheck_score": ("post", on_recheck(lambda actor, **_: 403)),  # confirmed: scores are fixed
+    "evaluations:recheck_transition": ("post", on_recheck(
+        lambda actor, action, **_: 302 if (action, actor) in RECHECK_ACTION else 403)),
+    "evaluations:rectification_add": ("post", for_evaluation_page(lambda a, s: a == "reviewer", ok=302)),
+    "evaluations:rectification_answer": ("post", for_evaluation_page(lambda a, s: a == "filler", ok=302)),
+    "evaluations:rectification_review": ("post", for_evaluation_page(lambda a, s: a == "reviewer", ok=302)),
+    "evaluations:rectification_evidence": ("get", for_evaluation_page(lambda a, s: True)),
+    "reports:start_report": ("post", lambda actor, state, **_: {"anonymous": 302, "reviewer": 302,
+                                                             "other_reviewer": 302, "admin": 302}.get(actor, 403)),
     # 信息公开: public, but only what is published (the evaluation here is not)
     "public:list": ("get", lambda actor, state, **_: 200),
     "public:document": ("get", lambda actor, state, **_: 404),
@@ -150,6 +189,8 @@ def url_for(name, route, evaluation, comment, evidence, action=None):
         kwargs["archive_pk"] = archived.pk if archived else 999999
     if "<int:evidence_pk>" in route:
         kwargs["evidence_pk"] = evidence.pk
+    if "<int:item_pk>" in route:
+        kwargs["item_pk"] = Rectification.objects.get().pk
     if "<int:row_pk>" in route:  # one of the unit's own rows, at its place in the edit form
         kwargs["row_pk"] = evaluation.results.filter(indicator__isnull=True).values_list("pk", flat=True).first()
         return f"{reverse(name, kwargs=kwargs)}?prefix=rows-0"
@@ -186,7 +227,15 @@ def build_world(state):
     evidence = Evidence(evaluation=evaluation, original_name="a.pdf", kind="pdf", size=8, sha256="0", uploaded_by=users["filler"])
     evidence.file.save("a.pdf", ContentFile(b"%PDF-1.4"), save=True)
     ExportJob.objects.create(year=evaluation.framework.year, requested_by=users["reviewer"])
+    item = Rectification.objects.create(evaluation=evaluation, problem="问题", deadline="2099-12-31",
+                                        created_by=users["reviewer"], evidence_name="整改.pdf", evidence_kind="pdf")
+    item.evidence.save("整改.pdf", ContentFile(b"%PDF-1.4"), save=True)
     if state == "approved":
+        import datetime
+
+        second = make_user(access.REVIEWER, charge=district)
+        recheck = rechecks.draw(evaluation, by=users["reviewer"])
+        rechecks.confirm(recheck, by=second, opinion="意见", answer_deadline=datetime.date(2099, 12, 31))
         approval = Event.objects.get(evaluation=evaluation, action="approve")
         archived = ArchivedDocument(evaluation=evaluation, event=approval, sha256="0" * 64, size=8)
         archived.file.save("approved.pdf", ContentFile(b"%PDF-1.4"), save=True)
@@ -216,7 +265,8 @@ def test_access_matrix(state, settings, tmp_path):
             method, rule = "get", admin_rule
         else:
             method, rule = EXPECTED[name]
-        actions = list(workflow.TRANSITIONS) if "<str:action>" in route else [None]
+        transitions = rechecks.TRANSITIONS if name == "evaluations:recheck_transition" else workflow.TRANSITIONS
+        actions = list(transitions) if "<str:action>" in route else [None]
         for action in actions:
             url = url_for(name, route, evaluation, comment, evidence, action)
             for actor in ACTORS:

@@ -132,9 +132,16 @@ def test_zip_of_a_years_approved_documents_holds_the_archived_bytes(demo, settin
     call_command("zip_documents", "--year", "2024", "-o", str(target), stdout=out)
     assert "1 份已通过的说明" in out.getvalue()
     with zipfile.ZipFile(target) as bundle:
-        [name] = bundle.namelist()
+        name, *projects = bundle.namelist()
         assert name == "440113-HLZ_2024年广州市番禺区化龙镇人民政府自评表说明.pdf"
         assert bundle.read(name) == ArchivedDocument.objects.get().file.read()
+        # The package's project tables go with it, as archived at the approval (issue 16).
+        from evaluations.models import ArchivedProjectDocument
+
+        archived = {d.project.code: d.file.read() for d in ArchivedProjectDocument.objects.select_related("project")}
+        assert len(projects) == len(archived) == 3
+        for project_name in projects:
+            assert bundle.read(project_name) == archived[project_name.split("_")[2]]
 
 
 # --- The archived PDF is exactly the approved one (issue 13, item 10) ----------------------------------------

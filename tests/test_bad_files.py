@@ -85,7 +85,7 @@ def test_text_in_a_number_column(evaluation):
     before = snapshot()
     html = upload(RESULTS_URL, workbook_bytes(rows))
     line = data["三级指标"].index("预算编制科学性") + 2
-    assert "“得分”应为数字，现为“四分”。" in html and f"<td>{line} </td>" in html
+    assert "“得分”应为数字，现为“四分”。" in html and f"<td>{line}</td>" in html
     assert snapshot() == before
 
 

@@ -1,5 +1,7 @@
 """The edit page: constant queries from 10 to 150 rows, 150 rows save and submit, errors keep what was typed."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,6 +17,11 @@ pytestmark = pytest.mark.django_db
 def edit_form(client, evaluation):
     """What the edit page's form posts if nothing is changed."""
     return form_data(client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode(), "edit-form")
+
+
+def page_token(html):
+    """The token the page carries (swapped in by htmx after a save)."""
+    return re.search(r'name="base" value="([^"]+)"', html).group(1)
 
 
 def row_prefix(data, field, value):
@@ -140,8 +147,9 @@ def test_saving_from_the_page_with_javascript_answers_with_what_changes_in_the_p
     assert Evaluation.objects.get(pk=evaluation.pk).version == version + 1
     assert FieldChange.objects.filter(evaluation=evaluation, field_label="实际完成值").count() == 1
 
-    # The page keeps its input and now carries the new version: saving again from it works.
+    # The page keeps its input and now carries the new version and token: saving again from it works.
     data["version"] = str(version + 1)
+    data["base"] = page_token(html)
     data["note-budget_note"] = "第二次保存"
     assert client.post(f"/evaluations/{evaluation.pk}/edit/", data, **HTMX).status_code == 200
     assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第二次保存"
@@ -157,11 +165,11 @@ def test_with_javascript_a_conflict_or_an_error_says_so_and_the_page_keeps_its_i
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", stale, **HTMX)
     html = response.content.decode()
     assert response.status_code == 409 and "HX-Trigger" not in response
-    assert "其他人已保存了修改" in html and "先保存的人" in html and "未保存" in html
-    assert f'name="version" value="{int(data["version"]) + 1}"' in html  # saving again, knowingly, applies it
+    assert "其他人修改了同样的 1 处内容" in html and "先保存的人" in html and "后保存的人" in html and "未保存" in html
+    assert f'name="base" value="{data["base"]}"' in html  # the page keeps what it was opened with
     assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "先保存的人"
 
-    wrong = dict(stale, **{"version": str(int(data["version"]) + 1), "budget-0-executed": "很多"})
+    wrong = dict(stale, **{"budget-0-executed": "很多"})
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", wrong, **HTMX)
     html = response.content.decode()
     assert response.status_code == 400 and response["HX-Reselect"] == "#edit-form > *"  # the whole form, with errors

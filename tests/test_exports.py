@@ -34,6 +34,12 @@ def find(ws, value):
     return next(c for row in ws.iter_rows() for c in row if c.value == value)
 
 
+def admin_user():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username="admin")
+
+
 def test_official_workbook_layout(demo):
     ws = load_workbook(io.BytesIO(official_bytes(demo))).active
     values = cells(ws)
@@ -71,11 +77,11 @@ def test_official_workbook_round_trip_into_an_empty_database(demo):
     demo.delete()
     assert not Evaluation.objects.exists()
 
-    preview = official.import_official(data, dry_run=True)
+    preview = official.import_official(data, by=admin_user(), dry_run=True)
     assert preview.ok and preview.total == Decimal("94.96") and preview.grade == "优"
     assert not Evaluation.objects.exists()  # a preview writes nothing
 
-    result = official.import_official(data, dry_run=False)
+    result = official.import_official(data, by=admin_user(), dry_run=False)
     assert result.ok and result.created
     evaluation = Evaluation.objects.get(unit=unit, framework=framework)
     assert sorted(IndicatorResult.objects.filter(evaluation=evaluation).values_list(*fields)) == before_rows
@@ -94,8 +100,8 @@ def test_official_import_lists_every_problem_with_cell(demo):
     buf = io.BytesIO()
     wb.save(buf)
     before = list(IndicatorResult.objects.order_by("pk").values_list("score", "weight"))
-    result = official.import_official(buf.getvalue(), dry_run=False)
-    assert f"第 {score} 行“得分”（J{score}）：得分应在 0 到 5 分之间（本指标分值 5 分），现为 7 分。" in result.problems
+    result = official.import_official(buf.getvalue(), by=admin_user(), dry_run=False)
+    assert f"工作表“自评表”第 {score} 行“得分”（J{score}）：得分应在 0 到 5 分之间（本指标分值 5 分），现为 7 分。" in result.problems
     assert any("“分值”应为数字，现为“五”。" in p for p in result.problems)
     assert list(IndicatorResult.objects.order_by("pk").values_list("score", "weight")) == before
 
@@ -104,7 +110,7 @@ def test_official_import_into_next_year_from_last_years_file(demo):
     from evaluations.management.commands.load_demo import load_default_framework
 
     load_default_framework(2025)
-    result = official.import_official(official_bytes(demo), year=2025, dry_run=False)
+    result = official.import_official(official_bytes(demo), year=2025, by=admin_user(), dry_run=False)
     assert result.ok, result.problems
     assert Evaluation.objects.get(unit=demo.unit, framework__year=2025).results.filter(name="巡查涉水污染源").exists()
 

@@ -10,7 +10,6 @@ import tablib
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from import_export.formats import base_formats
 from openpyxl import Workbook, load_workbook
 
 from evaluations import access
@@ -42,6 +41,11 @@ def xlsx(rows):
     buf.seek(0)
     buf.name = "data.xlsx"
     return buf
+
+
+def importer():
+    """The admin an import is made by (every content change records who made it)."""
+    return make_user(access.ADMIN)
 
 
 def admin_client():
@@ -90,7 +94,7 @@ def test_every_problem_is_listed_with_row_and_chinese_column():
         ("绩效目标合理性", "分值", "500"),
         ("预决算信息公开", "单位编码", "NOPE"),
     )
-    result = IndicatorResultResource().import_data(dataset, dry_run=True)
+    result = IndicatorResultResource().import_data(dataset, user=importer(), dry_run=True)
     problems = problems_of(result)
     rows = {n + 2: name for n, name in enumerate(dataset["三级指标"])}
     line = {name: n for n, name in rows.items()}
@@ -103,7 +107,7 @@ def test_every_problem_is_listed_with_row_and_chinese_column():
 def test_unknown_indicator_is_reported_never_created():
     evaluation = make_evaluation()
     dataset = result_rows(evaluation, ("预算调整率", "二级指标", "不存在的二级"), ("资产管理", "三级指标", "新指标"))
-    problems = problems_of(IndicatorResultResource().import_data(dataset, dry_run=False))
+    problems = problems_of(IndicatorResultResource().import_data(dataset, user=importer(), dry_run=False))
     assert any("二级指标“不存在的二级”不在 2024 年度指标体系中。" in p for p in problems)
     assert any("三级指标“新指标”不在 2024 年度指标体系“资产管理”下。" in p for p in problems)
     assert not Indicator.objects.filter(name__in=["不存在的二级", "新指标"]).exists()
@@ -114,7 +118,7 @@ def test_import_stores_rule_scores_through_the_domain_and_bumps_the_version():
     evaluation = make_evaluation(extra_rows=2)
     version = evaluation.version
     dataset = result_rows(evaluation, ("产出指标1", "实际完成值", "5"), ("产出指标1", "得分", ""))
-    result = IndicatorResultResource().import_data(dataset, dry_run=False)
+    result = IndicatorResultResource().import_data(dataset, user=importer(), dry_run=False)
     assert not problems_of(result)
     row = IndicatorResult.objects.get(evaluation=evaluation, name="产出指标1")
     assert row.actual_value == Decimal("5") and row.score == Decimal("7.50")  # 15 × 5/10, by the rule
@@ -145,7 +149,7 @@ def test_import_queries_do_not_grow_with_rows_or_evaluations(dry_run):
     counts = {}
     for name, dataset in files.items():
         with CaptureQueriesContext(connection) as ctx:
-            result = IndicatorResultResource().import_data(dataset, dry_run=dry_run)
+            result = IndicatorResultResource().import_data(dataset, user=importer(), dry_run=dry_run)
         assert not problems_of(result)
         counts[name] = len(ctx)
     assert len(set(counts.values())) == 1, counts
@@ -162,7 +166,7 @@ def test_import_stores_the_scores_the_model_would():
             row = list(dataset[n])
             row[actual] = 4 + n % 5
             dataset[n] = row
-    assert not problems_of(IndicatorResultResource().import_data(dataset, dry_run=False))
+    assert not problems_of(IndicatorResultResource().import_data(dataset, user=importer(), dry_run=False))
     stored = list(IndicatorResult.objects.order_by("pk").values_list("pk", "score", "actual_value"))
     assert any(score == Decimal("4.00") for _, score, _ in stored)  # 10 × 4/10 for a 产出指标 of 分值 10
     for evaluation in Evaluation.objects.with_document_data():
@@ -173,13 +177,15 @@ def test_import_stores_the_scores_the_model_would():
 def test_admin_reads_the_workbook_once(monkeypatch):
     evaluation = make_evaluation(extra_rows=2)
     reads = []
-    original = base_formats.XLSX.create_dataset
+    from evaluations.spreadsheets import admin as spreadsheet_admin
 
-    def counted(self, in_stream):
+    original = spreadsheet_admin.read_sheet
+
+    def counted(in_stream):
         reads.append(in_stream[:2])
-        return original(self, in_stream)
+        return original(in_stream)
 
-    monkeypatch.setattr(base_formats.XLSX, "create_dataset", counted)
+    monkeypatch.setattr(spreadsheet_admin, "read_sheet", counted)
     dataset = result_rows(evaluation, ("产出指标1", "偏差原因分析及改进措施", "一次读取"))
     client, url = admin_client(), "/admin/evaluations/evaluation/import/"
     html = preview(client, url, [dataset.headers, *dataset]).content.decode()
@@ -203,14 +209,14 @@ def test_admin_import_of_a_workbook_with_dates():
 def test_all_or_nothing_on_confirm():
     evaluation = make_evaluation(extra_rows=2)
     dataset = result_rows(evaluation, ("产出指标1", "偏差原因分析及改进措施", "改了"), ("产出指标2", "分值", "x"))
-    IndicatorResultResource().import_data(dataset, dry_run=False)
+    IndicatorResultResource().import_data(dataset, user=importer(), dry_run=False)
     assert IndicatorResult.objects.get(evaluation=evaluation, name="产出指标1").deviation_reason == ""
 
 
 def test_approved_evaluation_cannot_be_changed_by_import():
     evaluation = make_evaluation()
     Evaluation.objects.filter(pk=evaluation.pk).update(status="approved")
-    problems = problems_of(IndicatorResultResource().import_data(result_rows(evaluation), dry_run=True))
+    problems = problems_of(IndicatorResultResource().import_data(result_rows(evaluation), user=importer(), dry_run=True))
     assert any("自评状态为“已通过”，不能通过导入修改。" in p for p in problems)
 
 

@@ -177,3 +177,27 @@ def test_grade_never_falls_as_the_score_rises(a, b):
 def test_proportional_score_stays_within_the_weight(target, actual, weight):
     row = Row(weight=D(weight), target_value=target, actual_value=actual)
     assert D("0") <= scoring.score_row(row).score <= D(weight)
+
+
+# --- the framework's rule pack ------------------------------------------------------------------------
+
+
+def test_101_pack_steps_the_budget_execution_row():
+    from evaluations.rule_packs import PACK_101
+
+    row = Row(weight=D("10"), target_value=D("100"), unit_of_measure="%", actual_source="budget_execution_rate")
+    result = scoring.score_row(row, {"budget_execution_rate": D("96.60")}, PACK_101)
+    assert result.score == D("7.00")
+    assert result.explanation.startswith("执行率 96.60%，按 101 号文分档得 7 分")
+
+
+def test_deviation_pack_deducts_on_unit_rows():
+    from dataclasses import replace
+
+    from evaluations.rule_packs import PACK_10
+
+    row = Row(weight=D("6"), target_value=D("500"), actual_value=D("650"), unit_of_measure="家次")
+    assert scoring.score_row(row, None, PACK_10).score == D("6.00")
+    result = scoring.score_row(row, None, replace(PACK_10, deviation_enabled=True))
+    assert result.score == D("4.00")
+    assert "属指标偏离" in result.explanation

@@ -120,7 +120,7 @@ def test_stale_edit_over_http_keeps_the_input(demo):
     response = second.post(f"/evaluations/{demo.pk}/edit/", data2)
     html = response.content.decode()
     assert response.status_code == 409
-    assert "其他人已保存了修改" in html and "第一人写的说明" in html and "第二人写的说明" in html
+    assert "其他人修改了同样的 1 处内容" in html and "第一人写的说明" in html and "第二人写的说明" in html
     demo.refresh_from_db()
     assert demo.budget_note == "第一人写的说明"
 

@@ -10,7 +10,16 @@ from django.core.files.base import ContentFile
 
 from evaluations.documents import html_pdf, rendered
 from evaluations.documents.outline import document_filename
-from evaluations.models import ArchivedDocument, Evaluation, EvaluationStatus, Event, EventAction
+from evaluations.documents.project_table import project_filename
+from evaluations.models import (
+    ArchivedDocument,
+    ArchivedProjectDocument,
+    Evaluation,
+    EvaluationStatus,
+    Event,
+    EventAction,
+    Project,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +58,26 @@ def render_for_approval(evaluation) -> bytes | None:
         raise Unarchivable("暂不能审核通过：说明 PDF 生成失败，请稍后重试；如仍失败请联系系统管理员。") from None
 
 
+def render_projects_for_approval(evaluation) -> list[tuple[Project, bytes]]:
+    """Each project's 自评表 PDF, rendered with the 说明 (issue 16: approval archives every document of the package)."""
+    if not settings.ARCHIVE_APPROVED_DOCUMENTS or html_pdf.pdf_unavailable_reason():
+        return []
+    projects = Project.objects.with_table_data().filter(evaluation=evaluation).order_by("order", "pk")
+    return [(project, html_pdf.render_project_pdf(project)) for project in projects]
+
+
+def store_projects(evaluation, event, rendered) -> list[ArchivedProjectDocument]:
+    stored = []
+    for project, pdf in rendered:
+        document = ArchivedProjectDocument(
+            evaluation=evaluation, event=event, project=project, project_name=project.name, sha256=sha256(pdf),
+            size=len(pdf),
+        )
+        document.file.save("approved.pdf", ContentFile(pdf), save=True)
+        stored.append(document)
+    return stored
+
+
 def store(evaluation, event, pdf: bytes) -> ArchivedDocument:
     """Store the approved PDF and read it back: the approval completes only if storage holds exactly these bytes."""
     document = ArchivedDocument(evaluation=evaluation, event=event, sha256=sha256(pdf), size=len(pdf))
@@ -60,17 +89,22 @@ def store(evaluation, event, pdf: bytes) -> ArchivedDocument:
 
 
 def find(data: bytes):
-    """The approval event whose archived document has exactly these bytes, or None."""
+    """The approval event whose archived document (the 说明 or one of the package's project tables) has exactly
+    these bytes, or None."""
+    digest = sha256(data)
+    events = Event.objects.filter(action=EventAction.APPROVE).select_related(
+        "evaluation__unit", "evaluation__framework", "actor"
+    )
     return (
-        Event.objects.filter(action=EventAction.APPROVE, document_sha256=sha256(data))
-        .select_related("evaluation__unit", "evaluation__framework", "actor")
-        .first()
+        events.filter(document_sha256=digest).first()
+        or events.filter(project_archives__sha256=digest).first()
     )
 
 
 def write_year_zip(evaluations, target) -> int:
-    """Every approved 说明 of `evaluations` into a zip written to `target` (a path or binary file), one at a time:
-    the archived PDF where there is one, else rendered now. Memory stays flat however many there are."""
+    """Every approved 说明 of `evaluations`, and each of its projects' 自评表, into a zip written to `target` (a path
+    or binary file), one at a time: the archived PDF where there is one, else rendered now. Memory stays flat
+    however many there are. Returns the number of 说明."""
     count = 0
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as bundle:
         for evaluation in evaluations.filter(status=EvaluationStatus.APPROVED).select_related("unit", "framework").iterator(chunk_size=20):
@@ -82,5 +116,23 @@ def write_year_zip(evaluations, target) -> int:
                         sink.write(chunk)
             else:
                 bundle.writestr(name, html_pdf.render_pdf(Evaluation.objects.with_document_data().get(pk=evaluation.pk)))
+            _write_projects(bundle, evaluation, archived)
             count += 1
     return count
+
+
+def _write_projects(bundle, evaluation, archived):
+    """The package's project tables beside its 说明: those archived with the same approval, else rendered now."""
+    stored = {}
+    if archived is not None:
+        stored = {d.project_id: d for d in ArchivedProjectDocument.objects.filter(event_id=archived.event_id)}
+    projects = Project.objects.with_table_data().filter(evaluation=evaluation).order_by("order", "pk")
+    for project in projects:
+        name = project_filename(project, "pdf")
+        document = stored.get(project.pk)
+        if document is not None:
+            with document.file.open("rb") as source, bundle.open(name, "w") as sink:
+                for chunk in iter(lambda: source.read(1 << 20), b""):
+                    sink.write(chunk)
+        else:
+            bundle.writestr(name, html_pdf.render_project_pdf(project))

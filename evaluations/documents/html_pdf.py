@@ -40,6 +40,21 @@ def render_html(evaluation, standalone: bool = True) -> str:
     return render_to_string(TEMPLATE, {"document": build_document(evaluation), "inline_css": css})
 
 
+PROJECT_TEMPLATE = "evaluations/project_document.html"
+
+
+def render_project_html(project, standalone: bool = True) -> str:
+    """A project's 项目支出绩效自评表 on the national layout (project_table.py); load it with
+    Project.objects.with_table_data()."""
+    from evaluations.documents.project_table import build_project_document
+
+    css = ""
+    if standalone:
+        with open(finders.find("css/print.css"), encoding="utf-8") as f:
+            css = f.read()
+    return render_to_string(PROJECT_TEMPLATE, {"document": build_project_document(project), "inline_css": css})
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # PDF
 # ---------------------------------------------------------------------------------------------------------------
@@ -96,6 +111,11 @@ def render_pdf(evaluation) -> bytes:
     """The 说明 and its 自评表 appendix as an A4 PDF, from the same template as the HTML page. The print CSS is
     inlined (read through the finders), so a hashed static file name in production cannot lose it."""
     return html_to_pdf(render_html(evaluation))
+
+
+def render_project_pdf(project) -> bytes:
+    """The project's 自评表 as a landscape A4 PDF, from the same template as its HTML."""
+    return html_to_pdf(render_project_html(project))
 
 
 @cache

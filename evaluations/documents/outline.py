@@ -66,6 +66,7 @@ class Cell:
     colspan: int = 1
     rowspan: int = 1
     numeric: bool = False
+    header: bool = False  # a heading cell inside the grid (the project table has no single header row)
 
 
 @dataclass

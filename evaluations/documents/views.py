@@ -15,8 +15,10 @@ from django.utils.cache import add_never_cache_headers
 
 from evaluations.documents import html_pdf, rendered
 from evaluations.documents.outline import build_document, document_filename
-from evaluations.documents.word import DOCX_TYPE, render_docx
-from evaluations.models import ArchivedDocument
+from evaluations.documents.project_table import project_filename
+from evaluations.documents.word import DOCX_TYPE, render_docx, render_project_docx
+from evaluations.models import ArchivedDocument, ArchivedProjectDocument
+from evaluations.project_views import load_project
 from evaluations.views import load_evaluation
 
 RETRY_SECONDS = 3
@@ -99,4 +101,38 @@ def archived_document(request, pk, archive_pk):
     return FileResponse(
         document.file.open("rb"), as_attachment=True, content_type=html_pdf.PDF_TYPE,
         filename=document_filename(evaluation, "pdf").replace("自评表说明", "自评表说明（审核通过归档）"),
+    )
+
+
+# --- A project's 项目支出绩效自评表 (issue 16) -------------------------------------------------------------
+
+
+@login_required
+def project_document(request, project_pk):
+    project = load_project(request, project_pk)
+    return HttpResponse(html_pdf.render_project_html(project, standalone=False))
+
+
+@login_required
+def project_pdf(request, project_pk):
+    project = load_project(request, project_pk)
+    if reason := html_pdf.pdf_unavailable_reason():
+        return HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
+    return _download(html_pdf.render_project_pdf(project), project_filename(project, "pdf"), html_pdf.PDF_TYPE)
+
+
+@login_required
+def project_docx(request, project_pk):
+    project = load_project(request, project_pk)
+    return _download(render_project_docx(project), project_filename(project, "docx"), DOCX_TYPE)
+
+
+@login_required
+def archived_project_document(request, project_pk, archive_pk):
+    """A project's 自评表 PDF stored at its package's approval, byte for byte."""
+    project = load_project(request, project_pk)
+    document = get_object_or_404(ArchivedProjectDocument, pk=archive_pk, project=project)
+    return FileResponse(
+        document.file.open("rb"), as_attachment=True, content_type=html_pdf.PDF_TYPE,
+        filename=project_filename(project, "pdf").replace("自评表", "自评表（审核通过归档）"),
     )

@@ -206,8 +206,9 @@ def _table(word, table, text_width, styles):
     from docx.shared import Emu
     from docx.table import _Cell
 
-    columns = len(table.columns)
-    grid = word.add_table(rows=1 + len(table.rows), cols=columns)
+    columns = len(table.widths)
+    head = 1 if table.columns else 0  # the project table's headings are cells of its grid
+    grid = word.add_table(rows=head + len(table.rows), cols=columns)
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     # Explicit widths everywhere a reader looks, never autofit (issue 14: WPS and LibreOffice otherwise size the
@@ -224,7 +225,8 @@ def _table(word, table, text_width, styles):
         tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
         for tc, width in zip(tr.tc_lst, widths, strict=True):
             tc.width = width
-    rows[0].get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeated on every page
+    if head:
+        rows[0].get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeated on every page
 
     def write(tc, text, style, numeric=False, bold=False):
         cell = _Cell(tc, grid)
@@ -235,12 +237,13 @@ def _table(word, table, text_width, styles):
             paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         _run(paragraph, text, STYLE_FONTS[style], bold=bold)
 
-    for tc, name in zip(rows[0].tc_lst, table.columns, strict=True):
-        write(tc, name, "表头")
+    if head:
+        for tc, name in zip(rows[0].tc_lst, table.columns, strict=True):
+            write(tc, name, "表头")
 
     taken = set()
     placed = []
-    for r, row in enumerate(table.rows, start=1):
+    for r, row in enumerate(table.rows, start=head):
         c = 0
         for cell in row.cells:
             while (r, c) in taken:
@@ -251,4 +254,28 @@ def _table(word, table, text_width, styles):
     # Merging removes the swallowed <w:tc> of horizontal spans, so every corner is looked up before any merge.
     for first, last, cell, kind in placed:
         tc = first.merge(last) if first is not last else first
-        write(tc, cell.text, "表格文字", numeric=cell.numeric, bold=kind == "total")
+        write(tc, cell.text, "表头" if cell.header else "表格文字", numeric=cell.numeric, bold=kind == "total")
+
+
+def render_project_docx(project) -> bytes:
+    """A project's 项目支出绩效自评表 (national layout) as an editable Word document, landscape A4."""
+    import docx
+
+    from evaluations.documents.project_table import build_project_document
+
+    document = build_project_document(project)
+    word = docx.Document()
+    word.core_properties.title = f"{document.title}{document.subtitle}{project.name}"
+    word.core_properties.author = project.evaluation.unit.name
+    styles = _add_styles(word)
+    section = word.sections[0]
+    _page_setup(section, landscape=True)
+    word.settings.odd_and_even_pages_header_footer = True
+    _add_page_number(section.footer, styles, at_right=True)
+    _add_page_number(section.even_page_footer, styles, at_right=False)
+    _paragraph(word, document.title, "附件标题", styles)
+    _paragraph(word, document.subtitle, "表题", styles)
+    _table(word, document.table, section.page_width - section.left_margin - section.right_margin, styles)
+    buffer = io.BytesIO()
+    word.save(buffer)
+    return buffer.getvalue()

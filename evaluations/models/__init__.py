@@ -9,6 +9,7 @@ from evaluations.models.choices import (
     SCORE,
     ActualSource,
     Comparison,
+    ContentChannel,
     QualitativeBand,
     ScoringRule,
 )
@@ -29,8 +30,36 @@ from evaluations.models.evaluations import (
     section_skeleton,
 )
 from evaluations.models.frameworks import Framework, Indicator
+from evaluations.models.projects import (
+    DimensionKind,
+    Project,
+    ProjectFramework,
+    ProjectIndicator,
+    ProjectQuerySet,
+    ProjectScoring,
+    ProjectTemplateIndicator,
+)
+from evaluations.models.rechecks import (
+    DEFAULT_CONSEQUENCES,
+    FINAL_STATES,
+    GRADES,
+    DeductionReason,
+    Recheck,
+    RecheckEvent,
+    RecheckQuerySet,
+    RecheckScore,
+    RecheckStatus,
+    Rectification,
+    RectificationState,
+    ReportNarrative,
+    ReportPart,
+    ResultConsequence,
+    consequences_for,
+    rectification_evidence_path,
+)
 from evaluations.models.records import (
     ArchivedDocument,
+    ArchivedProjectDocument,
     Event,
     EventAction,
     Evidence,
@@ -44,10 +73,14 @@ from evaluations.models.records import (
 from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuerySet
 
 __all__ = [
-    "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "QualitativeBand", "ScoringRule",
+    "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "ContentChannel", "QualitativeBand", "ScoringRule",
     "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
     "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
-    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "Event", "EventAction", "Evidence", "FieldChange",
-    "RenderedDocument", "ReviewComment", "archive_path", "evidence_path", "rendered_path", "ReviewerCharge",
-    "ReviewStage", "Unit", "UnitQuerySet",
+    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "ArchivedProjectDocument", "Event", "EventAction",
+    "Evidence", "FieldChange", "RenderedDocument", "DimensionKind", "Project", "ProjectFramework", "ProjectIndicator",
+    "ProjectQuerySet", "ProjectScoring", "ProjectTemplateIndicator", "ReviewComment", "archive_path", "evidence_path",
+    "rendered_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",
+    "DEFAULT_CONSEQUENCES", "FINAL_STATES", "GRADES", "DeductionReason", "Recheck", "RecheckEvent", "RecheckQuerySet",
+    "RecheckScore", "RecheckStatus", "Rectification", "RectificationState", "ReportNarrative", "ReportPart", "ResultConsequence", "consequences_for",
+    "rectification_evidence_path",
 ]

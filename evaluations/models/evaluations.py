@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from evaluations import scoring, text
 from evaluations.models.choices import (
@@ -16,6 +17,7 @@ from evaluations.models.choices import (
     SCORE,
     ActualSource,
     Comparison,
+    EventAction,
     QualitativeBand,
     ScoringRule,
 )
@@ -95,6 +97,13 @@ class EvaluationQuerySet(models.QuerySet):
                  .values("evaluation").annotate(total=models.Sum("score")).values("total"))
         return self.annotate(total_score_sum=models.Subquery(total, output_field=models.DecimalField()))
 
+    def with_project_count(self):
+        """Each evaluation with the number of its projects (项目支出), in the same query."""
+        Project = self.model._meta.get_field("projects").related_model
+        count = (Project.objects.filter(evaluation=models.OuterRef("pk")).order_by().values("evaluation")
+                 .annotate(n=models.Count("pk")).values("n"))
+        return self.annotate(project_count=Coalesce(models.Subquery(count, output_field=models.IntegerField()), 0))
+
     def with_scoring_data(self):
         """What the scorecard reads (the framework's tree, the rows, the budget lines) and nothing more: for
         storing what the rules decide after a change (`Evaluation.refresh_computed_scores`)."""
@@ -118,7 +127,7 @@ class EvaluationQuerySet(models.QuerySet):
             Prefetch(
                 "comments",
                 queryset=ReviewComment.objects.select_related(
-                    "author", "answered_by", "result", "section__indicator", "sent_in"
+                    "author", "answered_by", "result", "section__indicator", "sent_in", "project_row__project"
                 ).order_by("created_at", "pk"),
             ),
         )
@@ -147,33 +156,6 @@ class EvaluationManager(models.Manager.from_queryset(EvaluationQuerySet)):
         )
         NarrativeSection.objects.bulk_create(section_skeleton(evaluation, indicators))
 
-
-    @transaction.atomic
-    def start_from_previous(self, *, unit, framework, previous, by=None):
-        """A new draft prefilled from the unit's previous year: its own rows and targets (no results or scores),
-        and the narrative as a starting point. Everything copied is marked, so it is checked before use."""
-        evaluation = self.start(unit=unit, framework=framework, by=by)
-        categories = {c.name: c for c in framework.indicators.filter(level=2, accepts_unit_rows=True)}
-        IndicatorResult.objects.bulk_create(
-            IndicatorResult(
-                evaluation=evaluation, category=categories[row.category.name], name=row.name,
-                comparison=row.comparison, target_value=row.target_value, target_text=row.target_text,
-                unit_of_measure=row.unit_of_measure, weight=row.weight, rule=row.rule,
-                deduction_per_point=row.deduction_per_point, order=row.order, copied_from_previous_year=True,
-            )
-            for row in previous.results.filter(indicator__isnull=True).select_related("category")
-            if row.category.name in categories
-        )
-        old_sections = {(s.kind, s.indicator.name if s.indicator_id else ""): s
-                        for s in previous.sections.select_related("indicator")}
-        copied = []
-        for section in evaluation.sections.select_related("indicator"):
-            old = old_sections.get((section.kind, section.indicator.name if section.indicator_id else ""))
-            if old and old.is_filled:
-                section.body, section.points, section.copied_from_previous_year = old.body, old.points, True
-                copied.append(section)
-        NarrativeSection.objects.bulk_update(copied, ["body", "points", "copied_from_previous_year"])
-        return evaluation
 
 
 def section_skeleton(evaluation, indicators):
@@ -245,8 +227,6 @@ class Evaluation(models.Model):
         """The 说明 PDF archived by the approval now in force, offered as 审核通过版本; None when not approved or
         approved without one (ARCHIVE_APPROVED_DOCUMENTS off). Never an earlier approval's: its text was reopened
         and may have changed since (issue 13, item 10)."""
-        from evaluations.models.records import EventAction
-
         if self.status != EvaluationStatus.APPROVED:
             return None
         latest = self.events.filter(action=EventAction.APPROVE).order_by("-created_at", "-pk").values("pk")[:1]
@@ -260,7 +240,8 @@ class Evaluation(models.Model):
     def scorecard(self):
         """The whole table scored: rows, 二级/一级 subtotals, 综合得分 and grade (see scoring.py)."""
         return scoring.build_scorecard(
-            self.framework.indicators.all(), self.results.all(), self.budget_summary(), self.framework.grade_thresholds
+            self.framework.indicators.all(), self.results.all(), self.budget_summary(), self.framework.grade_thresholds,
+            self.framework.rule_pack(),
         )
 
     def computed_score_changes(self, card=None):

@@ -8,9 +8,10 @@ from django.db import models
 
 from evaluations import scoring, text
 from evaluations.models.choices import MONEY, NON_NEGATIVE, SCORE, ActualSource, Comparison, ScoringRule
+from evaluations.models.rule_settings import RulePackSettings
 
 
-class Framework(models.Model):
+class Framework(RulePackSettings):
     year = models.PositiveIntegerField(
         "年度", unique=True, validators=[MinValueValidator(2000, "年度不正确。"), MaxValueValidator(2100, "年度不正确。")]
     )
@@ -33,6 +34,11 @@ class Framework(models.Model):
         return scoring.GradeThresholds(self.excellent_min, self.good_min, self.pass_min)
 
     def clean(self):
+        self.clean_rule_pack()
+        if self.execution_caps_enabled:
+            # The lists and exports sum the stored row scores in the database; a cap on the 部门整体 total would
+            # make them disagree with the table. Projects store their capped 总分 and may use it.
+            raise ValidationError({"execution_caps_enabled": "部门整体指标体系暂不支持执行率封顶，请只在项目支出指标体系中启用。"})
         if not (Decimal("0") <= self.pass_min <= self.good_min <= self.excellent_min <= Decimal("100")):
             raise ValidationError("等级分数线应满足 0 ≤ “中” ≤ “良” ≤ “优” ≤ 100。")
 

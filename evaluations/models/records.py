@@ -6,21 +6,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from evaluations.models.choices import SCORE
+from evaluations.models.choices import SCORE, ContentChannel, EventAction
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
+from evaluations.models.projects import Project, ProjectIndicator
 from evaluations.text import COMMENT_LIMIT, REASON_LIMIT
-
-
-class EventAction(models.TextChoices):
-    """Every action an event records: the workflow's transitions, and publication (which keeps the status)."""
-
-    SUBMIT = "submit", "提交审核"
-    DEPARTMENT_APPROVE = "department_approve", "主管部门审核通过"
-    APPROVE = "approve", "审核通过"
-    RETURN_FOR_CHANGES = "return_for_changes", "退回修改"
-    REOPEN = "reopen", "重新打开"
-    PUBLISH = "publish", "公开"
-    UNPUBLISH = "unpublish", "撤回公开"
 
 
 class Event(models.Model):
@@ -69,6 +58,10 @@ class ReviewComment(models.Model):
     section = models.ForeignKey(
         NarrativeSection, verbose_name="说明章节", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
     )
+    # A row of one of the package's projects (issue 16: reviewers comment on any row of any project).
+    project_row = models.ForeignKey(
+        ProjectIndicator, verbose_name="项目指标", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.PROTECT, related_name="+")
     text = models.TextField("审核意见", max_length=COMMENT_LIMIT)
     created_at = models.DateTimeField("提出时间", auto_now_add=True)
@@ -91,6 +84,8 @@ class ReviewComment(models.Model):
 
     @property
     def target_label(self):
+        if self.project_row_id:
+            return f"项目“{self.project_row.project.name}”指标“{self.project_row.name}”"
         if self.result_id:
             return f"指标“{self.result.name}”"
         if self.section_id:
@@ -150,6 +145,34 @@ class RenderedDocument(models.Model):
         return f"{self.evaluation_id}/{self.key[:12]}"
 
 
+def project_archive_path(instance, filename):
+    return f"archive/{instance.evaluation_id}/projects/{instance.sha256}.pdf"
+
+
+class ArchivedProjectDocument(models.Model):
+    """A project's 自评表 as approved with its package: rendered at the approval, stored, its SHA-256 kept here
+    (the approval event carries the 说明's; verify_document finds either)."""
+
+    evaluation = models.ForeignKey(Evaluation, verbose_name="自评", on_delete=models.PROTECT, related_name="project_archives")
+    event = models.ForeignKey(Event, verbose_name="审核通过记录", on_delete=models.PROTECT, related_name="project_archives")
+    project = models.ForeignKey(
+        Project, verbose_name="项目", null=True, on_delete=models.SET_NULL, related_name="archives"
+    )
+    project_name = models.CharField("项目名称（归档时）", max_length=200)
+    file = models.FileField("归档 PDF", upload_to=project_archive_path, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    created_at = models.DateTimeField("归档时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "归档项目自评表"
+        verbose_name_plural = "归档项目自评表"
+        ordering = ["-created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.project_name}（{self.created_at:%Y-%m-%d}）"
+
+
 def evidence_path(instance, filename):
     """A safe name chosen by us (the uploaded name is kept only as a label)."""
     return f"evidence/{instance.evaluation_id}/{uuid.uuid4().hex}.{instance.kind}"
@@ -192,6 +215,9 @@ class FieldChange(models.Model):
     )
     changed_at = models.DateTimeField("修改时间", auto_now_add=True, db_index=True)
     version = models.PositiveIntegerField("保存后版本")
+    channel = models.CharField(
+        "修改途径", max_length=20, choices=ContentChannel.choices, default=ContentChannel.EDIT_PAGE
+    )
 
     class Meta:
         verbose_name = "修改记录"

@@ -50,7 +50,7 @@ class UnitQuerySet(models.QuerySet):
         return visible_to(self, user, UNIT_ITSELF)
 
     def with_evaluation_of(self, year):
-        """Each unit with its evaluation of `year` (id, status, total score) and the last recorded action, in one
+        """Each unit with its evaluation of `year` (id, status, total score, number of projects) and the last recorded action, in one
         query however many units there are; units that have not started have None."""
         # The models of the unit's evaluations and of their events, read off the relations: they are defined
         # above this module (evaluations.py, records.py), which imports this one.
@@ -63,6 +63,7 @@ class UnitQuerySet(models.QuerySet):
             evaluation_id=Subquery(of_unit.values("pk")[:1]),
             status=Subquery(of_unit.values("status")[:1]),
             total=Subquery(of_unit.with_total_score().values("total_score_sum")[:1]),
+            project_count=Subquery(of_unit.with_project_count().values("project_count")[:1]),
             last_action=Subquery(last_event.values("action")[:1]),
             last_action_at=Subquery(last_event.values("created_at")[:1]),
         )

@@ -14,16 +14,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 
-from evaluations import scoring
+from evaluations import editing, scoring, text
 from evaluations.models import (
     BudgetItem,
-    BudgetLine,
     Comparison,
     Evaluation,
     Framework,
@@ -258,10 +256,27 @@ class OfficialImport:
     unit_row_count: int = 0
     total: Decimal | None = None
     grade: str = ""
+    total_before: Decimal | None = None
+    grade_before: str = ""
+    # What the import changes (or changed): field history rows, "old → new", created rows as 新增.
+    changes: list = field(default_factory=list)
+    sheet: str = ""
 
     @property
     def ok(self):
         return not self.problems
+
+    @property
+    def field_changes(self):
+        return [c for c in self.changes if c.field_label not in ("新增", "删除")]
+
+    @property
+    def created_rows(self):
+        return [c for c in self.changes if c.field_label == "新增"]
+
+    @property
+    def deleted_rows(self):
+        return [c for c in self.changes if c.field_label == "删除"]
 
 
 class _DryRun(Exception):
@@ -273,7 +288,32 @@ def _text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unneutralise(str(value).strip())
+    return unneutralise(text.normalise(str(value)).strip())  # the one text boundary (evaluations/text.py)
+
+
+def _sheet_rows(ws):
+    """The sheet's values, row by row; a merged cell's value applies to every cell it spans (as Excel shows it)."""
+    rows = [list(row) for row in ws.iter_rows(values_only=True)]
+    for merged in ws.merged_cells.ranges:
+        value = ws.cell(merged.min_row, merged.min_col).value
+        for r in range(merged.min_row, merged.max_row + 1):
+            for c in range(merged.min_col, merged.max_col + 1):
+                if r - 1 < len(rows) and c - 1 < len(rows[r - 1]):
+                    rows[r - 1][c - 1] = value
+    return [tuple(row) for row in rows]
+
+
+def _table_sheet(data):
+    """(name, rows) of the sheet holding the indicator table: not necessarily the first one."""
+    workbook = load_workbook(io.BytesIO(data), data_only=False)
+    try:
+        sheets = [(ws.title, _sheet_rows(ws)) for ws in workbook.worksheets]
+    finally:
+        workbook.close()
+    for title, rows in sheets:
+        if _find_header(rows)[1] is not None:
+            return title, rows
+    return sheets[0] if sheets else ("", [])
 
 
 def _find_header(rows):
@@ -294,11 +334,8 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
     result.problems = check_upload(upload, "xlsx")
     if result.problems:
         return result
-    workbook = load_workbook(io.BytesIO(read_all(upload)), read_only=True, data_only=False)
-    try:
-        rows = [tuple(c.value for c in row) for row in workbook.worksheets[0].iter_rows()]
-    finally:
-        workbook.close()
+    sheet, rows = _table_sheet(read_all(upload))
+    result.sheet = sheet
     problems = result.problems
 
     # Unit and year, from the labelled cells under the title
@@ -323,7 +360,8 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
 
     header_number, header = _find_header(rows)
     if header is None:
-        problems.append("找不到指标表的表头（“一级指标”“二级指标”“三级指标”…所在的行），请使用系统导出的自评表格式。")
+        problems.append("在文件的任何一个工作表中都找不到指标表的表头（“一级指标”“二级指标”“三级指标”…所在的行），"
+                        "请使用系统导出的自评表格式。")
         return result
     missing = [h for h in ("二级指标", "三级指标", "分值", "得分") if h not in header]
     if missing:
@@ -333,7 +371,7 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
     if unknown:
         problems.append("指标表有无法识别的列：" + "、".join(f"“{h}”" for h in unknown) + "。")
 
-    budget = _read_budget(rows[:header_number], problems)
+    budget = _read_budget(rows[:header_number], problems, sheet)
     budget_note = _read_budget_note(rows[:header_number])
 
     if framework is None or result.unit is None:
@@ -347,15 +385,18 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
         first = _text(cell.get("一级指标"))
         if first.startswith(TOTAL_LABEL) or first.startswith(GRADE_LABEL):
             break
-        if _text(cell.get("二级指标")):
-            current_category = _text(cell.get("二级指标"))
+        second = _text(cell.get("二级指标"))
+        if first.endswith("合计") or second.endswith("小计"):
+            continue  # subtotals (merged across the 三级指标 column)
+        if second:
+            current_category = second
         leaf_name = _text(cell.get("三级指标"))
         if not leaf_name:
-            continue  # subtotal rows and blank lines
+            continue  # blank lines
 
         def where(column, message, number=number):
             letter = get_column_letter(header[column] + 1) if column in header else ""
-            problems.append(f"第 {number} 行“{column}”（{letter}{number}）：{message}")
+            problems.append(f"工作表“{sheet}”第 {number} 行“{column}”（{letter}{number}）：{message}")
 
         category = categories.get(current_category)
         if category is None:
@@ -441,20 +482,40 @@ def _read_row(row, cell, where) -> bool:
         raw = cell.get(column)
         setattr(row, number_attr, None)
         setattr(row, text_attr, "")
-        if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
-            value, _ = parse(column, widgets.NumberWidget(column, max_value=Decimal("999999999999")))
+        if column not in cell:
+            continue
+        typed = _text(raw)
+        # A number is a number whether the cell is a number or text ("400" in a text-formatted cell, as Chinese
+        # Excel often has): Excel shows both the same (issue 13, item 2).
+        looks_numeric = isinstance(raw, int | float | Decimal) and not isinstance(raw, bool)
+        looks_numeric = looks_numeric or (row.comparison != "qualitative" and _numeric_text(typed))
+        if looks_numeric:
+            value, ok = parse(column, widgets.NumberWidget(column, max_value=Decimal("999999999999")))
             setattr(row, number_attr, value)
+        elif typed and scoring.is_rule_scored(row.rule) and not (column == "实际完成值" and row.actual_source):
+            rule = RULE_LABELS.get(row.rule, row.rule)
+            where(column, f"本指标按“{rule}”计分，“{column}”应为数字，现为“{typed}”。请填写数字（单位写在“度量单位”列）。")
+            problems_before.append(column)
+        elif len(typed) > IndicatorResult._meta.get_field(text_attr).max_length:
+            limit = IndicatorResult._meta.get_field(text_attr).max_length
+            where(column, f"文字最多 {limit} 字，现为 {len(typed)} 字，请精简。")
+            problems_before.append(column)
         else:
-            number = scoring.parse_decimal(_text(raw)) if row.comparison != "qualitative" else None
-            if number is not None and column == "年度指标值":
-                setattr(row, number_attr, number)
-            else:
-                setattr(row, text_attr, _text(raw))
+            setattr(row, text_attr, typed)
     row.deviation_reason = _text(cell.get("偏差原因分析及改进措施"))
+    if len(row.deviation_reason) > text.DEVIATION_REASON_LIMIT:
+        where("偏差原因分析及改进措施", f"最多 {text.DEVIATION_REASON_LIMIT} 字，现为 {len(row.deviation_reason)} 字，请精简。")
+        problems_before.append("偏差原因分析及改进措施")
     return not problems_before
 
 
-def _read_budget(rows, problems):
+def _numeric_text(text):
+    """Text that Excel would show as a number: "400", "1,200.5", " 95 "; not "95%" or "约400"."""
+    cleaned = text.replace(",", "").replace("，", "").strip()
+    return bool(cleaned) and scoring.parse_decimal(cleaned) is not None
+
+
+def _read_budget(rows, problems, sheet):
     labels = {label: item for item, label in BudgetItem.choices}
     budget, in_table = {}, False
     for number, row in enumerate(rows, start=1):
@@ -470,7 +531,7 @@ def _read_budget(rows, problems):
             try:
                 values.append(widgets.NumberWidget(column, max_value=Decimal("999999999999")).clean(raw) or Decimal(0))
             except ValueError as e:
-                problems.append(f"第 {number} 行“{column}”（{get_column_letter(4 + offset)}{number}）：{e}")
+                problems.append(f"工作表“{sheet}”第 {number} 行“{column}”（{get_column_letter(4 + offset)}{number}）：{e}")
                 values.append(Decimal(0))
         budget[labels[first]] = values
     return budget
@@ -483,34 +544,65 @@ def _read_budget_note(rows):
     return ""
 
 
+# What the file decides for a row already there (rule scores and budget-derived values are decided by the rules).
+ROW_FIELDS = ("comparison", "target_value", "target_text", "unit_of_measure", "actual_value", "actual_text", "weight",
+              "rule", "deduction_per_point", "band", "score", "deviation_reason")
+
+
+def _row_edit(existing, row):
+    """Set the file's values on the stored row; returns {field: old value} of what changes."""
+    old = {}
+    for name in ROW_FIELDS:
+        if name == "score" and scoring.is_rule_scored(row.rule):
+            continue
+        if name == "actual_value" and row.actual_source:
+            continue
+        new, current = getattr(row, name), getattr(existing, name)
+        if editing.as_text(new) != editing.as_text(current):
+            old[name] = current
+            setattr(existing, name, new)
+    return old
+
+
 def _write(result, framework, evaluation, parsed, budget, budget_note, by):
+    """Through editing.save_content, like every content change: rows updated in place (their ids stay, so review
+    comments and evidence keep their target), the unit's rows not in the file removed, new ones created, the
+    field history marked 正式自评表导入."""
     if evaluation is None:
         evaluation = Evaluation.objects.start(unit=result.unit, framework=framework, by=by)
         result.created = True
-    existing = {r.indicator_id: r for r in evaluation.results.filter(indicator__isnull=False)}
-    evaluation.results.filter(indicator__isnull=True).delete()
-    to_create, to_update = [], []
+    evaluation = Evaluation.objects.with_scoring_data().select_related("unit").get(pk=evaluation.pk)
+    if not result.created:
+        before = evaluation.scorecard()
+        result.total_before, result.grade_before = before.total, before.grade
+    stored = list(evaluation.results.all())
+    framework_rows = {r.indicator_id: r for r in stored if r.indicator_id}
+    unit_rows = {(r.category_id, r.name): r for r in stored if not r.indicator_id}
+    edits, created = [], []
     for row in parsed:
-        row.evaluation = evaluation
-        if row.indicator_id in existing:
-            row.pk = existing[row.indicator_id].pk
-            to_update.append(row)
+        existing = framework_rows.get(row.indicator_id) if row.indicator_id else unit_rows.pop((row.category_id, row.name), None)
+        if existing is None:
+            row.evaluation = evaluation
+            created.append(row)
         else:
-            to_create.append(row)
-    IndicatorResult.objects.bulk_create(to_create)
-    IndicatorResult.objects.bulk_update(to_update, [
-        "name", "comparison", "target_value", "target_text", "unit_of_measure", "actual_value", "actual_text",
-        "weight", "rule", "deduction_per_point", "band", "score", "deviation_reason", "order", "category",
-    ])
-    for line in BudgetLine.objects.filter(evaluation=evaluation, item__in=budget):
-        line.initial_budget, line.adjusted_budget, line.executed = budget[line.item]
-        line.save(update_fields=["initial_budget", "adjusted_budget", "executed"])
-    Evaluation.objects.filter(pk=evaluation.pk).update(
-        budget_note=budget_note, version=F("version") + 1, updated_by=by
+            edits.append((existing, _row_edit(existing, row)))
+    for line in evaluation.budget_lines.all():
+        if line.item in budget:
+            old = {}
+            for name, value in zip(("initial_budget", "adjusted_budget", "executed"), budget[line.item], strict=True):
+                if editing.as_text(value) != editing.as_text(getattr(line, name)):
+                    old[name] = getattr(line, name)
+                    setattr(line, name, value)
+            edits.append((line, old))
+    if editing.as_text(budget_note) != editing.as_text(evaluation.budget_note):
+        edits.append((evaluation, {"budget_note": evaluation.budget_note}))
+        evaluation.budget_note = budget_note
+    saved = editing.save_content(
+        evaluation, by=by, channel=editing.CHANNEL.OFFICIAL_IMPORT, edits=edits, created=created,
+        deleted=list(unit_rows.values()),
     )
-    evaluation = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
-    card = evaluation.refresh_computed_scores()
-    result.evaluation = evaluation
+    result.evaluation = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
+    result.changes = saved.changes
     result.row_count = len(parsed)
     result.unit_row_count = sum(1 for r in parsed if r.indicator_id is None)
-    result.total, result.grade = card.total, card.grade
+    result.total, result.grade = saved.scorecard.total, saved.scorecard.grade

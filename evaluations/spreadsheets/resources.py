@@ -12,17 +12,17 @@ what every import and export through them does (issue 5):
 - exported text is neutralised against formula injection (`cells.neutralise`); only admins import or export.
 """
 
+import logging
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import connections, router
-from django.db.models import F
 from import_export import fields, resources, widgets
-from import_export.results import Result
+from import_export.results import Error, Result
 
-from evaluations import access, scoring
+from evaluations import access, editing, scoring, workflow
 from evaluations.models import (
     ActualSource,
     Comparison,
@@ -43,6 +43,9 @@ from evaluations.spreadsheets.widgets import (
     number,
     text,
 )
+from evaluations.text import DEVIATION_REASON_LIMIT
+
+logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # The common behaviour
@@ -63,12 +66,43 @@ class ProblemsFound(ValueError):
     """A file-level problem (headers, the framework as a whole): one message listing everything."""
 
 
+UNEXPECTED = "导入时发生了意外错误，未导入任何数据。请检查文件内容，或把文件发给系统管理员。"
+
+
+class ChineseError(Error):
+    """An import error as the page shows it: our own messages as they are; anything else (a bug, a database
+    error) as one Chinese sentence, logged with its traceback for the administrator, never shown."""
+
+    def __init__(self, error, row=None, number=None):
+        if not isinstance(error, ProblemsFound | workflow.WorkflowError):
+            logger.error("Unexpected import error", exc_info=error)
+            error = ProblemsFound(UNEXPECTED)
+        super().__init__(error, row=row, number=number)
+
+    @property
+    def traceback(self):
+        return ""
+
+
 class ChineseResource(resources.ModelResource):
     #: Columns that must be present on import (Chinese headers). Export-only columns may be present and are ignored.
     required_columns = ()
 
     def get_result_class(self):
         return SpreadsheetResult
+
+    def get_error_result_class(self):
+        return ChineseError
+
+    def export(self, queryset=None, **kwargs):
+        dataset = super().export(queryset, **kwargs)
+        dataset.title = self.sheet_title()  # not tablib's "Tablib Dataset"
+        return dataset
+
+    def sheet_title(self):
+        # Excel allows 31 characters and none of []:*?/\ in a sheet's name.
+        name = str(getattr(self._meta, "name", "") or self._meta.model._meta.verbose_name)
+        return re.sub(r"[\[\]:*?/\\（）()]", "", name.split("（")[0])[:31] or "数据"
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
                     collect_failed_rows=False, rollback_on_validation_errors=False, **kwargs):
@@ -97,6 +131,7 @@ class ChineseResource(resources.ModelResource):
         if repeated:
             problems.append("列名重复：" + "、".join(f"“{c}”" for c in repeated) + "。")
         if problems:
+            del dataset[0:len(dataset)]  # no row is read against headers that are wrong
             raise ProblemsFound("".join(problems))
         self._seen_keys = {}
         self.prepare(dataset)
@@ -174,28 +209,6 @@ class ChineseResource(resources.ModelResource):
         return neutralise(super().export_field(field, instance, **kwargs))
 
 
-def update_rows(instances, field_names):
-    """Write changed rows with one UPDATE statement run for each (executemany): one query, compiled once.
-
-    Django's bulk_update builds one CASE WHEN per column and row (79 s for 10,000 rows on SQLite) and save()
-    compiles a query per row (about half the time of a 10,000-row admin import before this).
-    """
-    if not instances:
-        return
-    model = type(instances[0])
-    meta = model._meta
-    columns = [meta.get_field(name) for name in field_names]
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    sql = (f"UPDATE {quote(meta.db_table)} SET " + ", ".join(f"{quote(f.column)} = %s" for f in columns)
-           + f" WHERE {quote(meta.pk.column)} = %s")
-    params = [
-        [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns]
-        + [meta.pk.get_db_prep_value(obj.pk, connection)]
-        for obj in instances
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 
@@ -423,6 +436,7 @@ class IndicatorResource(ChineseResource):
         for i in Indicator.objects.select_related("framework", "parent__parent"):
             self.nodes[(str(i.framework.year), *self._path(i))] = i
         self.touched = set()
+        self.added_parents = {}  # pk → Indicator created for rows that name it as their parent
 
     def _key(self, row):
         year = TextWidget().clean(row.get("年度"))
@@ -448,11 +462,26 @@ class IndicatorResource(ChineseResource):
         self._level = 3 if l3 else 2 if l2 else 1
         if self._level > 1:
             parent_key = (year, l1, l2 if self._level == 3 else "", "")
-            self._parent = self.nodes.get(parent_key)
-            if self._parent is None:
-                missing = l2 if self._level == 3 else l1
-                column = "二级指标" if self._level == 3 else "一级指标"
-                self.problem(column, f"上级指标“{missing}”在 {year} 年度指标体系中不存在（上级指标应写在本行之前）。")
+            self._parent = self.nodes.get(parent_key) or self._add_parents(year, parent_key[1:3])
+
+    def _add_parents(self, year, names):
+        """The 一级/二级 indicators a row names that do not exist yet, created (as published 得分表 are laid out:
+        one row per 三级 indicator with its 一级 and 二级 named on each row). Their 分值 is the sum of their
+        children's, set after the import (after_import); a row naming them itself sets it instead."""
+        names = [n for n in names if n]
+        key = (year, *names, *[""] * (3 - len(names)))
+        if key in self.nodes:
+            return self.nodes[key]
+        parent = self._add_parents(year, names[:-1]) if len(names) > 1 else None
+        siblings = [n for k, n in self.nodes.items() if k[0] == year and n.parent_id == (parent.pk if parent else None)]
+        node = Indicator.objects.create(
+            framework=self._framework, parent=parent, level=len(names), name=names[-1], weight=Decimal(0),
+            order=max((n.order for n in siblings), default=0) + 1,
+        )
+        self.nodes[key] = node
+        self.added_parents[node.pk] = node
+        self.touched.add(node.framework_id)
+        return node
 
     def get_instance(self, instance_loader, row):
         return self.nodes.get(self._key(row))
@@ -469,10 +498,15 @@ class IndicatorResource(ChineseResource):
     def after_save_instance(self, instance, row, **kwargs):
         self.nodes[self._key(row)] = instance
         self.touched.add(instance.framework_id)
+        self.added_parents.pop(instance.pk, None)  # named by a row of its own: its 分值 is the row's
 
     def after_import(self, dataset, result, **kwargs):
         if result.has_errors() or result.has_validation_errors():
             return
+        for level in (2, 1):  # the parents created for the rows: 分值 the sum of their children's
+            for node in [n for n in self.added_parents.values() if n.level == level]:
+                node.weight = sum((c.weight for c in Indicator.objects.filter(parent=node)), Decimal(0))
+                node.save(update_fields=["weight"])
         problems = []
         for framework in Framework.objects.filter(pk__in=self.touched):
             problems += [f"{framework.year} 年度：{e}" for e in scoring.framework_errors(framework.indicators.all())]
@@ -504,7 +538,7 @@ class IndicatorResultResource(ChineseResource):
     deduction_per_point = number("deduction_per_point", "每超1个百分点扣分", max_value=Decimal(100))
     band = choice("band", "定性评价", QualitativeBand.choices)
     score = number("score", "得分", max_value=Decimal(100))
-    deviation_reason = text("deviation_reason", "偏差原因分析及改进措施")
+    deviation_reason = text("deviation_reason", "偏差原因分析及改进措施", max_length=DEVIATION_REASON_LIMIT)
     order = number("order", "排序", max_value=Decimal(100000), places=0)
 
     required_columns = ("单位编码", "年度", "二级指标", "三级指标", "分值")
@@ -528,16 +562,6 @@ class IndicatorResultResource(ChineseResource):
 
     def get_bulk_update_fields(self):
         return [f.attribute for f in self.get_import_fields() if f.attribute and not f.readonly]
-
-    def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        # One UPDATE statement for all the batch's rows (update_rows), not Django's CASE WHEN per column and row
-        # (docs/benchmarks.md「Admin import of a 10,000-row evaluation file」).
-        try:
-            update_rows(self.update_instances, self.get_bulk_update_fields())
-        except Exception as e:
-            self.handle_import_error(result, e, raise_errors)
-        finally:
-            self.update_instances.clear()
 
     # --- export ------------------------------------------------------------------------------------
 
@@ -586,6 +610,7 @@ class IndicatorResultResource(ChineseResource):
             (e.unit_id, e.framework_id): e
             for e in Evaluation.objects.filter(unit__in=self.units.values()).select_related("framework")
         }
+        self.pending = {}  # evaluation id → editing.ContentChange: written together by after_import
         self.results = {}
         for r in IndicatorResult.objects.filter(evaluation__in=self.evaluations.values()):
             key = (r.evaluation_id, "i", r.indicator_id) if r.indicator_id else (r.evaluation_id, "u", r.category_id, r.name)
@@ -663,29 +688,44 @@ class IndicatorResultResource(ChineseResource):
             return
         super().validate_instance(instance, import_validation_errors, validate_unique)
 
-    def before_save_instance(self, instance, row, **kwargs):
-        if scoring.is_rule_scored(instance.rule):
-            instance.score = None  # decided by the rule: refresh_computed_scores stores it after the import
+    def import_instance(self, instance, row, **kwargs):
+        # What the row held before the file's values are set: the history says old → new.
+        fields = self.get_bulk_update_fields()
+        self._before = {name: getattr(instance, name) for name in fields} if instance.pk else None
+        super().import_instance(instance, row, **kwargs)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        """Nothing is written row by row: every change goes, with the others of its evaluation, to
+        editing.save_many in after_import (state check, conditional version bump, history, rule scores)."""
+        change = self.pending.get(instance.evaluation_id)
+        if change is None:
+            change = self.pending[instance.evaluation_id] = editing.ContentChange(self._evaluation, [], [], [])
+        if is_create:
+            change.created.append(instance)
+        else:
+            old = {}
+            for name, value in self._before.items():
+                if name == "score" and scoring.is_rule_scored(instance.rule):
+                    instance.score = value  # decided by the rule, stored after the import
+                elif editing.as_text(value) != editing.as_text(getattr(instance, name)):
+                    old[name] = value
+            change.edits.append((instance, old))
+        self.after_save_instance(instance, row, **kwargs)
 
     def after_save_instance(self, instance, row, **kwargs):
-        self.touched.add(instance.evaluation_id)
         if instance.indicator_id is None:
             self.results[(instance.evaluation_id, "u", instance.category_id, instance.name)] = instance
 
-    def after_import(self, dataset, result, dry_run=False, **kwargs):
-        if dry_run or result.has_errors() or result.has_validation_errors() or not self.touched:
-            return  # a preview is rolled back: storing rule scores would change nothing it shows
-        # Scores decided by rules are stored through the domain (never recomputed here), and every evaluation
-        # touched counts as changed, so a form opened before the import detects it is stale.
-        refresh_computed_scores(self.touched)
-        Evaluation.objects.filter(pk__in=self.touched).update(version=F("version") + 1)
-
-
-def refresh_computed_scores(evaluation_ids, chunk=500):
-    """`Evaluation.refresh_computed_scores` for many evaluations in a fixed number of queries: each scorecard is
-    built from prefetched rows, and every changed row of every evaluation is written in one UPDATE statement."""
-    ids, changed = sorted(evaluation_ids), []
-    for start in range(0, len(ids), chunk):
-        for evaluation in Evaluation.objects.filter(pk__in=ids[start:start + chunk]).with_scoring_data():
-            changed += evaluation.computed_score_changes()
-    update_rows(changed, ["score", "actual_value"])
+    def after_import(self, dataset, result, dry_run=False, user=None, **kwargs):
+        pending = getattr(self, "pending", {})
+        if result.has_errors() or result.has_validation_errors() or not pending:
+            return
+        changes = list(pending.values())
+        before = editing.scorecards([c.evaluation.pk for c in changes])
+        after = editing.save_many(changes, by=user, channel=editing.CHANNEL.ADMIN_IMPORT)
+        # What the preview shows per evaluation: the total and grade before and after, and every change.
+        result.content_summary = [
+            {"evaluation": c.evaluation, "before": before.get(c.evaluation.pk), "after": after[c.evaluation.pk][0],
+             "changes": after[c.evaluation.pk][1]}
+            for c in sorted(changes, key=lambda c: c.evaluation.unit_id)
+        ]

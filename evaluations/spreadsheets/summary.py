@@ -1,5 +1,5 @@
-"""The summary workbook of a year: every unit's status, subtotals, total and grade, and every row, streamed in
-bounded memory.
+"""The summary workbook of a year: every unit's status, subtotals, total and grade, and every row; every project
+(funds, 执行率, 总分, grade) and every project row; streamed in bounded memory.
 
 Scores are never computed here: the summary sums the stored `IndicatorResult.score` (kept equal to the scorecard by
 `Evaluation.refresh_computed_scores`) and grades the sum with `scoring.grade`. Every text cell is neutralised.
@@ -13,8 +13,16 @@ from itertools import groupby
 import xlsxwriter
 from django.db.models import OuterRef, Subquery
 
-from evaluations import scoring
-from evaluations.models import Evaluation, Framework, IndicatorResult, Unit
+from evaluations import rule_packs, scoring
+from evaluations.models import (
+    Evaluation,
+    Framework,
+    IndicatorResult,
+    Project,
+    ProjectIndicator,
+    ProjectTemplateIndicator,
+    Unit,
+)
 from evaluations.spreadsheets.cells import (
     BAND_LABELS,
     COMPARISON_LABELS,
@@ -53,6 +61,86 @@ def summary_rows(year, user=None):
         .order_by("evaluation__unit__code").values_list(*DETAIL_FIELDS).iterator(chunk_size=CHUNK)
     )
     return framework, indicators, unit_rows, detail
+
+
+# The 项目 and 项目指标 sheets (issue 16): one row per project, one per project indicator.
+PROJECT_FIELDS = (
+    "evaluation__unit__code", "evaluation__unit__name", "evaluation__status", "code", "name",
+    "supervising_department", "implementing_unit",
+    *(f"{source}_{column}" for source in ("fiscal", "carryover", "other") for column in ("initial", "adjusted", "executed")),
+    "execution_score", "total_score", "is_demo",
+)
+PROJECT_COLUMNS = (
+    "单位编码", "单位名称", "状态", "项目编码", "项目名称", "主管部门", "实施单位", "年初预算数（万元）", "全年预算数（万元）",
+    "全年执行数（万元）", "执行率（%）", "执行率得分", "总分", "自评结果", "演示数据",
+)
+PROJECT_ROW_FIELDS = (
+    "project__evaluation__unit__code", "project__code", "project__name", "category_id", "name", "comparison",
+    "target_value", "target_text", "unit_of_measure", "actual_value", "actual_text", "weight", "method", "score",
+    "deviation_reason",
+)
+PROJECT_ROW_COLUMNS = (
+    "单位编码", "项目编码", "项目名称", "一级指标", "二级指标", "三级指标", "指标性质", "年度指标值", "年度指标值（定性）",
+    "度量单位", "实际完成值", "实际完成值（定性）", "分值", "计分方式", "得分", "偏差原因分析及改进措施",
+)
+METHOD_LABELS = {"rule": "按规则计分", "qualitative": "定性分档", "manual": "人工评分"}
+
+
+def project_rows(framework, units):
+    """The year's projects and their indicator rows as plain tuples, in unit-code order, streamed."""
+    projects = (
+        Project.objects.filter(evaluation__framework=framework, evaluation__unit__in=units.values("pk"))
+        .order_by("evaluation__unit__code", "order", "pk").values_list(*PROJECT_FIELDS).iterator(chunk_size=CHUNK)
+    )
+    rows = (
+        ProjectIndicator.objects.filter(project__evaluation__framework=framework,
+                                        project__evaluation__unit__in=units.values("pk"))
+        .order_by("project__evaluation__unit__code", "project__order", "project__pk", "order", "pk")
+        .values_list(*PROJECT_ROW_FIELDS).iterator(chunk_size=CHUNK)
+    )
+    return projects, rows
+
+
+def write_project_sheets(wb, framework, units, bold):
+    """项目 and 项目指标, after the unit sheets (constant_memory: each sheet written top to bottom)."""
+    thresholds = framework.grade_thresholds
+    template = {}
+    items = list(ProjectTemplateIndicator.objects.filter(project_framework__framework=framework))
+    tops = {i.pk: i.name for i in items if i.level == 1}
+    for i in items:
+        if i.level == 2:
+            template[i.pk] = (tops.get(i.parent_id, ""), i.name)
+    projects, rows = project_rows(framework, units)
+    sheet = wb.add_worksheet("项目")
+    sheet.write_row(0, 0, PROJECT_COLUMNS, bold)
+    sheet.freeze_panes(1, 0)
+    sheet.set_column(0, len(PROJECT_COLUMNS) - 1, 14)
+    count = 0
+    for n, p in enumerate(projects, start=1):
+        initial = sum((p[i] for i in (7, 10, 13)), Decimal(0))
+        adjusted = sum((p[i] for i in (8, 11, 14)), Decimal(0))
+        executed = sum((p[i] for i in (9, 12, 15)), Decimal(0))
+        rate = rule_packs.execution_rate(adjusted, executed)
+        total = p[17]
+        sheet.write_row(n, 0, (
+            neutralise(p[0]), neutralise(p[1]), STATUS_LABELS.get(p[2], ""), neutralise(p[3]), neutralise(p[4]),
+            neutralise(p[5]), neutralise(p[6]), float(initial), float(adjusted), float(executed), as_float(rate),
+            as_float(p[16]), as_float(total), "" if total is None else scoring.grade(total, thresholds),
+            "是" if p[18] else "",
+        ))
+        count = n
+    detail = wb.add_worksheet("项目指标")
+    detail.write_row(0, 0, PROJECT_ROW_COLUMNS, bold)
+    detail.freeze_panes(1, 0)
+    detail.set_column(0, len(PROJECT_ROW_COLUMNS) - 1, 14)
+    for n, r in enumerate(rows, start=1):
+        top, category = template.get(r[3], ("", ""))
+        detail.write_row(n, 0, (
+            neutralise(r[0]), neutralise(r[1]), neutralise(r[2]), top, category, neutralise(r[4]),
+            neutralise(COMPARISON_LABELS.get(r[5], r[5])), as_float(r[6]), neutralise(r[7]), neutralise(r[8]), as_float(r[9]),
+            neutralise(r[10]), as_float(r[11]), METHOD_LABELS.get(r[12], r[12]), as_float(r[13]), neutralise(r[14]),
+        ))
+    return count
 
 
 def write_summary(target, year, user=None) -> int:
@@ -125,6 +213,8 @@ def write_summary(target, year, user=None) -> int:
         summary.write_row(summary_row, 0, line)
         summary_row += 1
     summary.autofilter(1, 0, max(1, summary_row - 1), len(headers) - 1)
+    units = Unit.objects.all() if user is None else Unit.objects.visible_to(user)
+    write_project_sheets(wb, framework, units, bold)
     wb.close()
     return count
 

@@ -118,10 +118,9 @@ def _formula_problem(cells) -> list[str]:
 def _check_csv(data: bytes) -> list[str]:
     if b"\x00" in data[:4096] or zipfile.is_zipfile(io.BytesIO(data)):
         return ["文件不是 CSV 文本文件，无法读取。"]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return ["CSV 文件不是 UTF-8 编码，请在 Excel 中“另存为 CSV UTF-8（逗号分隔）”后再导入。"]
+    text = csv_text(data)
+    if text is None:
+        return ["无法识别 CSV 文件的编码（应为 UTF-8 或 GBK/GB18030），请在 Excel 中“另存为 CSV UTF-8（逗号分隔）”后再导入。"]
     import csv
 
     cells = []
@@ -130,3 +129,14 @@ def _check_csv(data: bytes) -> list[str]:
             if value.startswith("="):
                 cells.append(f"{get_column_letter(col)}{number}")
     return _formula_problem(cells)
+
+
+def csv_text(data: bytes) -> str | None:
+    """A CSV's text: UTF-8 (with or without BOM), or GB18030 (a superset of GBK, what Chinese Excel saves as
+    "CSV（逗号分隔）" by default). None when it is neither."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None

@@ -11,9 +11,11 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 
-from evaluations import access
-from evaluations.models import Evaluation, Framework
-from evaluations.spreadsheets import official
+from evaluations import access, workflow
+from evaluations.documents.project_table import project_filename
+from evaluations.models import Evaluation, Framework, Project
+from evaluations.project_views import load_project
+from evaluations.spreadsheets import official, project_official
 from evaluations.spreadsheets.cells import XLSX_TYPE
 
 
@@ -82,3 +84,65 @@ def _confirm_official(request):
     messages.success(request, f"已导入 {result.unit.name} {result.year} 年自评表：{result.row_count} 个三级指标，"
                               f"综合得分 {result.total} 分，自评结果“{result.grade}”。")
     return redirect("evaluations:detail", pk=result.evaluation.pk)
+
+
+# --- Projects (issue 16): the official workbook of one project or of the package, and the import ---------------
+
+
+@login_required
+def project_workbook(request, project_pk):
+    project = load_project(request, project_pk)
+    return _xlsx(project_official.write_project_workbook(project), project_filename(project, "xlsx"))
+
+
+@login_required
+def projects_workbook(request, pk):
+    evaluation = get_object_or_404(Evaluation.objects.visible_to(request.user).select_related("unit", "framework"), pk=pk)
+    projects = Project.objects.with_table_data().filter(evaluation=evaluation).order_by("order", "pk")
+    return _xlsx(project_official.write_projects_workbook(projects), project_official.projects_filename(evaluation))
+
+
+def _xlsx(content, filename):
+    response = HttpResponse(content, content_type=XLSX_TYPE)
+    response["Content-Disposition"] = _attachment(filename)
+    return response
+
+
+@login_required
+def import_projects(request, pk):
+    """A 绩效目标申报表 (or the official project workbook) into the package's projects: preview, then confirm."""
+    evaluation = get_object_or_404(Evaluation.objects.visible_to(request.user).select_related("unit", "framework"), pk=pk)
+    if not workflow.can_edit(request.user, evaluation):
+        raise PermissionDenied(f"当前状态为“{evaluation.get_status_display()}”，或您不是本单位填报人，不能导入项目。")
+    context = {"evaluation": evaluation}
+    if request.method == "POST" and request.POST.get("token"):
+        token = request.POST["token"]
+        if not token.isalnum() or token not in request.session.get("project_imports", []):
+            messages.error(request, "导入已失效，请重新上传文件。")
+            return redirect("evaluations:projects_import", evaluation.pk)
+        path = _upload_dir() / token
+        result = project_official.import_projects(evaluation, path.read_bytes(), by=request.user, dry_run=False)
+        path.unlink(missing_ok=True)
+        request.session["project_imports"].remove(token)
+        request.session.modified = True
+        if not result.ok:
+            return render(request, "evaluations/import_projects.html", context | {"problems": result.problems})
+        messages.success(request, f"已导入 {len(result.parsed)} 个项目（新增 {result.created} 个，更新 {result.updated} 个），"
+                                  f"共 {result.row_count} 个三级指标。")
+        return redirect("evaluations:projects", evaluation.pk)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["problems"] = ["请选择要导入的文件。"]
+        else:
+            result = project_official.import_projects(evaluation, upload, by=request.user, dry_run=True)
+            context.update(result=result, problems=result.problems)
+            if result.ok:
+                token = uuid.uuid4().hex
+                with open(_upload_dir() / token, "wb") as f:
+                    for chunk in upload.chunks():
+                        f.write(chunk)
+                request.session.setdefault("project_imports", []).append(token)
+                request.session.modified = True
+                context["token"] = token
+    return render(request, "evaluations/import_projects.html", context)

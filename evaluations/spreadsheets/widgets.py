@@ -7,6 +7,13 @@ from import_export import fields, widgets
 
 from evaluations import scoring
 from evaluations.spreadsheets.cells import unneutralise
+from evaluations.text import normalise
+
+
+def shown(value):
+    """A value as the user typed it, for a message: 1e308 stays "1e308" (never a Python error)."""
+    text = str(value).strip()
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 class NumberWidget(widgets.Widget):
@@ -31,9 +38,13 @@ class NumberWidget(widgets.Widget):
             self.max_value is not None and number > self.max_value
         ):
             upper = f"到 {scoring.plain(self.max_value)}" if self.max_value is not None else "以上"
-            raise ValueError(f"“{self.label}”应在 {scoring.plain(self.min_value)} {upper}之间，现为 {scoring.plain(number)}。")
-        if number != number.quantize(Decimal(1).scaleb(-self.places)):
-            raise ValueError(f"“{self.label}”最多保留 {self.places} 位小数，现为 {number}。")
+            raise ValueError(f"“{self.label}”应在 {scoring.plain(self.min_value)} {upper}之间，现为 {shown(value)}。")
+        try:
+            exact = number == number.quantize(Decimal(1).scaleb(-self.places))
+        except InvalidOperation:  # more digits than a Decimal context holds (1e308 with no upper bound)
+            exact = False
+        if not exact:
+            raise ValueError(f"“{self.label}”最多保留 {self.places} 位小数，现为 {shown(value)}。")
         return number
 
     def render(self, value, obj=None, **kwargs):
@@ -72,7 +83,7 @@ class TextWidget(widgets.CharWidget):
         self.label, self.required, self.max_length = label, required, max_length
 
     def clean(self, value, row=None, **kwargs):
-        text = unneutralise("" if value is None else str(value).strip())
+        text = unneutralise(normalise("" if value is None else str(value)).strip())  # the one text boundary
         if isinstance(value, float) and value.is_integer():  # 440113 typed as a number in Excel
             text = str(int(value))
         if self.required and not text:

@@ -60,6 +60,25 @@ def edit_table(form, scorecard):
 
 
 @register.filter
+def percent_or_blank(value):
+    return "" if value in (None, "") else f"{value}%"
+
+
+@register.filter
+def signed(value):
+    """+4.75 / −1.9: a change since last year."""
+    if value is None:
+        return ""
+    text = scoring.plain(abs(value))
+    return f"+{text}" if value > 0 else (f"−{text}" if value < 0 else "0")
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key, "") if mapping else ""
+
+
+@register.filter
 def at(mapping, key):
     """mapping[key], or nothing: `evidence_by_row|at:row.pk`."""
     return mapping.get(key, ()) if mapping else ()

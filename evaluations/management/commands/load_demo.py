@@ -5,9 +5,10 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from evaluations import access, demo
+from evaluations import access, demo, demo_projects
 from evaluations.models import (
     ArchivedDocument,
+    ArchivedProjectDocument,
     BudgetLine,
     Evaluation,
     Event,
@@ -15,6 +16,9 @@ from evaluations.models import (
     Framework,
     Indicator,
     IndicatorResult,
+    Recheck,
+    RecheckEvent,
+    Rectification,
     ReviewComment,
     ReviewerCharge,
     ReviewStage,
@@ -60,11 +64,18 @@ def remove_evaluations(evaluations):
     refuses); the demo is the one place that starts over (issue 13: a second `make run` failed here)."""
     files = [
         (item.file.storage, item.file.name)
-        for model in (Evidence, ArchivedDocument) for item in model.objects.filter(evaluation__in=evaluations)
+        for model in (Evidence, ArchivedDocument, ArchivedProjectDocument)
+        for item in model.objects.filter(evaluation__in=evaluations)
         if item.file.name
     ]
+    files += [(item.evidence.storage, item.evidence.name)
+              for item in Rectification.objects.filter(evaluation__in=evaluations) if item.evidence.name]
+    RecheckEvent.objects.filter(evaluation__in=evaluations).delete()  # 复核's record, then 整改 and the 复核
+    Rectification.objects.filter(evaluation__in=evaluations).delete()
+    Recheck.objects.filter(evaluation__in=evaluations).delete()
     ReviewComment.objects.filter(evaluation__in=evaluations).delete()  # they point at the events they went with
     ArchivedDocument.objects.filter(evaluation__in=evaluations).delete()
+    ArchivedProjectDocument.objects.filter(evaluation__in=evaluations).delete()
     Event.objects.filter(evaluation__in=evaluations).delete()  # a QuerySet's delete, not Event.delete
     evaluations.delete()  # rows, budget, sections, evidence, field history
     transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
@@ -75,15 +86,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="在 DEBUG 关闭（生产配置）时也载入。")
+        parser.add_argument(
+            "--peers", action="store_true",
+            help="另载入番禺区其他 6 个镇街 2023、2024 年已通过的自评和第二名审核人 reviewer2（总览、复核抽样、汇总分析报告用）。",
+        )
 
-    def handle(self, *args, force=False, **options):
+    def handle(self, *args, force=False, peers=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError("当前为生产配置（DEBUG 关闭），演示数据会设置公开的演示密码。确需载入请加 --force。")
         with transaction.atomic():
             framework = load_default_framework(demo.DEMO_YEAR)
             units = self.load_units()
             evaluation = self.load_evaluation(units[demo.DEMO_UNIT_CODE], framework)
+            demo_projects.load_demo_projects(evaluation)
             self.load_users(units)
+            if peers:
+                self.load_peers(units["440113"])
         card = evaluation.scorecard()
         self.stdout.write(self.style.SUCCESS(f"已载入 {evaluation}：综合得分 {card.total} 分，自评结果“{card.grade}”。"))
         self.stdout.write("演示用户（用户名 / 密码 / 角色）：")
@@ -152,3 +170,72 @@ class Command(BaseCommand):
             reviewer=reviewer, unit=units["440113"], stage=ReviewStage.FINANCE, defaults={"include_subunits": True}
         )
 
+
+    def load_peers(self, district):
+        """The district's other towns, two approved years each (demo.DEMO_PEERS), and a second reviewer to
+        confirm 复核 (one drafts, another confirms)."""
+        from datetime import timedelta
+        from decimal import Decimal
+
+        from django.utils import timezone
+
+        from evaluations.models import EvaluationStatus
+
+        User = get_user_model()
+        second, _ = User.objects.get_or_create(username="reviewer2")
+        second.first_name, second.email = "财政局复核确认人", "reviewer2@example.invalid"
+        second.set_password("demo-reviewer2-2024")
+        second.save()
+        second.groups.set([Group.objects.get(name=access.REVIEWER)])
+        ReviewerCharge.objects.get_or_create(reviewer=second, unit=district, defaults={"include_subunits": True})
+        frameworks = {year: load_default_framework(year) for year in demo.DEMO_PEER_YEARS}
+        for code, name, short, years in demo.DEMO_PEERS:
+            unit, _ = Unit.objects.update_or_create(
+                code=code, defaults={"name": name, "short_name": short, "parent": district}
+            )
+            for year, (rate, adjustment, quality, targets, actuals, reasons) in years.items():
+                framework = frameworks[year]
+                remove_evaluations(Evaluation.objects.filter(unit=unit, framework=framework))
+                evaluation = Evaluation.objects.start(unit=unit, framework=framework)
+                initial = Decimal("20000")
+                adjusted = (initial * (1 + adjustment / 100)).quantize(Decimal("0.01"))
+                BudgetLine.objects.filter(evaluation=evaluation, item="fiscal").update(
+                    initial_budget=initial, adjusted_budget=adjusted, executed=(adjusted * rate / 100).quantize(Decimal("0.01"))
+                )
+                categories = {i.name: i for i in framework.indicators.filter(level=2)}
+                rows = [
+                    IndicatorResult(
+                        evaluation=evaluation, category=categories["产出"], name=output, rule="proportional",
+                        comparison=">=", target_value=Decimal(target), unit_of_measure="%" if output.endswith("率") else "项",
+                        actual_value=Decimal(actual), weight=Decimal("6"), order=n,
+                    )
+                    for n, (output, target, actual) in enumerate(zip(demo._OUTPUTS, targets, actuals, strict=True), 1)
+                ]
+                rows.append(IndicatorResult(
+                    evaluation=evaluation, category=categories["效益"], name="服务对象满意度", rule="manual",
+                    comparison="qualitative", target_text="满意", weight=Decimal("20"),
+                    score=(Decimal("20") * quality).quantize(Decimal("0.01")), order=len(rows) + 1,
+                ))
+                IndicatorResult.objects.bulk_create(rows)
+                for row in evaluation.results.filter(rule="qualitative"):
+                    row.band = "achieved" if quality >= Decimal("0.8") else "partly"
+                    row.score = (row.weight * quality).quantize(Decimal("0.01"))
+                    row.save()
+                evaluation = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
+                card = evaluation.refresh_computed_scores()
+                losing = [r.row for r in card.rows if (r.score or 0) < r.row.weight]
+                for row in losing:
+                    row.deviation_reason = (
+                        f"{row.name}未达到年度目标：部分任务受项目进度影响延后，下一步加强调度，按月跟踪完成情况。"
+                        if reasons == "full" else reasons
+                    )
+                IndicatorResult.objects.bulk_update(losing, ["deviation_reason"])
+                for section in evaluation.sections.all():
+                    section.body = f"{unit.short_name}{year}年{section.title}。"
+                    section.save()
+                submitted = timezone.now() - timedelta(days=30 * (2025 - year))
+                Evaluation.objects.filter(pk=evaluation.pk).update(
+                    status=EvaluationStatus.APPROVED, submitted_at=submitted, budget_note="部分项目年内未能全部支付。"
+                )
+        self.stdout.write(f"已载入 {len(demo.DEMO_PEERS)} 个镇街 {len(demo.DEMO_PEER_YEARS)} 个年度的自评（已通过）；"
+                          "第二名审核人 reviewer2 / demo-reviewer2-2024（确认复核用）。")

@@ -1,4 +1,5 @@
-"""Realistic data at scale for the benchmarks: N units, each with an evaluation of R indicator rows.
+"""Realistic data at scale for the benchmarks: N units, each with an evaluation of R indicator rows (and, with
+--projects, P projects of their own rows each).
 
 Rows are built in memory and written with bulk_create in batches; scores decided by rules are computed by
 `scoring.build_scorecard` from the same budget figures, exactly as `Evaluation.refresh_computed_scores` would
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 
-from evaluations import access, scoring
+from evaluations import access, project_scoring, scoring
 from evaluations.management.commands.load_demo import load_default_framework
 from evaluations.models import (
     FUNDING_SOURCES,
@@ -26,6 +27,9 @@ from evaluations.models import (
     Evaluation,
     EvaluationStatus,
     IndicatorResult,
+    Project,
+    ProjectFramework,
+    ProjectIndicator,
     ReviewerCharge,
     Unit,
 )
@@ -50,9 +54,13 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=0,
                             help="负载测试用：为前 N 个单位各建一名填报人 filler<n>，每 50 个单位一名审核人 reviewer<k>")
         parser.add_argument("--password", default="load-test-password", help="--users 所建用户的密码")
+        parser.add_argument("--projects", type=int, default=0, help="每个单位的项目数（项目支出绩效自评表）")
+        parser.add_argument("--project-rows", type=int, default=15, help="每个项目的三级指标行数")
 
-    def handle(self, *args, units, rows, year, prefix, seed, users=0, password="", **options):
+    def handle(self, *args, units, rows, year, prefix, seed, users=0, password="", projects=0, project_rows=15,
+               **options):
         framework = load_default_framework(year)
+        project_plan = self.project_plan(framework, project_rows) if projects else None
         indicators = list(framework.indicators.order_by("level", "order", "pk"))
         leaves = [i for i in indicators if i.level == 3]
         if rows < len(leaves) + 2:
@@ -84,8 +92,12 @@ class Command(BaseCommand):
                     results += self.rows(evaluation, leaves, output, benefit, rows, budget, framework, indicators, rng)
                 BudgetLine.objects.bulk_create(lines)
                 IndicatorResult.objects.bulk_create(results, batch_size=2000)
+                if project_plan:
+                    self.projects(evaluations, projects, project_plan, framework, rng)
             self.stdout.write(f"  {min(units, first + BATCH)}/{units}")
         self.stdout.write(self.style.SUCCESS(f"已生成 {units} 个单位、{units * rows} 个三级指标（{year} 年）。"))
+        if projects:
+            self.stdout.write(f"以及 {units * projects} 个项目、{units * projects * project_rows} 个项目指标。")
         if users:
             self.users(prefix, users, password)
         if connection.vendor == "postgresql":
@@ -95,6 +107,67 @@ class Command(BaseCommand):
             # test's): there, the statistics only.
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE" if connection.get_autocommit() else "ANALYZE")
+
+    def project_plan(self, framework, count):
+        """The year's project framework (the 10号 weighting unless set) and where each of `count` rows goes:
+        满意度 one row, 效益 a third of the rest, 产出 the others; each 一级's weight shared equally."""
+        try:
+            project_framework = framework.project_framework
+        except ProjectFramework.DoesNotExist:
+            project_framework = ProjectFramework.objects.create_from_weighting(framework, "10")
+        template = project_framework.linked_template()
+        tops = {t.kind: t for t in template if t.level == 1}
+        first_category = {}
+        for t in sorted((t for t in template if t.level == 2), key=lambda t: t.order):
+            first_category.setdefault(t.parent_id, t)
+        if count < 3 or not {"output", "benefit", "satisfaction"} <= set(tops):
+            raise CommandError("--project-rows 至少为 3，且项目支出指标体系需有产出、效益、满意度一级指标。")
+        benefits = (count - 1) // 3
+        plan = []
+        for kind, n in (("output", count - 1 - benefits), ("benefit", benefits), ("satisfaction", 1)):
+            top = tops[kind]
+            share = (top.weight / n).quantize(Decimal("0.01"))
+            for k in range(n):
+                plan.append((first_category[top.pk], kind, share if k < n - 1 else top.weight - share * (n - 1)))
+        return project_framework, template, plan
+
+    def projects(self, evaluations, per_unit, plan, framework, rng):
+        project_framework, template, rows_plan = plan
+        pack = project_framework.rule_pack()
+        built, rows = [], []
+        for evaluation in evaluations:
+            for n in range(per_unit):
+                adjusted = Decimal(rng.randint(50, 3000))
+                project = Project(
+                    evaluation=evaluation, name=f"测试项目{n + 1:02d}", code=f"{evaluation.unit_id}-{n + 1:02d}",
+                    supervising_department="测试主管部门", implementing_unit="测试实施单位", order=n + 1,
+                    fiscal_initial=adjusted, fiscal_adjusted=adjusted,
+                    fiscal_executed=(adjusted * Decimal(rng.uniform(0.6, 1.0))).quantize(Decimal("0.01")),
+                    goal_expected="完成年度建设任务。", goal_actual="基本完成年度建设任务。",
+                )
+                project_rows = []
+                for k, (category, kind, weight) in enumerate(rows_plan, start=1):
+                    target = Decimal(90 if kind == "satisfaction" else rng.randint(5, 500))
+                    actual = (target * Decimal(rng.uniform(0.7, 1.2))).quantize(Decimal("0.01"))
+                    project_rows.append(ProjectIndicator(
+                        category=category, name=f"指标{k:02d}", comparison=">=", target_value=target,
+                        actual_value=actual, unit_of_measure="%" if kind == "satisfaction" else "项", weight=weight,
+                        order=k, deviation_reason="" if actual >= target else "受年中调整影响未完成，下一步加快进度。",
+                    ))
+                card = project_scoring.build_scorecard(
+                    project, template, project_rows, pack=pack, execution_weight=project_framework.execution_weight,
+                    thresholds=framework.grade_thresholds,
+                )
+                for scored in card.rows:
+                    scored.row.score = scored.score
+                project.execution_score, project.total_score = card.execution.score, card.total
+                built.append((project, project_rows))
+        Project.objects.bulk_create([p for p, _ in built], batch_size=1000)
+        for project, project_rows in built:
+            for row in project_rows:
+                row.project = project
+                rows.append(row)
+        ProjectIndicator.objects.bulk_create(rows, batch_size=2000)
 
     def users(self, prefix, count, password):
         """Fillers filler<n> (one unit each) and reviewers reviewer<k> (50 units each), one shared hash."""
