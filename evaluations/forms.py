@@ -99,7 +99,7 @@ ROW_WIDGETS = {
     **dict.fromkeys(("target_value", "actual_value", "weight", "score", "deduction_per_point"), forms.TextInput),
     "deviation_reason": forms.Textarea(attrs={"rows": 1}),
     # A text that may be long: it grows with what is typed (CSS field-sizing) instead of being cut off.
-    "actual_text": forms.Textarea(attrs={"rows": 1, "placeholder": "定性完成情况"}),
+    "actual_text": forms.Textarea(attrs={"rows": 1, "placeholder": "完成情况"}),
     "target_text": forms.TextInput(attrs={"placeholder": "定性目标"}),
     "unit_of_measure": forms.TextInput(attrs={"placeholder": "单位", "size": 4}),
 }

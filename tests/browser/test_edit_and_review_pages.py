@@ -191,7 +191,8 @@ def test_screenshots_and_no_sideways_scroll(evaluation, new_page, size):
     width = size[0]
     assert_no_sideways_scroll(page, width)
     page.screenshot(path=str(SCREENSHOTS / f"edit-{width}x{size[1]}.png"))
-    page.evaluate("document.getElementById('indicators').scrollIntoView()")
+    page.evaluate("window.scrollTo(0, document.getElementById('indicators').getBoundingClientRect().top + scrollY - 70)")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(SCREENSHOTS / f"edit-table-{width}x{size[1]}.png"))
     workflow.submit(evaluation, by=evaluation.unit.members.get())
     reviewer = new_page()
