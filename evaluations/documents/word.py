@@ -32,11 +32,7 @@ def render_docx(evaluation) -> bytes:
     styles = _add_styles(word)
     section = word.sections[0]
     _page_setup(section)
-    # Page numbers at the outside edge (GB/T 9704 7.5): odd pages at the right, even pages at the left, one
-    # character in; the appendix's section carries on with the same footers.
-    word.settings.odd_and_even_pages_header_footer = True
-    _add_page_number(section.footer, styles, at_right=True)
-    _add_page_number(section.even_page_footer, styles, at_right=False)
+    _add_page_numbers(word, section, styles)  # the appendix's section carries on with the same footers
     for block in document.blocks:
         _paragraph(word, block.printed, BLOCK_STYLES.get(block.kind, "Normal"), styles)
 
@@ -143,6 +139,14 @@ def _page_setup(section, landscape=False):
         section.top_margin, section.bottom_margin = Mm(37), Mm(35)
         section.left_margin, section.right_margin = Mm(28), Mm(26)
     section.footer_distance = Mm(25)
+
+
+def _add_page_numbers(word, section, styles):
+    """Page numbers at the outside edge (GB/T 9704 7.5): odd pages at the right, even pages at the left, one
+    character in (odd and even footers)."""
+    word.settings.odd_and_even_pages_header_footer = True
+    _add_page_number(section.footer, styles, at_right=True)
+    _add_page_number(section.even_page_footer, styles, at_right=False)
 
 
 def _add_page_number(footer, styles, at_right):
@@ -270,9 +274,7 @@ def render_project_docx(project) -> bytes:
     styles = _add_styles(word)
     section = word.sections[0]
     _page_setup(section, landscape=True)
-    word.settings.odd_and_even_pages_header_footer = True
-    _add_page_number(section.footer, styles, at_right=True)
-    _add_page_number(section.even_page_footer, styles, at_right=False)
+    _add_page_numbers(word, section, styles)
     _paragraph(word, document.title, "附件标题", styles)
     _paragraph(word, document.subtitle, "表题", styles)
     _table(word, document.table, section.page_width - section.left_margin - section.right_margin, styles)
