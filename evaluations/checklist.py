@@ -39,6 +39,9 @@ def problems(evaluation, card=None, projects=None):
 
     for scored in card.rows:
         row, anchor = scored.row, f"row-{scored.row.pk}"
+        # The save's own check (the model's clean() asks the same function): what it refuses is listed here too.
+        for message in scoring.row_errors(row).values():
+            found.append(Problem(f"指标“{row.name}”：{message}", anchor))
         if scored.score is None:
             found.append(Problem(f"指标“{row.name}”尚未得分：{scored.result.explanation}。", anchor))
         elif scored.reason_missing:
@@ -53,8 +56,8 @@ def problems(evaluation, card=None, projects=None):
     found += package_project_problems(list(projects))
 
     unanswered = [c for c in evaluation.comments.all() if c.is_open]
-    if unanswered:
-        found.append(Problem(f"还有 {len(unanswered)} 条审核意见未答复，请逐条答复后再提交。", "comments"))
+    if unanswered:  # the link lands on the first one, where it is answered
+        found.append(Problem(f"还有 {len(unanswered)} 条审核意见未答复，请逐条答复后再提交。", f"comment-{unanswered[0].pk}"))
     return found
 
 

@@ -124,6 +124,28 @@ def changes_since(evaluation, version):
     )
 
 
+@dataclass(frozen=True)
+class NetChange:
+    object_label: str
+    field_label: str
+    old_value: str
+    new_value: str
+    changed_by: object  # who made the last of the changes
+    changed_at: object
+
+
+def net_changes_since(evaluation, version):
+    """Each field's change from its value at `version` to its value now (old → new), in the order first changed;
+    a field changed and changed back is left out (420 → 1234.5 → 420 is no change)."""
+    net = {}
+    for change in changes_since(evaluation, version):
+        key = (change.object_label, change.field_label)
+        first = net.get(key)
+        net[key] = NetChange(change.object_label, change.field_label, first.old_value if first else change.old_value,
+                             change.new_value, change.changed_by, change.changed_at)
+    return [change for change in net.values() if change.old_value != change.new_value]
+
+
 def refusal(by, evaluation, channel):
     """Why `by` may not change this evaluation's content through `channel` now (Chinese), or None."""
     if evaluation.status not in EDITABLE_STATUSES:

@@ -7,6 +7,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
@@ -91,54 +92,89 @@ def form_field(db_field, **kwargs):
     return db_field.formfield(**kwargs)
 
 
+# Numbers in text inputs (inputmode="decimal" brings the numeric keypad): a browser empties a number input
+# holding what is not a number ("1,0", "约 500"), so the server would see nothing typed; a text input posts what
+# was typed or pasted and the check says what is wrong with it. (A number input also changes on a mouse wheel.)
+ROW_WIDGETS = {
+    **dict.fromkeys(("target_value", "actual_value", "weight", "score", "deduction_per_point"), forms.TextInput),
+    "deviation_reason": forms.Textarea(attrs={"rows": 1}),
+    # A text that may be long: it grows with what is typed (CSS field-sizing) instead of being cut off.
+    "actual_text": forms.Textarea(attrs={"rows": 1, "placeholder": "完成情况"}),
+    "target_text": forms.TextInput(attrs={"placeholder": "定性目标"}),
+    "unit_of_measure": forms.TextInput(attrs={"placeholder": "单位", "size": 4}),
+}
+# A unit row's own definition (its name, target, weight, rule): shown as text, with its inputs only where the
+# filler asks to change it (the row's detail, loaded on demand) and on new rows.
+DEFINITION_FIELDS = [name for name in UNIT_ROW_FIELDS if name not in FRAMEWORK_ROW_FIELDS]
+NUMBER_FIELDS = ("target_value", "actual_value", "weight", "score", "deduction_per_point")
+# The paste from Excel fills columns in this order (static/js/edit.js reads data-column).
+PASTE_COLUMNS = {"actual_value": "actual", "actual_text": "actual", "band": "band", "score": "score",
+                 "deviation_reason": "reason"}
+
+
+def work_fields(row):
+    """The inputs a row needs to be filled in, by its saved rule: one per cell. A rule-scored row has no 得分 input
+    (the rule decides, the page shows the number); a 实际完成值 read off the budget table has no input either."""
+    if row.actual_source:
+        actual = []
+    elif row.comparison == "qualitative":
+        actual = ["actual_text"]
+    else:
+        actual = ["actual_value"]
+    graded = {"qualitative": ["band", "score"], "manual": ["score"]}.get(row.rule, [])
+    return [*actual, *graded, "deviation_reason"]
+
+
 class IndicatorResultForm(forms.ModelForm):
+    """One row of the edit page. Its fields are the inputs the row shows (see `row_form`): a form checks and
+    applies exactly what its row posts, so a field the page does not show is never emptied."""
+
     row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    category_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    # Bounded as the column is (PostgreSQL's integer): a larger number was a 500 there.
-    order = forms.IntegerField(
-        label="排序", required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput(attrs={"data-order": ""}),
-        error_messages={"max_value": "排序号无效，请刷新页面后重新调整顺序。", "min_value": "排序号无效，请刷新页面后重新调整顺序。"},
-    )
 
     class Meta:
         model = IndicatorResult
-        fields = UNIT_ROW_FIELDS
+        fields = []
         formfield_callback = form_field
-        widgets = {
-            "deviation_reason": forms.Textarea(attrs={"rows": 2}),
-            "actual_text": forms.TextInput(attrs={"placeholder": "定性完成情况"}),
-            "target_text": forms.TextInput(attrs={"placeholder": "定性目标"}),
-            "unit_of_measure": forms.TextInput(attrs={"placeholder": "单位", "size": 4}),
-        }
+        widgets = ROW_WIDGETS
 
     def __init__(self, *args, categories=(), **kwargs):
-        row = kwargs.get("instance")
-        self.fixed_by_framework = row is not None and row.pk is not None and not row.is_unit_row
         super().__init__(*args, **kwargs)
         self.categories = {c.pk: c for c in categories}
         row = self.instance
         if row.pk:
-            self.initial.update(row_id=row.pk, category_id=row.category_id, order=row.order)
-        if self.fixed_by_framework:
-            # What the framework fixes (name, target, weight, rule...) keeps its value whatever is posted; the page
-            # shows it as text, and a rule broken by it is shown with the field's name like any other error.
-            for name in UNIT_ROW_FIELDS:
-                if name not in FRAMEWORK_ROW_FIELDS:
-                    self.fields[name].disabled = True
-            if scoring.is_rule_scored(row.rule):  # the rule decides; the live score shows below the box
-                self.fields["score"].disabled = True
-            if row.actual_source:
-                self.fields["actual_value"].disabled = True
-        for name in ("target_value", "actual_value", "weight", "score", "deduction_per_point"):
-            if name in self.fields:
-                self.fields[name].widget.attrs.update(inputmode="decimal", **{"data-live": ""})
-        for name in ("band", "comparison", "rule", "actual_text", "name"):
-            if name in self.fields:
-                self.fields[name].widget.attrs["data-live"] = ""
-        for name, field in self.fields.items():  # the table's column headings say the rest
-            if name in ROW_FIELD_LABELS:
-                field.widget.attrs["aria-label"] = f"{'' if name == 'name' else row.name}{ROW_FIELD_LABELS[name]}"
+            self.initial.update(row_id=row.pk, order=row.order)  # the page's token fingerprints every row's order
+        for name, field in self.fields.items():
+            attrs = field.widget.attrs
+            if name in NUMBER_FIELDS:
+                attrs.update(inputmode="decimal", **{"data-live": ""})
+            elif name in ("band", "comparison", "rule", "actual_text", "name"):
+                attrs["data-live"] = ""
+            if name in PASTE_COLUMNS:
+                attrs["data-column"] = PASTE_COLUMNS[name]
+            if name in ROW_FIELD_LABELS:  # the table's column headings say the rest
+                attrs["aria-label"] = f"{'' if name == 'name' else row.name}{ROW_FIELD_LABELS[name]}"
         _style(self)
+
+    @property
+    def fixed_by_framework(self):
+        return self.instance.pk is not None and not self.instance.is_unit_row
+
+    @property
+    def defines(self):
+        """The row's definition is being typed (a new row, or a unit row whose definition the filler opened)."""
+        return "name" in self.fields
+
+    def add_error(self, field, error):
+        # The model's checks may name a field this row's form does not show (a framework row's 分值): the message
+        # then belongs to the row, after the field's name (Django would raise ValueError: a 500).
+        if field is None and isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
+            for name in [n for n in error.error_dict if n != NON_FIELD_ERRORS and n not in self.fields]:
+                label = ROW_FIELD_LABELS.get(name, name)
+                error.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(
+                    forms.ValidationError(f"{label}：{message}") for message in forms.ValidationError(
+                        error.error_dict.pop(name)).messages
+                )
+        super().add_error(field, error)
 
     def clean(self):
         cleaned = super().clean()
@@ -157,6 +193,51 @@ class IndicatorResultForm(forms.ModelForm):
         return cleaned
 
 
+class UnitRowForm(IndicatorResultForm):
+    # Bounded as the column is (PostgreSQL's integer): a larger number was a 500 there.
+    order = forms.IntegerField(
+        label="排序", required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput(attrs={"data-order": ""}),
+        error_messages={"max_value": "排序号无效，请刷新页面后重新调整顺序。", "min_value": "排序号无效，请刷新页面后重新调整顺序。"},
+    )
+
+
+class NewRowForm(UnitRowForm):
+    category_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+_ROW_FORMS = {}
+
+
+def _row_form_class(base, fields):
+    key = (base, tuple(fields))
+    if key not in _ROW_FORMS:
+        _ROW_FORMS[key] = forms.modelform_factory(
+            IndicatorResult, form=base, fields=list(fields), formfield_callback=form_field, widgets=ROW_WIDGETS
+        )
+    return _ROW_FORMS[key]
+
+
+NEW_ROW_FIELDS = [*DEFINITION_FIELDS, "actual_value", "actual_text", "deviation_reason"]
+
+
+def row_form(*, instance, prefix, data=None, define=False, **kwargs):
+    """The form for one row, of the shape its row shows: a framework row its work inputs; a unit row the same,
+    plus its definition when the page posts it (`<prefix>-define`); a new row its definition and 实际完成值
+    (its 得分 input, if its rule needs one, comes once it is saved)."""
+    if instance.pk is None:
+        form_class = _row_form_class(NewRowForm, NEW_ROW_FIELDS)
+    elif not instance.is_unit_row:
+        form_class = _row_form_class(IndicatorResultForm, work_fields(instance))
+    elif define or (data is not None and f"{prefix}-define" in data):
+        form_class = _row_form_class(UnitRowForm, [*DEFINITION_FIELDS, *work_fields(instance)])
+    else:
+        form_class = _row_form_class(UnitRowForm, work_fields(instance))
+    return form_class(instance=instance, prefix=prefix, data=data, **kwargs)
+
+
+row_form.__name__ = "IndicatorResultForm"  # formset_factory names the formset after it
+
+
 class BaseRowFormSet(BaseFormSet):
     """One form per row, bound to the row objects already loaded with the page (no query per row)."""
 
@@ -172,10 +253,20 @@ class BaseRowFormSet(BaseFormSet):
             instance = IndicatorResult(evaluation=self.evaluation, indicator=None, rule="proportional", comparison=">=")
         return {"instance": instance, "categories": self.categories}
 
+    def add_fields(self, form, index):
+        if form.instance.is_unit_row:  # only the unit's own rows can be deleted
+            super().add_fields(form, index)
+
     def clean(self):
         for form in self.forms:
             if self._should_delete_form(form) and form.instance.pk and not form.instance.is_unit_row:
                 raise forms.ValidationError(f"体系内的指标“{form.instance.name}”不能删除。")
+
+    def redefined(self):
+        """Whether a saved row's definition changes (its inputs then change: the page is loaded again)."""
+        return any(
+            form.instance.pk and form.defines and set(form.changed_data) & set(DEFINITION_FIELDS) for form in self.forms
+        )
 
     def changes(self):
         """(edited, created, deleted) for editing.save_content."""
@@ -198,7 +289,8 @@ class BaseRowFormSet(BaseFormSet):
         return edited, created, deleted
 
 
-RowFormSet = formset_factory(IndicatorResultForm, formset=BaseRowFormSet, extra=0, can_delete=True)
+RowFormSet = formset_factory(row_form, formset=BaseRowFormSet, extra=0, can_delete=True)
+RowFormSet.form = staticmethod(row_form)  # a function choosing each row's form class, not a method
 
 
 class BudgetLineForm(forms.ModelForm):
@@ -206,6 +298,7 @@ class BudgetLineForm(forms.ModelForm):
         model = BudgetLine
         fields = ["initial_budget", "adjusted_budget", "executed"]
         formfield_callback = form_field
+        widgets = dict.fromkeys(fields, forms.TextInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -281,6 +374,10 @@ class EvaluationContentForm:
     def parts(self):
         return [self.rows, self.budget, self.sections, self.note]
 
+    @property
+    def is_bound(self):
+        return self.note.is_bound
+
     def is_valid(self):
         results = [part.is_valid() for part in self.parts]  # validate every part, so all errors show at once
         return all(results)
@@ -311,6 +408,39 @@ class EvaluationContentForm:
         _edited, created, deleted = self.rows.changes()
         return {"created": created, "deleted": deleted}
 
+    def problems(self):
+        """What the save would refuse in what is typed, as checklist problems at the place to fix (the rows'
+        checks by rule are listed by checklist.problems, which asks the same scoring.row_errors)."""
+        from evaluations.checklist import Problem
+
+        found = []
+        for row_form in self.rows.forms:
+            if not row_form.errors:
+                continue
+            row = row_form.instance
+            by_rule = set(scoring.row_errors(row).values())
+            anchor = f"row-{row.pk}" if row.pk else f"row-{row_form.prefix}"
+            for name, messages in row_form.errors.items():
+                label = "" if name == NON_FIELD_ERRORS else f"{ROW_FIELD_LABELS.get(name, name)}："
+                for message in messages:
+                    if message not in by_rule:
+                        found.append(Problem(f"指标“{row.name or '新增自设指标'}”{label}{message}", anchor))
+        for budget_form in self.budget.forms:
+            for name, messages in budget_form.errors.items():
+                field = budget_form.fields.get(name)
+                for message in messages:
+                    label = f"{budget_form.instance.get_item_display()}{field.label if field else ''}"
+                    found.append(Problem(f"预算执行情况“{label}”：{message}", "budget"))
+        for section_form in self.sections.forms:
+            for messages in section_form.errors.values():
+                found.extend(Problem(f"说明“{section_form.instance.title}”：{m}", f"section-{section_form.instance.pk}")
+                             for m in messages)
+        for messages in self.note.errors.values():
+            found.extend(Problem(f"预算执行情况说明：{m}", "budget") for m in messages)
+        for message in self.rows.non_form_errors():
+            found.append(Problem(message))
+        return found
+
     def preview(self):
         """The evaluation as typed (valid parts applied in memory, nothing saved), for the live scorecard."""
         evaluation = self.evaluation
@@ -321,12 +451,15 @@ class EvaluationContentForm:
 
 
 def table_of(form, scorecard):
-    """The row forms arranged under the framework's tree, each with its live score: for the edit page."""
+    """The row forms arranged under the framework's tree, each with its live score and the review comments
+    pinned to it: for the edit page."""
     scored_by_row = {id(s.row): s for s in scorecard.rows}
+    comments = comments_by_target(form.evaluation)
     forms_by_category = {}
     for row_form in form.rows.forms:
-        forms_by_category.setdefault(row_form.instance.category_id, []).append(
-            (row_form, scored_by_row.get(id(row_form.instance)))
+        row = row_form.instance
+        forms_by_category.setdefault(row.category_id, []).append(
+            (row_form, scored_by_row.get(id(row)), comments.get(("result", row.pk), []) if row.pk else [])
         )
     return [
         (dimension, [(category, forms_by_category.get(category.indicator.pk, [])) for category in dimension.categories])
@@ -334,28 +467,31 @@ def table_of(form, scorecard):
     ]
 
 
+def comments_by_target(evaluation):
+    """The evaluation's review comments (already loaded) by what they are pinned to: ("result", pk),
+    ("section", pk) or ("whole", None)."""
+    grouped = {}
+    for comment in evaluation.comments.all():
+        key = ("result", comment.result_id) if comment.result_id else (
+            ("section", comment.section_id) if comment.section_id else ("whole", None))
+        grouped.setdefault(key, []).append(comment)
+    return grouped
+
+
 class CommentForm(forms.Form):
-    """审核意见, pinned to a row or a section of the 说明 (or to the whole evaluation)."""
+    """审核意见, pinned to a row or a section of the 说明 (or to the whole evaluation): the page posts it from
+    the row or section it is about."""
 
-    result = forms.ModelChoiceField(label="针对指标", required=False, queryset=IndicatorResult.objects.none())
-    section = forms.ModelChoiceField(label="或针对说明章节", required=False, queryset=NarrativeSection.objects.none())
-    text = text.TextField(label="意见", widget=forms.Textarea(attrs={"rows": 3}), max_length=text.COMMENT_LIMIT)
+    result = forms.ModelChoiceField(required=False, queryset=IndicatorResult.objects.none(), widget=forms.HiddenInput)
+    section = forms.ModelChoiceField(required=False, queryset=NarrativeSection.objects.none(), widget=forms.HiddenInput)
+    text = text.TextField(label="意见", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                          max_length=text.COMMENT_LIMIT)  # workflow.add_comment says "请填写审核意见"
 
-    def __init__(self, *args, evaluation, scorecard=None, **kwargs):
+    def __init__(self, *args, evaluation, **kwargs):
         super().__init__(*args, **kwargs)
-        # A posted id is looked up among this evaluation's own rows and sections, and only when one is posted;
-        # the page lists them as the table orders them, from what it has loaded.
+        # A posted id is looked up among this evaluation's own rows and sections, and only when one is posted.
         self.fields["result"].queryset = IndicatorResult.objects.filter(evaluation=evaluation)
-        self.fields["section"].queryset = NarrativeSection.objects.filter(evaluation=evaluation)
-        if scorecard is not None:
-            self.fields["result"].choices = [("", "（不针对具体指标）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
-            self.fields["section"].choices = [("", "（不针对具体章节）")] + [
-                (s.pk, s.title) for s in evaluation.sections_in_order()
-            ]
-        self.helper = FormHelper()
-        self.helper.form_id = "comment-form"
-        self.helper.form_action = reverse("evaluations:comment_add", args=[evaluation.pk])
-        self.helper.add_input(Submit("save", "记录意见", css_class="btn-sm"))
+        self.fields["section"].queryset = NarrativeSection.objects.select_related("indicator").filter(evaluation=evaluation)
 
 
 class EvidenceForm(forms.Form):

@@ -1,10 +1,12 @@
+import re
 from collections import Counter
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max, Q
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -19,7 +21,9 @@ from evaluations.forms import (
     EvidenceForm,
     ReasonForm,
     StartForm,
+    comments_by_target,
     error_text,
+    row_form,
 )
 from evaluations.models import (
     EDITABLE_STATUSES,
@@ -29,6 +33,7 @@ from evaluations.models import (
     Evidence,
     FieldChange,
     Framework,
+    IndicatorResult,
     Recheck,
     Unit,
 )
@@ -148,8 +153,6 @@ def _recheck_of(user, evaluation):
 
 def _side_forms(evaluation, user, scorecard):
     forms = {}
-    if workflow.can_comment(user, evaluation):
-        forms["comment_form"] = CommentForm(evaluation=evaluation, scorecard=scorecard)
     if workflow.can_edit(user, evaluation):
         forms["evidence_form"] = EvidenceForm(
             evaluation=evaluation, scorecard=scorecard, types="、".join(evidence.ALLOWED.values())
@@ -197,8 +200,11 @@ def evaluation_edit(request, pk):
                 messages.error(request, refused.message)
                 return _navigate(request, reverse("evaluations:detail", args=[evaluation.pk]))
             else:
+                # Rows added, removed or redefined change the page's inputs; others' changes merged in change
+                # its values: it is loaded again.
                 merged = editing.read_token(token)[0] != evaluation.version
-                if rows["created"] or rows["deleted"] or merged or not request.htmx:
+                reshaped = rows["created"] or rows["deleted"] or form.rows.redefined()
+                if reshaped or merged or not request.htmx:
                     messages.success(request, "已保存。" + ("打开页面后其他人保存的修改也已保留。" if merged else ""))
                     return _navigate(request, reverse("evaluations:edit", args=[evaluation.pk]), saved=True)
                 token = editing.page_token(saved.evaluation, form.token_fields())
@@ -209,11 +215,10 @@ def evaluation_edit(request, pk):
         form.preview()
     else:
         token = editing.page_token(evaluation, form.token_fields())
-    context = _page_context(request, evaluation)
+    context = _edit_context(request, evaluation, form)
     context |= {
-        "form": form, "conflict": conflict, "saved": bool(saved), "base_token": token,
+        "conflict": conflict, "saved": bool(saved), "base_token": token,
         "version": saved.evaluation.version if saved else evaluation.version,
-        "document": build_document(evaluation, context["scorecard"]),
     }
     if request.htmx and request.method == "POST":
         if status == 400:
@@ -258,9 +263,65 @@ def evaluation_preview(request, pk):
     form = EvaluationContentForm(evaluation, request.POST)
     form.is_valid()
     form.preview()
+    return render(request, "evaluations/_edit_live.html", _edit_context(request, evaluation, form))
+
+
+def _edit_context(request, evaluation, form):
+    """The edit page's context. Typed content is checked as the save checks it (the same form, whose rows ask
+    scoring.row_errors): the checklist lists first what the save would refuse, so the live check is the save's."""
     context = _page_context(request, evaluation)
-    context |= {"form": form, "document": build_document(evaluation, context["scorecard"])}
-    return render(request, "evaluations/_edit_live.html", context)
+    if form.is_bound:
+        context["problems"] = [*form.problems(), *context["problems"]]
+    comments = comments_by_target(evaluation)
+    return context | {
+        "form": form, "document": build_document(evaluation, context["scorecard"]),
+        "whole_comments": comments.get(("whole", None), []),
+        "section_comments": comments,
+        "evidence_by_row": _evidence_by_row(context["evidence"]),
+        "open_details": set(request.POST.getlist("open_detail")),
+    }
+
+
+def _evidence_by_row(items):
+    by_row = {}
+    for item in items:
+        by_row.setdefault(item.result_id, []).append(item)
+    return by_row
+
+
+def _row_prefix(request):
+    prefix = request.GET.get("prefix", "")
+    if not re.fullmatch(r"rows-\d{1,4}", prefix):
+        raise Http404("页面地址不完整。")
+    return prefix
+
+
+@login_required
+def row_detail(request, pk, row_pk):
+    """A row's detail, asked for when the filler opens it: the page does not carry forty of them unread."""
+    evaluation = _editable(request, pk)
+    row = next((r for r in evaluation.results.all() if r.pk == row_pk), None)
+    if row is None:
+        raise Http404("没有这个指标。")
+    scored = next(s for s in evaluation.scorecard().rows if s.row is row)
+    form = row_form(instance=row, prefix=_row_prefix(request))
+    if row.is_unit_row:  # the formset gives a unit row's form its delete box
+        form.fields["DELETE"] = forms.BooleanField(label="删除", required=False)
+    return render(request, "evaluations/_row_detail.html", {
+        "f": form, "scored": scored, "evaluation": evaluation, "evidence": evaluation.evidence.filter(result=row),
+    })
+
+
+@login_required
+def row_definition(request, pk, row_pk):
+    """The inputs of a unit row's definition (name, target, weight, rule), asked for from the row's detail: the
+    page shows them only where the filler changes them. `prefix` is the row's place in the page's form."""
+    evaluation = _editable(request, pk, contents=False)
+    row = get_object_or_404(IndicatorResult.objects.select_related("category"), pk=row_pk, evaluation=evaluation,
+                            indicator__isnull=True)
+    prefix = _row_prefix(request)
+    form = row_form(instance=row, prefix=prefix, define=True)
+    return render(request, "evaluations/_row_definition.html", {"f": form, "prefix": prefix})
 
 
 def _int(value):
@@ -299,60 +360,86 @@ def evaluation_transition(request, pk, action):
 
 @login_required
 def evaluation_review(request, pk):
-    """The table, the budget and the 说明 side by side, with comments pinned to rows and sections."""
+    """The table, the budget and the 说明 side by side; a comment is made on the row or section it is about, and
+    the decision bar stays in view. Lists the net change per field since the most recent return or reopen."""
     evaluation = load_evaluation(request, pk)
     _require_reviewer_or_admin(request.user)
-    last_return = evaluation.events.filter(action=EventAction.RETURN_FOR_CHANGES).order_by("-pk").first()
-    changed = []
-    if last_return:
-        changed = list(FieldChange.objects.filter(evaluation=evaluation, version__gt=last_return.version)
-                       .select_related("changed_by"))
+    last_return = evaluation.events.filter(
+        action__in=[EventAction.RETURN_FOR_CHANGES, EventAction.REOPEN]).order_by("-pk").first()
     context = _page_context(request, evaluation)
     return render(request, "evaluations/evaluation_review.html", context | {
         "document": build_document(evaluation, context["scorecard"]),
         "last_return": last_return,
-        "changes_since_return": changed,
+        "changes_since_return": editing.net_changes_since(evaluation, last_return.version) if last_return else [],
+        "comments_by": comments_by_target(evaluation),
+        "decisions": [a for a in context["actions"] if a.action != "submit"],
     })
+
+
+def _anchor(result, section):
+    return f"row-{result.pk}" if result else (f"doc-section-{section.pk}" if section else "decision-bar")
 
 
 @login_required
 @require_POST
 def comment_add(request, pk):
+    """A comment from the row or section it is about. From the page with JavaScript the answer is the comment
+    alone, put in place; without, the review page again at the same place."""
     evaluation = load_evaluation(request, pk, contents=False)
     if not workflow.can_comment(request.user, evaluation):
         raise PermissionDenied("只有负责当前审核环节的审核人可以提出审核意见。")
     form = CommentForm(request.POST, evaluation=evaluation)
-    if not form.is_valid():
-        messages.error(request, error_text(form))
-        return redirect("evaluations:review", evaluation.pk)
-    try:
-        workflow.add_comment(evaluation, by=request.user, text=form.cleaned_data["text"],
-                             result=form.cleaned_data["result"], section=form.cleaned_data["section"])
-    except workflow.WorkflowError as error:
-        messages.error(request, error.message)
+    comment, result, section = None, None, None
+    error = "" if form.is_valid() else error_text(form)
+    if not error:
+        result, section = form.cleaned_data["result"], form.cleaned_data["section"]
+        try:
+            comment = workflow.add_comment(evaluation, by=request.user, text=form.cleaned_data["text"],
+                                           result=result, section=section)
+        except workflow.WorkflowError as refused:
+            error = refused.message
+    if request.htmx:
+        response = render(request, "evaluations/_comment.html", {
+            "comment": comment, "error": error, "evaluation": evaluation, "can_edit": False,
+        }, status=200 if comment else 400)
+        if not comment:  # the reason goes under the form, which keeps the text
+            place = next((f"{k}-{request.POST[k]}" for k in ("result", "section") if request.POST.get(k, "").isdigit()),
+                         "whole-0")
+            response["HX-Retarget"], response["HX-Reswap"] = f"#comment-error-{place}", "innerHTML"
+        return response
+    if error:
+        messages.error(request, error)
     else:
         messages.success(request, "已记录审核意见，退回时将一并发给单位。")
-    return redirect("evaluations:review", evaluation.pk)
+    return redirect(f"{reverse('evaluations:review', args=[evaluation.pk])}#{_anchor(result, section)}")
 
 
 @login_required
 @require_POST
 def comment_answer(request, pk, comment_pk):
+    """An answer from the comment, where it stands on the edit page (with JavaScript, the comment alone comes
+    back, answered: the page keeps what is typed and not yet saved)."""
     evaluation = load_evaluation(request, pk, contents=False)
-    comment = get_object_or_404(evaluation.comments, pk=comment_pk)  # the comment keeps the evaluation loaded here
+    comment = get_object_or_404(evaluation.comments.select_related("author", "result", "section__indicator"),
+                                pk=comment_pk)  # the comment keeps the evaluation loaded here
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied("只有本单位填报人在退回后可以答复审核意见。")
     form = AnswerForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, error_text(form))
-        return redirect("evaluations:detail", evaluation.pk)
-    try:
-        workflow.answer_comment(comment, by=request.user, answer=form.cleaned_data["answer"])
-    except workflow.WorkflowError as error:
-        messages.error(request, error.message)
+    error = "" if form.is_valid() else error_text(form)
+    if not error:
+        try:
+            workflow.answer_comment(comment, by=request.user, answer=form.cleaned_data["answer"])
+        except workflow.WorkflowError as refused:
+            error = refused.message
+    if request.htmx:
+        return render(request, "evaluations/_comment.html", {
+            "comment": comment, "error": error, "evaluation": evaluation, "can_edit": True, "answer_form": form,
+        }, status=400 if error else 200)
+    if error:
+        messages.error(request, error)
     else:
         messages.success(request, "已答复。")
-    return redirect("evaluations:detail", evaluation.pk)
+    return redirect(f"{reverse('evaluations:edit', args=[evaluation.pk])}#comment-{comment.pk}")
 
 
 @login_required

@@ -114,6 +114,8 @@ EXPECTED = {
     "evaluations:document_docx": ("get", for_evaluation_page(lambda a, s: True)),
     "evaluations:edit": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
     "evaluations:preview": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
+    "evaluations:row_detail": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
+    "evaluations:row_definition": ("get", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE)),
     "evaluations:evidence_upload": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
     "evaluations:evidence_download": ("get", for_evaluation_page(lambda a, s: True)),
     "evaluations:evidence_delete": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
@@ -221,6 +223,9 @@ def url_for(name, route, evaluation, comment, evidence, action=None):
         kwargs["evidence_pk"] = evidence.pk
     if "<int:item_pk>" in route:
         kwargs["item_pk"] = Rectification.objects.get().pk
+    if "<int:row_pk>" in route:  # one of the unit's own rows, at its place in the edit form
+        kwargs["row_pk"] = evaluation.results.filter(indicator__isnull=True).values_list("pk", flat=True).first()
+        return f"{reverse(name, kwargs=kwargs)}?prefix=rows-0"
     if "<str:action>" in route:
         kwargs["action"] = action
     if "<path:object_id>" in route:

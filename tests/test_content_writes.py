@@ -66,7 +66,7 @@ def test_a_stale_page_keeps_the_other_persons_change_and_applies_its_own(two_fil
     data["note-budget_note"] = "第一人写的说明"
     assert first.post(edit_url(evaluation), data).status_code == 302
 
-    reason = row_prefix(stale, "name", "产出指标1") + "-deviation_reason"
+    reason = row_prefix(stale, "row_id", str(evaluation.results.get(name="产出指标1").pk)) + "-deviation_reason"
     stale[reason] = "第二人写的原因"
     response = second.post(edit_url(evaluation), stale, **(HTMX if htmx else {}))
     assert response.status_code == (204 if htmx else 302)  # saved; the page is loaded again with both changes
@@ -86,7 +86,7 @@ def test_a_field_both_changed_is_refused_until_the_user_picks_and_a_second_click
     assert first.post(edit_url(evaluation), data).status_code == 302
 
     stale["note-budget_note"] = "第二人写的说明"
-    reason = row_prefix(stale, "name", "产出指标1") + "-deviation_reason"
+    reason = row_prefix(stale, "row_id", str(evaluation.results.get(name="产出指标1").pk)) + "-deviation_reason"
     stale[reason] = "第二人写的原因"
     for _click in range(2):  # the page invites saving again: that alone never overwrites
         response = second.post(edit_url(evaluation), stale, **headers)
@@ -113,7 +113,7 @@ def test_picking_the_other_persons_value_keeps_it_and_saves_the_rest(two_fillers
     data["note-budget_note"] = "第一人写的说明"
     first.post(edit_url(evaluation), data)
     stale["note-budget_note"] = "第二人写的说明"
-    stale[row_prefix(stale, "name", "产出指标1") + "-deviation_reason"] = "第二人写的原因"
+    stale[row_prefix(stale, "row_id", str(evaluation.results.get(name="产出指标1").pk)) + "-deviation_reason"] = "第二人写的原因"
     html = second.post(edit_url(evaluation), stale).content.decode()
     key = re.search(r'name="resolve-([^"]+)" value="theirs"', html).group(1)
     assert second.post(edit_url(evaluation), dict(stale, **{f"resolve-{key}": "theirs"})).status_code == 302

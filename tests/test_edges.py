@@ -53,7 +53,7 @@ def test_an_order_number_out_of_range_is_a_form_error_in_chinese(order):
     evaluation = make_evaluation(extra_rows=2)
     client = filler_client(evaluation)
     data = edit_form(client, evaluation)
-    prefix = row_prefix(data, "name", "产出指标1")
+    prefix = row_prefix(data, "row_id", str(evaluation.results.get(name="产出指标1").pk))  # its name is text
     data[f"{prefix}-order"] = order
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
     assert response.status_code == 400

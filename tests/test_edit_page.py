@@ -29,6 +29,11 @@ def row_prefix(data, field, value):
     return next(k[: -len(f"-{field}")] for k in data if k.endswith(f"-{field}") and data[k] == value)
 
 
+def prefix_of(data, evaluation, name):
+    """The prefix of the row named `name` (the page shows saved rows' names as text; their row_id is posted)."""
+    return row_prefix(data, "row_id", str(evaluation.results.get(name=name).pk))
+
+
 def filler_client(evaluation):
     return login(make_user(access.FILLER, units=[evaluation.unit]))
 
@@ -97,15 +102,15 @@ def test_unit_rows_can_be_added_moved_and_removed():
     data = edit_form(client, evaluation)
     output = evaluation.framework.indicators.get(name="产出")
     add_unit_row(data, output)
-    first = row_prefix(data, "name", "产出指标1")
-    second = row_prefix(data, "name", "产出指标2")
+    first = prefix_of(data, evaluation, "产出指标1")
+    second = prefix_of(data, evaluation, "产出指标2")
     data[f"{first}-order"], data[f"{second}-order"] = "2", "1"
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
     assert response.status_code == 302, response.content.decode()[:300]
     names = list(evaluation.results.filter(category=output).order_by("order", "pk").values_list("name", flat=True))
     assert names == ["新增自设指标", "产出指标2", "产出指标1"]
     data = edit_form(client, evaluation)
-    added = row_prefix(data, "name", "新增自设指标")
+    added = prefix_of(data, evaluation, "新增自设指标")
     data[f"{added}-DELETE"] = "on"
     assert client.post(f"/evaluations/{evaluation.pk}/edit/", data).status_code == 302
     assert not evaluation.results.filter(name="新增自设指标").exists()
@@ -116,10 +121,10 @@ def test_framework_rows_cannot_be_deleted():
     evaluation = make_evaluation()
     client = filler_client(evaluation)
     data = edit_form(client, evaluation)
-    prefix = row_prefix(data, "row_id", str(evaluation.results.get(name="资产管理").pk))
-    data[f"{prefix}-DELETE"] = "on"
-    response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
-    assert "体系内的指标“资产管理”不能删除" in response.content.decode()
+    prefix = prefix_of(data, evaluation, "资产管理")
+    assert f"{prefix}-DELETE" not in data  # the page offers no delete box for it
+    data[f"{prefix}-DELETE"] = "on"  # posted anyway: a framework row's form has no such field
+    client.post(f"/evaluations/{evaluation.pk}/edit/", data)
     assert evaluation.results.filter(name="资产管理").exists()
 
 
@@ -131,7 +136,7 @@ def test_saving_from_the_page_with_javascript_answers_with_what_changes_in_the_p
     client = filler_client(evaluation)
     data = edit_form(client, evaluation)
     version = int(data["version"])
-    prefix = row_prefix(data, "name", "产出指标1")
+    prefix = prefix_of(data, evaluation, "产出指标1")
     data[f"{prefix}-actual_value"] = "5"
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data, **HTMX)
     html = response.content.decode()
@@ -193,3 +198,98 @@ def test_a_framework_row_the_model_refuses_on_a_fixed_field_says_so_instead_of_f
     response = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
     assert response.status_code == 400
     assert "分值：分值不能为负数。" in response.content.decode()
+
+
+def test_rule_scored_rows_show_the_computed_score_not_an_input():
+    evaluation = make_evaluation(extra_rows=2)
+    client = filler_client(evaluation)
+    data = edit_form(client, evaluation)
+    proportional = prefix_of(data, evaluation, "产出指标1")
+    manual = prefix_of(data, evaluation, "服务对象满意度")
+    assert f"{proportional}-score" not in data and f"{manual}-score" in data
+    html = client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode()
+    assert f'id="score-{proportional}" title="由计分方法算出">15.00</output>' in html
+    # A typed 得分 for a rule-scored row (an old page, a crafted post) changes nothing.
+    data[f"{proportional}-score"] = "3"
+    assert client.post(f"/evaluations/{evaluation.pk}/edit/", data).status_code == 302
+    assert evaluation.results.get(name="产出指标1").score == 15
+
+
+def qualitative_row(evaluation):
+    row = evaluation.results.filter(rule="qualitative").first()
+    return row, row.weight
+
+
+def test_the_live_check_refuses_what_the_save_refuses():
+    evaluation = make_evaluation()
+    client = filler_client(evaluation)
+    data = edit_form(client, evaluation)
+    row, weight = qualitative_row(evaluation)
+    prefix = prefix_of(data, evaluation, row.name)
+    data[f"{prefix}-band"], data[f"{prefix}-score"] = "not_achieved", str(weight)  # 未达成 is 0–60 % of 分值
+    live = client.post(f"/evaluations/{evaluation.pk}/edit/preview/", data, **HTMX).content.decode()
+    saved = client.post(f"/evaluations/{evaluation.pk}/edit/", data)
+    message = f"“未达成”的得分应在 0.00 到 {weight * 6 / 10:.2f} 分之间"
+    assert saved.status_code == 400 and message in saved.content.decode()
+    assert message in live and "检查通过" not in live
+    assert f"指标“{row.name}”：{message}" in live  # in the checklist, linked to the row
+    # The row's detail, once opened, says so too instead of "得 5.00 分".
+    live = client.post(f"/evaluations/{evaluation.pk}/edit/preview/", data | {"open_detail": prefix}, **HTMX)
+    assert f'<dd id="explain-{prefix}" hx-swap-oob="true">填写有误，未计分' in live.content.decode()
+    detail = client.get(f"/evaluations/{evaluation.pk}/edit/rows/{row.pk}/detail/?prefix={prefix}").content.decode()
+    assert "得分说明" in detail and f'name="open_detail" value="{prefix}"' in detail
+    assert evaluation.results.get(pk=row.pk).band == "achieved"
+
+
+def test_twenty_cells_pasted_into_one_input_are_refused_live_and_on_save():
+    evaluation = make_evaluation(extra_rows=2)
+    client = filler_client(evaluation)
+    data = edit_form(client, evaluation)
+    prefix = prefix_of(data, evaluation, "产出指标1")
+    data[f"{prefix}-actual_value"] = "".join(str(100 + n) for n in range(40))  # 120 digits
+    live = client.post(f"/evaluations/{evaluation.pk}/edit/preview/", data, **HTMX).content.decode()
+    assert "检查通过" not in live and "指标“产出指标1”实际完成值：" in live
+    assert client.post(f"/evaluations/{evaluation.pk}/edit/", data).status_code == 400
+    assert evaluation.results.get(name="产出指标1").actual_value == 10
+
+
+def test_a_unit_rows_definition_is_posted_only_when_opened():
+    evaluation = make_evaluation(extra_rows=2)
+    client = filler_client(evaluation)
+    data = edit_form(client, evaluation)
+    prefix = prefix_of(data, evaluation, "产出指标1")
+    assert f"{prefix}-name" not in data and f"{prefix}-weight" not in data  # shown as text
+    row = evaluation.results.get(name="产出指标1")
+    fragment = client.get(f"/evaluations/{evaluation.pk}/edit/rows/{row.pk}/definition/?prefix={prefix}")
+    fields = form_data(f"<form>{fragment.content.decode()}</form>")
+    assert fields[f"{prefix}-name"] == "产出指标1" and fields[f"{prefix}-define"] == "1"
+    data |= fields | {f"{prefix}-name": "巡查涉水污染源"}
+    response = client.post(f"/evaluations/{evaluation.pk}/edit/", data, **HTMX)
+    assert response.status_code == 204  # the row's inputs may change with its definition: the page is reloaded
+    assert evaluation.results.get(pk=row.pk).name == "巡查涉水污染源"
+    assert client.get(f"/evaluations/{evaluation.pk}/edit/rows/{row.pk}/definition/?prefix=x").status_code == 404
+
+
+def test_review_comments_stand_at_their_row_and_are_answered_there():
+    from evaluations import workflow
+
+    evaluation = make_evaluation(extra_rows=2)
+    client = filler_client(evaluation)
+    filler = evaluation.unit.members.get()
+    reviewer = make_user(access.REVIEWER, charge=evaluation.unit)
+    workflow.submit(evaluation, by=filler)
+    row = evaluation.results.get(name="产出指标2")
+    workflow.add_comment(evaluation, by=reviewer, text="请补充佐证。", result=row)
+    workflow.return_for_changes(evaluation, by=reviewer, reason="请修改")
+    comment = evaluation.comments.get()
+    html = client.get(f"/evaluations/{evaluation.pk}/edit/").content.decode()
+    assert f'href="/evaluations/{evaluation.pk}/edit/#comment-{comment.pk}">还有 1 条审核意见未答复' in html
+    # The comment stands right after its row's detail, and its answer box belongs to its own form.
+    after_row = html[html.index(f'id="row-{row.pk}"'):]
+    assert after_row.index(f'id="comment-{comment.pk}"') < after_row.index('<tr class="row-form')
+    assert f'form="answer-form-{comment.pk}"' in html and f'id="answer-form-{comment.pk}"' in html
+    response = client.post(f"/evaluations/{evaluation.pk}/comments/{comment.pk}/answer/", {"answer": "已补充。"}, **HTMX)
+    assert response.status_code == 200 and "单位答复" in response.content.decode() and "<html" not in response.content.decode()
+    assert evaluation.comments.get().answer == "已补充。"
+    empty = client.post(f"/evaluations/{evaluation.pk}/comments/{comment.pk}/answer/", {"answer": " "})
+    assert empty.status_code == 302 and empty["Location"].endswith(f"/edit/#comment-{comment.pk}")

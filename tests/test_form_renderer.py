@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.utils.safestring import mark_safe
 
 from evaluations.form_renderer import FastWidgetRenderer
-from evaluations.forms import CommentForm, EvaluationContentForm, EvidenceForm
+from evaluations.forms import AnswerForm, CommentForm, EvaluationContentForm, EvidenceForm
 from evaluations.models import Evaluation, Framework, Unit
 from tests.factories import make_evaluation, make_user
 
@@ -87,7 +87,7 @@ def test_side_forms_admin_forms_and_unusual_widgets():
         admin_forms.append(lambda m=model_admin: m.get_form(request, None)())
 
     assert_same_html(lambda: [
-        CommentForm(evaluation=evaluation, scorecard=scorecard),
+        CommentForm(evaluation=evaluation), AnswerForm(),
         EvidenceForm(evaluation=evaluation, scorecard=scorecard, types="PDF"),
         Unusual(),
         Unusual({"grouped": "<x>", "many": ["<y>"], "safe": HOSTILE, "number": HOSTILE}),

@@ -86,7 +86,7 @@ def test_live_score_works_under_the_policy(world, new_page, shots):
     login(page, "tianbao", PASSWORD)
     page.goto(f"/evaluations/{evaluation.pk}/edit/")
     expect(page.locator("#live-total")).to_have_text("100.00")
-    row = page.locator("tr[data-row]").filter(has=page.locator("input[value='产出指标1']"))
+    row = page.locator("tr[data-row]").filter(has=page.locator(".row-name", has_text="产出指标1"))
     row.locator("input[name$='-actual_value']").fill("5")
     expect(page.locator("#live-total")).to_have_text("85.00")
     shots(page, "CSP下实时计分正常")

@@ -58,7 +58,7 @@ def test_every_page_works_with_the_network_cut_off(evaluation, new_page, shots, 
     page.goto(f"/evaluations/{evaluation.pk}/edit/")
     assert page.evaluate("getComputedStyle(document.querySelector('.btn-primary')).backgroundColor") == "rgb(13, 110, 253)"
     assert page.evaluate("typeof window.htmx") == "object"
-    row = page.locator("tr[data-row]").filter(has=page.locator("input[value='产出指标1']"))
+    row = page.locator("tr[data-row]").filter(has=page.locator(".row-name", has_text="产出指标1"))
     row.locator("input[name$='-actual_value']").fill("5")
     expect(page.locator("#live-total")).not_to_have_text("100.00")
     shots(page, "断网时填写页面仍可计分")
@@ -87,11 +87,11 @@ def test_a_save_refused_for_errors_shows_them_keeps_the_input_and_the_page_still
     page.get_by_label("本年财政拨款全年执行数（万元）").fill("100")
     output = page.locator("tbody:has(th:has-text('产出（分值'))")
     output.locator("button[data-row-add]").click()
-    row = output.locator("tr[data-row]").last
-    row.get_by_label("指标名称").fill("新加的指标")
-    row.locator("input[name$='-target_value']").fill("10")
+    row, definition = output.locator("tr[data-row]").last, output.locator("tr.row-detail").last
+    definition.get_by_label("指标名称").fill("新加的指标")
+    definition.locator("input[name$='-target_value']").fill("10")
     row.locator("input[name$='-actual_value']").fill("10")
-    row.locator("input[name$='-weight']").fill("0")
+    definition.locator("input[name$='-weight']").fill("0")
     page.get_by_role("button", name="保存").first.click()
     expect(page.locator(".alert-success").first).to_contain_text("已保存")  # rows added: the page is loaded again
     saved = Evaluation.objects.get(pk=evaluation.pk)

@@ -38,12 +38,13 @@ def fill_row(page, name, **values):
 
 def add_unit_row(page, category, name, weight, target, actual, unit, reason=""):
     page.locator(f"tbody:has(th:has-text('{category}（分值')) button[data-row-add]").click()
-    row = page.locator(f"tbody:has(th:has-text('{category}（分值')) tr[data-row]").last
-    row.get_by_label("指标名称").fill(name)
-    row.locator("input[name$='-target_value']").fill(target)
-    row.locator("input[name$='-unit_of_measure']").fill(unit)
+    body = page.locator(f"tbody:has(th:has-text('{category}（分值'))")
+    row, definition = body.locator("tr[data-row]").last, body.locator("tr.row-detail").last  # a new row's detail: its definition
+    definition.get_by_label("指标名称").fill(name)
+    definition.locator("input[name$='-target_value']").fill(target)
+    definition.locator("input[name$='-unit_of_measure']").fill(unit)
     row.locator("input[name$='-actual_value']").fill(actual)
-    row.locator("input[name$='-weight']").fill(weight)
+    definition.locator("input[name$='-weight']").fill(weight)
     row.locator("textarea[name$='-deviation_reason']").fill(reason)
 
 
@@ -106,9 +107,10 @@ def test_fill_submit_return_fix_resubmit_approve(town, new_page, shots):
     login(reviewer, "shenhe", PASSWORD)
     reviewer.goto("/evaluations/queue/")
     reviewer.get_by_role("link", name="审核", exact=True).first.click()
-    reviewer.get_by_label("针对指标").select_option(label="服务对象满意度")
-    reviewer.locator("#comment-form").get_by_label("意见").fill("满意度低于目标，请补充调查方法。")
+    reviewer.get_by_role("button", name="对“服务对象满意度”提意见").click()  # on the row, in place
+    reviewer.get_by_label("对“服务对象满意度”的意见").fill("满意度低于目标，请补充调查方法。")
     reviewer.get_by_role("button", name="记录意见").click()
+    expect(reviewer.locator(".review-comment")).to_contain_text("满意度低于目标")
     reviewer.get_by_label("退回修改原因（必填）").fill("请按意见修改。")
     reviewer.get_by_role("button", name="退回修改").click()
     expect(reviewer.locator(".alert-success").first).to_contain_text("已退回修改")
@@ -119,13 +121,17 @@ def test_fill_submit_return_fix_resubmit_approve(town, new_page, shots):
     expect(filler.locator("#checklist")).to_contain_text("审核意见未答复")
     shots(filler, "填报人看到审核意见")
     filler.get_by_role("link", name="填写 / 修改").click()
-    filler.locator("tr[data-row]:has(input[value='服务对象满意度']) textarea[name$='-deviation_reason']").fill(
+    filler.locator("tr[data-row]:has(.row-name:text-is('服务对象满意度')) textarea[name$='-deviation_reason']").fill(
         "满意度调查样本偏少，下一步扩大调查范围。")
     filler.get_by_role("button", name="保存").first.click()
     expect(filler.locator("#save-status")).to_contain_text("已保存（")  # saved in place: the page stays
-    filler.goto(f"/evaluations/{evaluation.pk}/")
+    # The comment stands at its row on the edit page and is answered there.
+    filler.locator("#checklist").get_by_role("link", name="还有 1 条审核意见未答复").click()
+    expect(filler.get_by_label("答复此意见")).to_be_focused()
     filler.get_by_label("答复此意见").fill("已补充调查方法说明。")
     filler.get_by_role("button", name="提交答复").click()
+    expect(filler.locator(".review-comment")).to_contain_text("单位答复")
+    filler.goto(f"/evaluations/{evaluation.pk}/")
     filler.get_by_role("button", name="提交审核").click()
     expect(filler.locator(".alert-success").first).to_contain_text("已提交审核")
     shots(filler, "修改后重新提交")
