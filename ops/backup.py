@@ -34,8 +34,9 @@ DATA_V1 = "data.xml"
 FROM_MIGRATE = {"contenttypes.contenttype", "auth.permission"}
 # Sessions are transient; after a restore everyone logs in again.
 LEFT_OUT = {"sessions.session"}
-# Created by a data migration (evaluations 0002_roles): a fresh database already has them.
-SEEDED = {"auth.group"}
+# Created by data migrations (evaluations 0002_roles, 0010_rechecks' standard deduction reasons): a fresh
+# database already has them; the restore replaces them with the backup's.
+SEEDED = {"auth.group", "evaluations.deductionreason"}
 
 
 def label(model):

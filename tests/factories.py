@@ -4,7 +4,7 @@ size, and login() for a test client signed in as one of them (the shared cast is
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from evaluations import access
@@ -51,7 +51,11 @@ def make_unit(name=None, parent=None, code=None):
 def make_user(role=None, units=(), charge=None, include_subunits=True, username=None):
     user = get_user_model().objects.create_user(username or f"user{_next()}", password=PASSWORD)
     if role:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        group = Group.objects.get_or_create(name=role)[0]
+        if role == access.ADMIN and not group.permissions.exists():
+            # A transactional test's flush empties what the migrations granted the role: grant it again, as they do.
+            group.permissions.set(Permission.objects.filter(content_type__app_label__in=["evaluations", "auth"]))
+        user.groups.add(group)
     if role == access.ADMIN:
         user.is_staff = True
         user.save()

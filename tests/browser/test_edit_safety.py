@@ -31,17 +31,27 @@ def test_second_save_is_refused_and_its_input_kept(evaluation, new_page, shots):
 
     second.get_by_label("预算执行情况说明").fill("第二位同事的说明")
     second.get_by_role("button", name="保存").first.click()
-    expect(second.locator("#conflict")).to_contain_text("其他人已保存了修改")
+    expect(second.locator("#conflict")).to_contain_text("其他人修改了同样的 1 处内容")
     expect(second.locator("#save-status")).to_contain_text("未保存")
     expect(second.locator("#dirty-note")).to_be_visible()
-    expect(second.locator("#conflict")).to_contain_text("第一位同事的说明")
+    expect(second.locator("#conflict .conflict-theirs")).to_contain_text("第一位同事的说明")
+    expect(second.locator("#conflict .conflict-mine")).to_contain_text("第二位同事的说明")
     expect(second.get_by_label("预算执行情况说明")).to_have_value("第二位同事的说明")
     shots(second, "第二次保存被拒绝并保留输入")
     assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第一位同事的说明"
 
-    # Saving again, knowingly, applies the kept input.
+    # A second click without choosing is refused again: it never turns into an overwrite (issue 13, item 3).
     second.get_by_role("button", name="保存").first.click()
-    expect(second.locator("#save-status")).to_contain_text("已保存（")
+    expect(second.locator("#conflict")).to_contain_text("其他人修改了同样的 1 处内容")
+    assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第一位同事的说明"
+
+    # Choosing to keep one's own value, knowingly, applies it.
+    second.locator("#conflict input[value=mine]").check()
+    second.get_by_role("button", name="保存").first.click()
+    # A save that took in someone else's changes reloads the page: it then shows what is stored.
+    expect(second.locator("#conflict")).to_have_count(0)
+    second.wait_for_load_state()
+    expect(second.get_by_label("预算执行情况说明")).to_have_value("第二位同事的说明")
     assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第二位同事的说明"
 
 

@@ -17,6 +17,7 @@ from evaluations.models import (
     EvaluationStatus,
     Event,
     Project,
+    ReviewComment,
 )
 from tests.browser.conftest import login
 from tests.factories import PASSWORD, make_evaluation, make_project_framework, make_unit, make_user
@@ -108,6 +109,10 @@ def test_two_projects_submitted_returned_answered_resubmitted_and_approved(packa
     expect(filler.locator("#checklist")).to_contain_text("审核意见未答复")
     filler.get_by_label("答复此意见").fill("已补充验收记录。")
     filler.get_by_role("button", name="提交答复").click()
+    filler.wait_for_load_state()
+    assert ReviewComment.objects.get(text="请附清淤工程的验收记录。").answer == "已补充验收记录。"
+    filler.goto(f"/evaluations/{evaluation.pk}/")
+    expect(filler.locator("#checklist")).to_contain_text("检查通过")
     filler.get_by_role("button", name="提交审核").click()
     expect(filler.locator(".alert-success").first).to_contain_text("已提交审核")
     shots(filler, "答复后重新提交")
