@@ -21,6 +21,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from evaluations import access, charts, dashboard, rechecks, sampling, scoring, text
+from evaluations.forms import RecheckDrawForm
 from evaluations.models import (
     DeductionReason,
     Evaluation,
@@ -151,11 +152,12 @@ def recheck_list(request):
 @require_POST
 def recheck_draw(request):
     _reviewer(request)
-    code = (request.POST.get("unit") or "").strip()[:200]
-    year = _int(request.POST.get("year"))
+    form = RecheckDrawForm(request.POST)
+    form.is_valid()
+    code, year, picked = form.value("unit") or "", form.value("year"), form.value("evaluation")
     evaluations = Evaluation.objects.visible_to(request.user).select_related("unit", "framework").filter(framework__year=year)
-    if request.POST.get("evaluation"):
-        evaluation = evaluations.filter(pk=_int(request.POST.get("evaluation"))).first()
+    if picked:
+        evaluation = evaluations.filter(pk=picked).first()
     else:
         evaluation = (evaluations.filter(unit__code=code).first() or evaluations.filter(unit__name=code).first()) if code else None
     back = f"{reverse('evaluations:rechecks')}?year={year or ''}"

@@ -538,3 +538,16 @@ def error_text(form):
         label = form.fields[name].label if name in form.fields else ""
         parts.extend(f"{label}：{e}" if label else e for e in errors)
     return " ".join(parts)
+
+
+class RecheckDrawForm(forms.Form):
+    """A unit drawn into the year's 复核 sample: picked from the suggestions (its evaluation) or typed (code or
+    full name). The view finds it among the reviewer's units; a value that is no number is treated as absent."""
+
+    year = forms.IntegerField(required=False, min_value=2000, max_value=2999)
+    evaluation = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+    unit = text.TextField(required=False, max_length=200)
+
+    def value(self, name):
+        """The cleaned value, or None where the posted one was not valid (the view then says what is missing)."""
+        return self.cleaned_data.get(name) if name not in self.errors else None

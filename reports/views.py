@@ -13,6 +13,7 @@ from evaluations.documents.word import DOCX_TYPE
 from evaluations.models import Framework
 from evaluations.spreadsheets import summary
 from evaluations.spreadsheets.cells import XLSX_TYPE
+from reports.forms import ExportStartForm
 from reports.models import ExportJob
 from reports.tasks import run_export
 
@@ -24,12 +25,13 @@ def export_list(request):
     return render(request, "reports/export_list.html", {"jobs": jobs, "years": years, "link_hours": settings.EXPORT_LINK_HOURS})
 
 
-def _start(request, kind, started):
-    year = request.POST.get("year", "")
-    if not (year.isdigit() and Framework.objects.filter(year=int(year)).exists()):
-        messages.error(request, "请选择有指标体系的年度。")
+def _start(request, kind, started, form=None):
+    form = form or ExportStartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
         return redirect("reports:export_list")
-    job = ExportJob.objects.create(kind=kind, year=int(year), requested_by=request.user)
+    year = form.cleaned_data["year"]
+    job = ExportJob.objects.create(kind=kind, year=year, requested_by=request.user)
     run_export.enqueue(str(job.pk))
     messages.success(request, started.format(year=year))
     return redirect("reports:export_detail", pk=job.pk)
@@ -56,11 +58,13 @@ def start_report(request):
     """The year's 汇总分析报告 as Word or PDF, built in the background (the reviewer's scope; an admin's: all)."""
     if not (access.is_reviewer(request.user) or access.is_admin(request.user)):
         raise PermissionDenied("只有审核人和管理员可以生成汇总分析报告。")
-    kind = ExportJob.Kind.REPORT_PDF if request.POST.get("format") == "pdf" else ExportJob.Kind.REPORT_DOCX
+    form = ExportStartForm(request.POST)
+    pdf = form.is_valid() and form.cleaned_data["format"] == "pdf"
+    kind = ExportJob.Kind.REPORT_PDF if pdf else ExportJob.Kind.REPORT_DOCX
     if kind == ExportJob.Kind.REPORT_PDF and (reason := pdf_unavailable_reason()):
         messages.error(request, reason)
         return redirect("reports:export_list")
-    return _start(request, kind, "已开始生成 {year} 年度自评结果汇总分析报告，完成后可在本页下载。")
+    return _start(request, kind, "已开始生成 {year} 年度自评结果汇总分析报告，完成后可在本页下载。", form)
 
 
 @login_required
