@@ -41,8 +41,10 @@ def test_second_save_is_refused_and_its_input_kept(evaluation, new_page, shots):
     assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第一位同事的说明"
 
     # A second click without choosing is refused again: it never turns into an overwrite (issue 13, item 3).
+    # Wait for that refusal's fresh block to be swapped in: a choice made in the old one would be replaced with it.
+    second.locator("#conflict").evaluate("el => { el.dataset.stale = '1'; }")
     second.get_by_role("button", name="保存").first.click()
-    expect(second.locator("#conflict")).to_contain_text("其他人修改了同样的 1 处内容")
+    expect(second.locator("#conflict:not([data-stale])")).to_contain_text("其他人修改了同样的 1 处内容")
     assert Evaluation.objects.get(pk=evaluation.pk).budget_note == "第一位同事的说明"
 
     # Choosing to keep one's own value, knowingly, applies it.
