@@ -20,8 +20,16 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
-from evaluations import access, charts, dashboard, rechecks, sampling, scoring, text
-from evaluations.forms import RecheckDrawForm
+from evaluations import access, charts, dashboard, rechecks, sampling, scoring
+from evaluations.forms import (
+    RecheckActionForm,
+    RecheckDrawForm,
+    RecheckScoreForm,
+    RectificationAnswerForm,
+    RectificationForm,
+    RectificationReviewForm,
+    SummaryNarrativeForm,
+)
 from evaluations.models import (
     DeductionReason,
     Evaluation,
@@ -237,28 +245,22 @@ def recheck_score(request, pk):
     recheck = load_recheck(request, pk)
     if not rechecks.can_rescore(request.user, recheck):
         raise PermissionDenied("只有起草该复核的审核人可以在复核确认前评分。")
-    result = get_object_or_404(IndicatorResult, pk=_int(request.POST.get("result")), evaluation=recheck.evaluation)
-    reason = None
-    if request.POST.get("reason"):
-        reason = DeductionReason.objects.filter(pk=_int(request.POST.get("reason")), is_active=True).first()
-        if reason is None:
-            messages.error(request, "所选的标准扣分原因已停用，请重新选择。")
-            return redirect(f"{reverse('evaluations:recheck', args=[pk])}#row-{result.pk}")
+    form = RecheckScoreForm(request.POST, recheck=recheck)
+    valid = form.is_valid()
+    result = form.cleaned_data.get("result")
+    back = f"{reverse('evaluations:recheck', args=[pk])}" + (f"#row-{result.pk}" if result else "")
+    if not valid:
+        messages.error(request, form.message())
+        return redirect(back)
+    data = form.cleaned_data
     try:
-        rechecks.rescore(recheck, result, by=request.user, score=(request.POST.get("score") or "").strip()[:20],
-                         reason=reason, note=request.POST.get("note", ""), expected_version=request.POST.get("version"))
+        rechecks.rescore(recheck, result, by=request.user, score=data["score"], reason=data["reason"],
+                         note=data["note"], expected_version=data["version"])
     except rechecks.RecheckError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, f"已保存“{result.name}”的复核评分。")
-    return redirect(f"{reverse('evaluations:recheck', args=[pk])}#row-{result.pk}")
-
-
-def _date(text):
-    try:
-        return datetime.date.fromisoformat((text or "").strip()[:10])
-    except ValueError:
-        return None
+    return redirect(back)
 
 
 @login_required
@@ -270,15 +272,14 @@ def recheck_transition(request, pk, action):
     refused = rechecks.refusal(request.user, recheck, action)
     if refused:
         raise PermissionDenied(refused)
-    version = request.POST.get("version")
-    text = request.POST.get("reason", "")
+    form = RecheckActionForm(request.POST, action=action)
     try:
+        if not form.is_valid():
+            raise rechecks.RecheckError(form.message())
+        version, text = form.value("version"), form.value("reason")
         if action == "confirm":
-            deadline = _date(request.POST.get("answer_deadline"))
-            if request.POST.get("answer_deadline") and deadline is None:
-                raise rechecks.RecheckError("申辩截止日期格式不正确，请按“2025-05-31”的格式填写。")
-            rechecks.confirm(recheck, by=request.user, opinion=request.POST.get("opinion", ""),
-                             answer_deadline=deadline, expected_version=version)
+            rechecks.confirm(recheck, by=request.user, opinion=form.value("opinion"),
+                             answer_deadline=form.value("answer_deadline"), expected_version=version)
         elif action == "answer":
             rechecks.answer(recheck, by=request.user, text=text, expected_version=version)
         else:
@@ -341,13 +342,12 @@ def rectification_add(request, pk):
     evaluation = _evaluation(request, pk)
     if not rechecks.may_rectify(request.user, evaluation):
         raise PermissionDenied("只有负责该单位财政复核的审核人可以提出整改事项。")
-    deadline = _date(request.POST.get("deadline"))
+    form = RectificationForm(request.POST)
     recheck = Recheck.objects.filter(evaluation=evaluation).first()
     try:
-        if request.POST.get("deadline") and deadline is None:
-            raise rechecks.RecheckError("整改期限格式不正确，请按“2025-06-30”的格式填写。")
-        rechecks.add_rectification(evaluation, by=request.user, problem=request.POST.get("problem", ""),
-                                   requirement=request.POST.get("requirement", ""), deadline=deadline, recheck=recheck)
+        if not form.is_valid():
+            raise rechecks.RecheckError(form.message())
+        rechecks.add_rectification(evaluation, by=request.user, recheck=recheck, **form.cleaned_data)
     except rechecks.RecheckError as error:
         messages.error(request, error.message)
     else:
@@ -362,9 +362,12 @@ def rectification_answer(request, pk, item_pk):
     item = get_object_or_404(Rectification, pk=item_pk, evaluation=evaluation)
     if not access.is_member(request.user, evaluation.unit):
         raise PermissionDenied("只有本单位的填报人可以反馈整改情况。")
+    form = RectificationAnswerForm(request.POST, request.FILES)
     try:
-        rechecks.answer_rectification(item, by=request.user, text=request.POST.get("answer", ""),
-                                      evidence=request.FILES.get("evidence"))
+        if not form.is_valid():
+            raise rechecks.RecheckError(form.message())
+        rechecks.answer_rectification(item, by=request.user, text=form.cleaned_data["answer"],
+                                      evidence=form.cleaned_data["evidence"])
     except rechecks.RecheckError as error:
         messages.error(request, error.message)
     else:
@@ -379,9 +382,12 @@ def rectification_review(request, pk, item_pk):
     item = get_object_or_404(Rectification, pk=item_pk, evaluation=evaluation)
     if not rechecks.may_rectify(request.user, evaluation):
         raise PermissionDenied("只有负责该单位财政复核的审核人可以销号或退回整改。")
-    accept = request.POST.get("decision") == "close"
+    form = RectificationReviewForm(request.POST)
+    accept = form.is_valid() and form.cleaned_data["decision"] == "close"
     try:
-        rechecks.review_rectification(item, by=request.user, accept=accept, reason=request.POST.get("reason", ""))
+        if form.errors:
+            raise rechecks.RecheckError(form.message())
+        rechecks.review_rectification(item, by=request.user, accept=accept, reason=form.cleaned_data["reason"])
     except rechecks.RecheckError as error:
         messages.error(request, error.message)
     else:
@@ -444,18 +450,15 @@ def summary_report(request):
 @require_POST
 def summary_narrative(request):
     _require_reviewer_or_admin(request.user)
-    year = _int(request.POST.get("year"))
-    if not Framework.objects.filter(year=year).exists():
+    form = SummaryNarrativeForm(request.POST)
+    if not form.is_valid() and "year" in form.errors:
         raise Http404("没有该年度。")
-    part = request.POST.get("part")
+    year = form.cleaned_data["year"]
     back = f"{reverse('evaluations:summary_report')}?year={year}"
-    if part not in ReportPart.values:
-        messages.error(request, "请选择要保存的报告部分（总体评价、存在的主要问题或下一步工作）。")
-        return redirect(back)
-    body = (text.normalise(request.POST.get("body")) or "").strip()
-    if len(body) > 5000:
-        messages.error(request, f"正文不能超过 5000 字（现有 {len(body)} 字），请精简后再保存。")
+    if form.errors:
+        messages.error(request, form.message())
     else:
+        part, body = form.cleaned_data["part"], form.cleaned_data["body"]
         ReportNarrative.objects.update_or_create(year=year, part=part, defaults={"body": body, "updated_by": request.user})
         messages.success(request, f"已保存“{ReportPart(part).label}”。")
     return redirect(back)

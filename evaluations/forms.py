@@ -13,7 +13,7 @@ from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
 
 from evaluations import scoring, text
-from evaluations.models import BudgetLine, Evaluation, IndicatorResult, NarrativeSection
+from evaluations.models import BudgetLine, DeductionReason, Evaluation, IndicatorResult, NarrativeSection, ReportPart
 
 FRAMEWORK_ROW_FIELDS = ["actual_value", "actual_text", "band", "score", "deviation_reason"]
 UNIT_ROW_FIELDS = [
@@ -493,6 +493,14 @@ class CommentForm(forms.Form):
         self.fields["result"].queryset = IndicatorResult.objects.filter(evaluation=evaluation)
         self.fields["section"].queryset = NarrativeSection.objects.select_related("indicator").filter(evaluation=evaluation)
 
+    def place(self):
+        """Where the page's form was posted from ("result-12", "section-3", "whole-0"): a refusal is shown there."""
+        for name in ("result", "section"):
+            posted = self[name].value()
+            if isinstance(posted, str) and posted.isdigit() and len(posted) <= 12:
+                return f"{name}-{posted}"
+        return "whole-0"
+
 
 class EvidenceForm(forms.Form):
     file = forms.FileField(label="上传文件")
@@ -551,3 +559,183 @@ class RecheckDrawForm(forms.Form):
     def value(self, name):
         """The cleaned value, or None where the posted one was not valid (the view then says what is missing)."""
         return self.cleaned_data.get(name) if name not in self.errors else None
+
+
+# --- What the edit page posts beside its content --------------------------------------------------------------
+
+ROW_PREFIX = re.compile(r"rows-\d{1,4}")
+
+
+class RowPrefixesField(forms.Field):
+    """The prefixes ("rows-3") the page posts, one per open row detail; anything else is not the page's and is
+    left out."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        return {v for v in value or () if isinstance(v, str) and ROW_PREFIX.fullmatch(v)}
+
+
+class EditPageForm(forms.Form):
+    """The token the page was opened with (editing.page_token), the rows whose detail is open (their 得分说明 is
+    kept up to date) and what the user picked in the conflict box. Nothing here is typed, so nothing is refused:
+    a value that is not the page's own is ignored (a token not ours is a stale page, see editing.read_token)."""
+
+    base = forms.CharField(required=False, strip=False)
+    open_detail = RowPrefixesField(required=False)
+
+    def _cleaned(self):
+        self.is_valid()
+        return getattr(self, "cleaned_data", {})
+
+    def token(self):
+        return self._cleaned().get("base", "") if self.is_bound else ""
+
+    def open_details(self):
+        return self._cleaned().get("open_detail", set()) if self.is_bound else set()
+
+    def conflict_choices(self):
+        """{field key: "mine" | "theirs"} for each field both people changed that the user has decided."""
+        if not self.is_bound:
+            return {}
+        return {key.removeprefix("resolve-"): value for key, value in self.data.items()
+                if key.startswith("resolve-") and value in ("mine", "theirs")}
+
+
+# --- The finance bureau's desk (desk_views): 复核, 整改, the 汇总分析报告's own text ----------------------------
+# Every message is a whole sentence naming its field (DeskForm.message joins them); the texts are bounded as
+# rechecks.py bounds them, and refused in the same words, before anything is written.
+
+STALE_PAGE = "页面已过期，请刷新页面后再操作。"
+
+
+def desk_text(label, limit=text.COMMENT_LIMIT, *, final="提交"):
+    field = text.TextField(label=label, required=False, max_length=limit)
+    field.error_messages["max_length"] = f"{label}不能超过 {limit} 字（现有 %(show_value)d 字），请精简后再{final}。"
+    return field
+
+
+def desk_date(label, example):
+    return forms.DateField(label=label, required=False, error_messages={
+        "invalid": f"{label}格式不正确，请按“{example}”的格式填写。",
+    })
+
+
+def desk_version():
+    """The version of the 复核 the page shows (a stale one is refused by rechecks._bump)."""
+    return forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1, error_messages=dict.fromkeys(
+        ("invalid", "min_value", "max_value"), STALE_PAGE))
+
+
+class DeskForm(forms.Form):
+    def message(self):
+        """What is wrong, as the sentences the fields say, for one message."""
+        return " ".join(m for errors in self.errors.values() for m in errors)
+
+
+class RecheckScoreForm(DeskForm):
+    """The bureau's score for one row of a 复核: the row among this evaluation's own, a standard reason among
+    those still in use."""
+
+    result = forms.ModelChoiceField(queryset=IndicatorResult.objects.none(), error_messages={
+        "required": "请选择要复核评分的指标。", "invalid_choice": "该指标不属于本次复核的自评，请刷新页面后重新评分。",
+    })
+    reason = forms.ModelChoiceField(queryset=DeductionReason.objects.filter(is_active=True), required=False,
+                                    error_messages={"invalid_choice": "所选的标准扣分原因已停用，请重新选择。"})
+    score = text.TextField(label="复核得分", required=False, max_length=20)  # rechecks.rescore says "应为数字"
+    note = desk_text("复核说明")
+    version = desk_version()
+
+    def __init__(self, *args, recheck, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["result"].queryset = IndicatorResult.objects.filter(evaluation_id=recheck.evaluation_id)
+        self.fields["score"].error_messages["max_length"] = "复核得分应为数字，如 14 或 13.5。"
+
+
+class RecheckActionForm(DeskForm):
+    """A step of a 复核: confirming posts the opinion and the answer deadline, the others a text (the 申辩,
+    the reason for a re-check, the closing note)."""
+
+    REASON_LABELS = {"answer": "申辩内容", "revise": "重新复核的原因", "close": "办结意见"}
+
+    opinion = desk_text("复核意见")
+    answer_deadline = desk_date("申辩截止日期", "2025-05-31")
+    reason = desk_text("说明")
+    version = desk_version()
+
+    def __init__(self, *args, action, **kwargs):
+        super().__init__(*args, **kwargs)
+        kept = ("opinion", "answer_deadline") if action == "confirm" else ("reason",)
+        for name in [n for n in self.fields if n not in (*kept, "version")]:
+            del self.fields[name]
+        if action in self.REASON_LABELS:
+            self.fields["reason"] = desk_text(self.REASON_LABELS[action])
+
+    def value(self, name):
+        return self.cleaned_data.get(name, "" if name in ("opinion", "reason") else None)
+
+
+class RectificationForm(DeskForm):
+    problem = desk_text("存在问题")  # rechecks.add_rectification says "请填写"
+    requirement = desk_text("整改要求")
+    deadline = desk_date("整改期限", "2025-06-30")
+
+
+class RectificationAnswerForm(DeskForm):
+    answer = desk_text("整改情况")
+    # The file is checked by evaluations.evidence (rechecks.answer_rectification): its size, kind and content.
+    evidence = forms.FileField(required=False, allow_empty_file=True, error_messages=dict.fromkeys(
+        ("invalid", "missing", "empty", "contradiction"), "整改佐证文件未能上传，请重新选择文件。"))
+
+
+class RectificationReviewForm(DeskForm):
+    decision = forms.ChoiceField(choices=[("close", "销号"), ("reopen", "退回整改")], error_messages=dict.fromkeys(
+        ("required", "invalid_choice"), "请选择销号或退回整改。"))
+    reason = desk_text("说明")
+
+
+class SummaryNarrativeForm(DeskForm):
+    """A part of the 汇总分析报告 the bureau writes, for a year with a framework."""
+
+    year = forms.IntegerField(min_value=2000, max_value=2999)
+    part = forms.ChoiceField(choices=ReportPart.choices, error_messages=dict.fromkeys(
+        ("required", "invalid_choice"), "请选择要保存的报告部分（总体评价、存在的主要问题或下一步工作）。"))
+    body = desk_text("正文", 5000, final="保存")
+
+    def clean_year(self):
+        from evaluations.models import Framework
+
+        year = self.cleaned_data["year"]
+        if not Framework.objects.filter(year=year).exists():
+            raise forms.ValidationError("没有该年度。")
+        return year
+
+
+# --- Importing a filled workbook: the file (previewed), then the previewed file's token (confirmed) -------------
+
+
+class ImportForm(forms.Form):
+    """The file is checked by evaluations.spreadsheets.uploads (size, kind, zip bomb, formulas); the token names
+    a previewed upload kept in this user's session."""
+
+    file = forms.FileField(required=False, allow_empty_file=True, error_messages=dict.fromkeys(
+        ("invalid", "missing", "empty", "contradiction"), "请选择要导入的文件。"))
+    token = forms.CharField(required=False, max_length=64)
+    year = forms.IntegerField(required=False, min_value=1, max_value=9999, error_messages=dict.fromkeys(
+        ("invalid", "min_value", "max_value"), "请选择要导入到的年度，或选“与文件相同”。"))
+
+    @property
+    def confirming(self):
+        """The preview's 确认导入 was pressed (the page posts the token it was given)."""
+        return bool(self["token"].value())
+
+    def known_token(self, known):
+        """The posted token when it names an upload previewed in this session, else None (the import expired)."""
+        self.is_valid()
+        token = self.cleaned_data.get("token") if "token" not in self.errors else None
+        return token if token and token.isalnum() and token in known else None
+
+    def problems(self, *names):
+        """What is wrong with the named fields (an import reads only those it needs)."""
+        self.is_valid()
+        return [m for name in names for m in self.errors.get(name, [])]

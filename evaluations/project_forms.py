@@ -209,3 +209,22 @@ class ProjectContentForm:
 
     def _category(self, pk):
         return next((c for c in self.rows.categories if c.pk == pk), None)
+
+
+class ProjectPageForm(forms.Form):
+    """What the edit page posts beside the project's content: the version it was opened at. A missing or garbled
+    version counts as stale, so the save is refused with the conflict message, never applied blind."""
+
+    version = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+
+    def version_seen(self):
+        self.is_valid()
+        version = self.cleaned_data.get("version")
+        return -1 if version is None else version
+
+
+class ProjectDeleteForm(forms.Form):
+    """The page's 确认删除 box posts "1"; nothing else deletes."""
+
+    confirm = forms.ChoiceField(choices=[("1", "确认删除")], error_messages=dict.fromkeys(
+        ("required", "invalid_choice"), "请勾选“确认删除”后再删除项目。"))

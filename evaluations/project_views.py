@@ -17,7 +17,14 @@ from evaluations import checklist, editing, project_scoring, text, workflow
 from evaluations.documents.project_table import build_project_document
 from evaluations.forms import error_text
 from evaluations.models import EvaluationStatus, Project, ProjectFramework
-from evaluations.project_forms import HEADER_FIELDS, LoadedChoiceField, NewProjectForm, ProjectContentForm
+from evaluations.project_forms import (
+    HEADER_FIELDS,
+    LoadedChoiceField,
+    NewProjectForm,
+    ProjectContentForm,
+    ProjectDeleteForm,
+    ProjectPageForm,
+)
 from evaluations.views import load_evaluation
 
 
@@ -155,13 +162,6 @@ def _live_card(project, form):
     )
 
 
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
-
-
 @login_required
 def project_edit(request, project_pk):
     project = _editable_project(request, project_pk)
@@ -172,7 +172,7 @@ def project_edit(request, project_pk):
     form = ProjectContentForm(project, template, request.POST if request.method == "POST" else None)
     version, status = project.version, 200
     if request.method == "POST":
-        version = _int(request.POST.get("version"))
+        version = ProjectPageForm(request.POST).version_seen()
         if form.is_valid():
             try:
                 saved, _card = editing.save_project(project, by=request.user, expected_version=version, **form.changes())
@@ -230,8 +230,9 @@ def project_preview(request, project_pk):
 @require_POST
 def project_delete(request, project_pk):
     project = _editable_project(request, project_pk)
-    if request.POST.get("confirm") != "1":
-        messages.error(request, "请勾选“确认删除”后再删除项目。")
+    form = ProjectDeleteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["confirm"]))
         return redirect("evaluations:project_edit", project.pk)
     evaluation_pk, name = project.evaluation_id, project.name
     try:

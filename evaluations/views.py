@@ -17,6 +17,7 @@ from evaluations.documents.outline import build_document
 from evaluations.forms import (
     AnswerForm,
     CommentForm,
+    EditPageForm,
     EvaluationContentForm,
     EvidenceForm,
     ReasonForm,
@@ -185,14 +186,15 @@ def evaluation_edit(request, pk):
     status, conflict, saved = 200, None, None
     # The page carries what it was opened with (editing.page_token): kept as it is until a save succeeds, so a
     # refused save, saved again, is merged again and never overwrites (issue 13, item 3).
-    token = request.POST.get("base", "") if request.method == "POST" else ""
+    page = EditPageForm(request.POST if request.method == "POST" else None)
+    token = page.token()
     if request.method == "POST":
         if form.is_valid():
             rows = form.created_and_deleted()
             try:
                 saved = editing.save_page(
                     evaluation, by=request.user, token=token, proposals=form.proposals(),
-                    choices=_conflict_choices(request.POST), **rows,
+                    choices=page.conflict_choices(), **rows,
                 )
             except editing.StaleEdit as stale:
                 status, conflict = 409, stale
@@ -235,11 +237,6 @@ def evaluation_edit(request, pk):
     return render(request, "evaluations/evaluation_edit.html", context, status=status)
 
 
-def _conflict_choices(data):
-    """What the user picked in the conflict box for each field both people changed: {key: "mine" | "theirs"}."""
-    return {k.removeprefix("resolve-"): v for k, v in data.items() if k.startswith("resolve-") and v in ("mine", "theirs")}
-
-
 SAVED_EVENT = "evaluation-saved"  # static/js/edit.js listens: the page holds nothing unsaved any more
 
 
@@ -278,7 +275,7 @@ def _edit_context(request, evaluation, form):
         "whole_comments": comments.get(("whole", None), []),
         "section_comments": comments,
         "evidence_by_row": _evidence_by_row(context["evidence"]),
-        "open_details": set(request.POST.getlist("open_detail")),
+        "open_details": EditPageForm(request.POST).open_details(),
     }
 
 
@@ -403,9 +400,7 @@ def comment_add(request, pk):
             "comment": comment, "error": error, "evaluation": evaluation, "can_edit": False,
         }, status=200 if comment else 400)
         if not comment:  # the reason goes under the form, which keeps the text
-            place = next((f"{k}-{request.POST[k]}" for k in ("result", "section") if request.POST.get(k, "").isdigit()),
-                         "whole-0")
-            response["HX-Retarget"], response["HX-Reswap"] = f"#comment-error-{place}", "innerHTML"
+            response["HX-Retarget"], response["HX-Reswap"] = f"#comment-error-{form.place()}", "innerHTML"
         return response
     if error:
         messages.error(request, error)

@@ -13,6 +13,7 @@ from django.utils.http import content_disposition_header
 
 from evaluations import access, workflow
 from evaluations.documents.project_table import project_filename
+from evaluations.forms import ImportForm
 from evaluations.models import Evaluation, Framework, Project
 from evaluations.project_views import load_project
 from evaluations.spreadsheets import official, project_official
@@ -47,12 +48,15 @@ def import_official(request):
         raise PermissionDenied("只有管理员可以导入自评表。")
     years = list(Framework.objects.order_by("-year").values_list("year", flat=True))
     context = {"years": years}
-    if request.method == "POST" and request.POST.get("token"):
-        return _confirm_official(request)
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        year = request.POST.get("year") or None
-        if upload is None:
+    form = ImportForm(request.POST, request.FILES) if request.method == "POST" else None
+    if form is not None and form.confirming:
+        return _confirm_official(request, form)
+    if form is not None:
+        problems = form.problems("file", "year")
+        upload, year = form.cleaned_data.get("file"), form.cleaned_data.get("year")
+        if problems:
+            context["problems"] = problems
+        elif upload is None:
             context["problems"] = ["请选择要导入的文件。"]
         else:
             result = official.import_official(upload, year=year, by=request.user, dry_run=True)
@@ -68,14 +72,15 @@ def import_official(request):
     return render(request, "evaluations/import_official.html", context)
 
 
-def _confirm_official(request):
-    token = request.POST["token"]
-    if token not in request.session.get("official_imports", []) or not token.isalnum():
+def _confirm_official(request, form):
+    token = form.known_token(request.session.get("official_imports", []))
+    if token is None:
         messages.error(request, "导入已失效，请重新上传文件。")
         return redirect("reports:import_official")
+    if problems := form.problems("year"):
+        return render(request, "evaluations/import_official.html", {"problems": problems})
     path = _upload_dir() / token
-    result = official.import_official(path.read_bytes(), year=request.POST.get("year") or None,
-                                       by=request.user, dry_run=False)
+    result = official.import_official(path.read_bytes(), year=form.cleaned_data["year"], by=request.user, dry_run=False)
     path.unlink(missing_ok=True)
     request.session["official_imports"].remove(token)
     request.session.modified = True
@@ -115,9 +120,10 @@ def import_projects(request, pk):
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied(f"当前状态为“{evaluation.get_status_display()}”，或您不是本单位填报人，不能导入项目。")
     context = {"evaluation": evaluation}
-    if request.method == "POST" and request.POST.get("token"):
-        token = request.POST["token"]
-        if not token.isalnum() or token not in request.session.get("project_imports", []):
+    form = ImportForm(request.POST, request.FILES) if request.method == "POST" else None
+    if form is not None and form.confirming:
+        token = form.known_token(request.session.get("project_imports", []))
+        if token is None:
             messages.error(request, "导入已失效，请重新上传文件。")
             return redirect("evaluations:projects_import", evaluation.pk)
         path = _upload_dir() / token
@@ -130,10 +136,11 @@ def import_projects(request, pk):
         messages.success(request, f"已导入 {len(result.parsed)} 个项目（新增 {result.created} 个，更新 {result.updated} 个），"
                                   f"共 {result.row_count} 个三级指标。")
         return redirect("evaluations:projects", evaluation.pk)
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            context["problems"] = ["请选择要导入的文件。"]
+    if form is not None:
+        problems = form.problems("file")
+        upload = form.cleaned_data.get("file")
+        if problems or upload is None:
+            context["problems"] = problems or ["请选择要导入的文件。"]
         else:
             result = project_official.import_projects(evaluation, upload, by=request.user, dry_run=True)
             context.update(result=result, problems=result.problems)
