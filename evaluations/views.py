@@ -180,8 +180,9 @@ def _editable(request, pk, *, contents=True):
 
 @login_required
 def evaluation_edit(request, pk):
-    """The edit page, and saving it. Saved from the page with JavaScript (htmx), the answer is only what changes in
-    the page (scores, 说明 preview, the page's token, the outcome); without JavaScript, when rows were added or
+    """The edit page, and saving it. Saved from the page with JavaScript (htmx), the answer is only what a save
+    changes in the page (its version and token, the outcome, the conflict box, the totals: the live preview has
+    already brought the rows' scores and the 说明 up to date); without JavaScript, when rows were added or
     removed, or when someone else's changes were merged in, the browser is sent to the page again."""
     evaluation = _editable(request, pk)
     form = EvaluationContentForm(evaluation, request.POST if request.method == "POST" else None)
@@ -226,7 +227,7 @@ def evaluation_edit(request, pk):
     if request.htmx and request.method == "POST" and status != 400:
         # Saved, or refused for a conflict: the answer is what that changes in the page (_edit_saved.html).
         response = render(request, "evaluations/_edit_saved.html", outcome | {
-            "evaluation": evaluation, "scorecard": evaluation.scorecard() if saved else None, "saving": True,
+            "evaluation": evaluation, "scorecard": saved.scorecard if saved else None, "saving": True,
         }, status=status)
         if saved:
             response["HX-Trigger"] = SAVED_EVENT
