@@ -11,6 +11,7 @@ Saves change three 实际完成值 and are posted as the page's JavaScript posts
 """
 
 import argparse
+import html
 import os
 import re
 import statistics
@@ -59,7 +60,7 @@ def measure(name, request, runs):
         for _ in range(runs):
             request()
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
     times = []
     for _ in range(runs):
@@ -96,10 +97,16 @@ def main():
         for pair in actual:
             pair[1] = str(100 + (int(pair[1].split(".")[0]) + 1) % 500)
         response = filler.post(edit_url, urlencode([tuple(pair) for pair in data]), content_type=FORM, HTTP_HX_REQUEST="true")
-        version = re.search(r'name="version" value="(\d+)"', response.content.decode())
-        for pair in data:
-            if pair[0] == "version" and version:
-                pair[1] = version.group(1)
+        # The answer carries the page's new version and token, as the page's JavaScript takes them (a save sent
+        # again with the old token would be a conflict with its own earlier save).
+        page = response.content.decode()
+        for name in ("version", "base"):
+            found = re.search(rf'name="{name}" value="([^"]*)"', page)
+            for pair in data:
+                if pair[0] == name and found:
+                    pair[1] = html.unescape(found.group(1))
+        if response.status_code != 200:
+            sys.exit(f"保存未成功（{response.status_code}）：{page[:300]}")
         return response
 
     print(f"{connection.vendor}，填报人的草稿 {draft.pk}（{draft.results.count()} 个三级指标），每页 {runs} 次")

@@ -11,6 +11,8 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from evaluations import scoring, text
 from evaluations.models import BudgetLine, DeductionReason, Evaluation, IndicatorResult, NarrativeSection, ReportPart
@@ -95,11 +97,19 @@ def form_field(db_field, **kwargs):
 # Numbers in text inputs (inputmode="decimal" brings the numeric keypad): a browser empties a number input
 # holding what is not a number ("1,0", "约 500"), so the server would see nothing typed; a text input posts what
 # was typed or pasted and the check says what is wrong with it. (A number input also changes on a mouse wheel.)
+class CellTextarea(forms.Textarea):
+    """A text that may be long, in a table cell: one line that grows with what is typed (CSS field-sizing) instead
+    of being cut off, as wide as its cell (no `cols`)."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"rows": 1, **(attrs or {})})
+        self.attrs.pop("cols", None)
+
+
 ROW_WIDGETS = {
     **dict.fromkeys(("target_value", "actual_value", "weight", "score", "deduction_per_point"), forms.TextInput),
-    "deviation_reason": forms.Textarea(attrs={"rows": 1}),
-    # A text that may be long: it grows with what is typed (CSS field-sizing) instead of being cut off.
-    "actual_text": forms.Textarea(attrs={"rows": 1, "placeholder": "完成情况"}),
+    "deviation_reason": CellTextarea,
+    "actual_text": CellTextarea(attrs={"placeholder": "完成情况"}),
     "target_text": forms.TextInput(attrs={"placeholder": "定性目标"}),
     "unit_of_measure": forms.TextInput(attrs={"placeholder": "单位", "size": 4}),
 }
@@ -107,9 +117,6 @@ ROW_WIDGETS = {
 # filler asks to change it (the row's detail, loaded on demand) and on new rows.
 DEFINITION_FIELDS = [name for name in UNIT_ROW_FIELDS if name not in FRAMEWORK_ROW_FIELDS]
 NUMBER_FIELDS = ("target_value", "actual_value", "weight", "score", "deduction_per_point")
-# The paste from Excel fills columns in this order (static/js/edit.js reads data-column).
-PASTE_COLUMNS = {"actual_value": "actual", "actual_text": "actual", "band": "band", "score": "score",
-                 "deviation_reason": "reason"}
 
 
 def work_fields(row):
@@ -123,6 +130,16 @@ def work_fields(row):
         actual = ["actual_value"]
     graded = {"qualitative": ["band", "score"], "manual": ["score"]}.get(row.rule, [])
     return [*actual, *graded, "deviation_reason"]
+
+
+def row_input_attrs(row, name):
+    """The attributes of a row's input beyond its widget's own: the numeric keypad and what a screen reader says
+    (the row's name and the column's; the table's column headings say the rest). The paste from Excel knows an
+    input's column by its cell (`td.col-actual` …: static/js/edit.js)."""
+    attrs = {"inputmode": "decimal"} if name in NUMBER_FIELDS else {}
+    if name in ROW_FIELD_LABELS:
+        attrs["aria-label"] = f"{'' if name == 'name' else row.name}{ROW_FIELD_LABELS[name]}"
+    return attrs
 
 
 class IndicatorResultForm(forms.ModelForm):
@@ -144,15 +161,7 @@ class IndicatorResultForm(forms.ModelForm):
         if row.pk:
             self.initial.update(row_id=row.pk, order=row.order)  # the page's token fingerprints every row's order
         for name, field in self.fields.items():
-            attrs = field.widget.attrs
-            if name in NUMBER_FIELDS:
-                attrs.update(inputmode="decimal", **{"data-live": ""})
-            elif name in ("band", "comparison", "rule", "actual_text", "name"):
-                attrs["data-live"] = ""
-            if name in PASTE_COLUMNS:
-                attrs["data-column"] = PASTE_COLUMNS[name]
-            if name in ROW_FIELD_LABELS:  # the table's column headings say the rest
-                attrs["aria-label"] = f"{'' if name == 'name' else row.name}{ROW_FIELD_LABELS[name]}"
+            field.widget.attrs.update(row_input_attrs(row, name))
         _style(self)
 
     @property
@@ -196,7 +205,7 @@ class IndicatorResultForm(forms.ModelForm):
 class UnitRowForm(IndicatorResultForm):
     # Bounded as the column is (PostgreSQL's integer): a larger number was a 500 there.
     order = forms.IntegerField(
-        label="排序", required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput(attrs={"data-order": ""}),
+        label="排序", required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput,
         error_messages={"max_value": "排序号无效，请刷新页面后重新调整顺序。", "min_value": "排序号无效，请刷新页面后重新调整顺序。"},
     )
 
@@ -220,19 +229,24 @@ def _row_form_class(base, fields):
 NEW_ROW_FIELDS = [*DEFINITION_FIELDS, "actual_value", "actual_text", "deviation_reason"]
 
 
-def row_form(*, instance, prefix, data=None, define=False, **kwargs):
-    """The form for one row, of the shape its row shows: a framework row its work inputs; a unit row the same,
-    plus its definition when the page posts it (`<prefix>-define`); a new row its definition and 实际完成值
+def row_form_class(instance, *, prefix="", data=None, define=False):
+    """The form class for one row, of the shape its row shows: a framework row its work inputs; a unit row the
+    same, plus its definition when the page posts it (`<prefix>-define`); a new row its definition and 实际完成值
     (its 得分 input, if its rule needs one, comes once it is saved)."""
     if instance.pk is None:
-        form_class = _row_form_class(NewRowForm, NEW_ROW_FIELDS)
-    elif not instance.is_unit_row:
-        form_class = _row_form_class(IndicatorResultForm, work_fields(instance))
-    elif define or (data is not None and f"{prefix}-define" in data):
-        form_class = _row_form_class(UnitRowForm, [*DEFINITION_FIELDS, *work_fields(instance)])
-    else:
-        form_class = _row_form_class(UnitRowForm, work_fields(instance))
-    return form_class(instance=instance, prefix=prefix, data=data, **kwargs)
+        return _row_form_class(NewRowForm, NEW_ROW_FIELDS)
+    if not instance.is_unit_row:
+        return _row_form_class(IndicatorResultForm, work_fields(instance))
+    if define or (data is not None and f"{prefix}-define" in data):
+        return _row_form_class(UnitRowForm, [*DEFINITION_FIELDS, *work_fields(instance)])
+    return _row_form_class(UnitRowForm, work_fields(instance))
+
+
+def row_form(*, instance, prefix, data=None, define=False, **kwargs):
+    """The form for one row (see `row_form_class`)."""
+    return row_form_class(instance, prefix=prefix, data=data, define=define)(
+        instance=instance, prefix=prefix, data=data, **kwargs
+    )
 
 
 row_form.__name__ = "IndicatorResultForm"  # formset_factory names the formset after it
@@ -374,6 +388,15 @@ class EvaluationContentForm:
     def parts(self):
         return [self.rows, self.budget, self.sections, self.note]
 
+    # For the template: `form.rows.management_form` there would first try `form.rows["management_form"]`, which
+    # builds every row's form (BaseFormSet.__getitem__) only to fail and fall back to the attribute.
+    def management_forms(self):
+        return mark_safe("".join(str(part.management_form) for part in (self.rows, self.budget, self.sections)))
+
+    def rows_errors(self):
+        """The rows' errors that belong to no row (e.g. a framework row posted for deletion)."""
+        return self.rows.non_form_errors() if self.rows.is_bound else []
+
     @property
     def is_bound(self):
         return self.note.is_bound
@@ -385,7 +408,14 @@ class EvaluationContentForm:
     def editable_fields(self):
         """(object, [field names]) for every field of the existing objects this page may change."""
         pairs = []
+        if not self.rows.is_bound:  # the page being opened: its rows' fields by their form classes, no forms built
+            for row in self.rows.rows:
+                form_class = row_form_class(row)
+                names = [n for n, f in form_class.base_fields.items() if n in form_class._meta.fields and not f.disabled]
+                pairs.append((row, [*names, "order"], None))
         for formset in (self.rows, self.budget, self.sections):
+            if formset is self.rows and not formset.is_bound:
+                continue
             for form in formset.forms:
                 if not form.instance.pk or (formset is self.rows and self.rows.can_delete and
                                              self.rows.is_bound and self.rows._should_delete_form(form)):
@@ -450,21 +480,104 @@ class EvaluationContentForm:
         return evaluation
 
 
-def table_of(form, scorecard):
-    """The row forms arranged under the framework's tree, each with its live score and the review comments
-    pinned to it: for the edit page."""
+ROW_CLASS = {forms.Select: "form-select form-select-sm"}  # as _style: selects, else form-control
+
+
+class RowView:
+    """One row of the edit page as it shows it, worked out once in Python: its cells (inputs or text), its flags,
+    its live score, errors and review comments, for templates that only print them (_edit_rows.html, the live
+    answer). A saved row of a page being opened is drawn without a form, with the inputs of the form class that
+    will check what it posts (the same fields, widgets and attributes: `row_form_class`, `row_input_attrs`); a
+    posted row, or a new one, from its form (what was typed, its errors)."""
+
+    def __init__(self, row, prefix, *, form=None, scored=None, comments=()):
+        self.row, self.prefix, self.form, self.scored, self.comments = row, prefix, form, scored, comments
+        self.fields = form.fields if form is not None else row_form_class(row).base_fields
+        self.anchor = f"row-{row.pk or prefix}"
+        self.name = row.name or "新增自设指标"
+        self.open = not row.pk or (form is not None and form.defines)  # the detail inline, not loaded when opened
+        self.computed = "score" not in self.fields  # 得分 decided by the rule: shown, not typed
+        result = scored.result if scored is not None else None
+        self.score_text = "—" if result is None or result.score is None else str(result.score)
+        if form is not None and form.errors:
+            self.errors = format_html_join("", "{} ", ((e,) for e in form.non_field_errors())) + format_html_join(
+                "", "<span>{}：{}</span> ", ((form[n].label, e) for n in form.fields for e in form.errors.get(n, ())))
+            self.explanation = "填写有误，未计分：见本行红字。"
+        else:
+            self.errors, self.explanation = "", result.explanation if result is not None else ""
+
+    def _input(self, name):
+        field, html_name = self.fields[name], f"{self.prefix}-{name}"
+        if self.form is None:  # the class's widget, with what the form's __init__ and _style add to its copy
+            widget = field.widget
+            attrs = {**row_input_attrs(self.row, name), "class": ROW_CLASS.get(type(widget), "form-control form-control-sm")}
+            if isinstance(widget, forms.HiddenInput):
+                attrs = {}
+            value = field.prepare_value(self.row.pk if name == "row_id" else getattr(self.row, name, None))
+            return widget.render(html_name, value, attrs=attrs)
+        bound = self.form[name]
+        return bound.field.widget.render(html_name, bound.value(), attrs={"aria-invalid": "true"} if bound.errors else None)
+
+    def hidden(self):
+        return mark_safe("".join(self._input(n) for n in ("row_id", "order", "category_id") if n in self.fields))
+
+    def target(self):
+        row = self.row
+        if not row.pk:
+            return mark_safe('<span class="small text-muted">在下方填写</span>')
+        unit = f" {row.unit_of_measure}" if row.unit_of_measure and row.target_value is not None else ""
+        return f"{row.target_display}{unit}"
+
+    def actual(self):
+        for name in ("actual_value", "actual_text"):
+            if name in self.fields:
+                return self._input(name)
+        return mark_safe('<span class="small">取自预算表</span>') if self.row.actual_source else ""
+
+    def band(self):
+        return self._input("band") if "band" in self.fields else mark_safe('<span class="text-muted" aria-hidden="true">—</span>')
+
+    def score(self):
+        if not self.computed:
+            return self._input("score")
+        return format_html('<output class="live-score" id="score-{}">{}</output>', self.prefix, self.score_text)
+
+    def reason(self):
+        return self._input("deviation_reason")
+
+    def weight(self):
+        return scoring.plain(self.row.weight)
+
+
+def row_views(form, scorecard):
+    """The rows of the edit form as RowViews, in the form's order, with their live scores and review comments."""
     scored_by_row = {id(s.row): s for s in scorecard.rows}
     comments = comments_by_target(form.evaluation)
-    forms_by_category = {}
-    for row_form in form.rows.forms:
-        row = row_form.instance
-        forms_by_category.setdefault(row.category_id, []).append(
-            (row_form, scored_by_row.get(id(row)), comments.get(("result", row.pk), []) if row.pk else [])
-        )
+
+    def view(row, prefix, row_form=None):
+        return RowView(row, prefix, form=row_form, scored=scored_by_row.get(id(row)),
+                       comments=comments.get(("result", row.pk), []) if row.pk else [])
+
+    if not form.rows.is_bound:
+        return [view(row, f"rows-{index}") for index, row in enumerate(form.rows.rows)]
+    return [view(f.instance, f.prefix, f) for f in form.rows.forms]
+
+
+def table_of(form, scorecard):
+    """The rows (RowViews) arranged under the framework's tree: for the edit page and its live answer."""
+    by_category = {}
+    for row in row_views(form, scorecard):
+        by_category.setdefault(row.row.category_id, []).append(row)
     return [
-        (dimension, [(category, forms_by_category.get(category.indicator.pk, [])) for category in dimension.categories])
+        (dimension, [(category, by_category.get(category.indicator.pk, [])) for category in dimension.categories])
         for dimension in scorecard.dimensions
     ]
+
+
+def new_row_view(form):
+    """The row the page copies for “增加自设指标” (its <template>)."""
+    empty = form.rows.empty_form
+    return RowView(empty.instance, empty.prefix, form=empty)
 
 
 def comments_by_target(evaluation):

@@ -1,3 +1,4 @@
+import functools
 import re
 from collections import Counter
 
@@ -24,6 +25,7 @@ from evaluations.forms import (
     StartForm,
     comments_by_target,
     error_text,
+    new_row_view,
     row_form,
 )
 from evaluations.models import (
@@ -178,8 +180,9 @@ def _editable(request, pk, *, contents=True):
 
 @login_required
 def evaluation_edit(request, pk):
-    """The edit page, and saving it. Saved from the page with JavaScript (htmx), the answer is only what changes in
-    the page (scores, 说明 preview, the page's token, the outcome); without JavaScript, when rows were added or
+    """The edit page, and saving it. Saved from the page with JavaScript (htmx), the answer is only what a save
+    changes in the page (its version and token, the outcome, the conflict box, the totals: the live preview has
+    already brought the rows' scores and the 说明 up to date); without JavaScript, when rows were added or
     removed, or when someone else's changes were merged in, the browser is sent to the page again."""
     evaluation = _editable(request, pk)
     form = EvaluationContentForm(evaluation, request.POST if request.method == "POST" else None)
@@ -217,22 +220,25 @@ def evaluation_edit(request, pk):
         form.preview()
     else:
         token = editing.page_token(evaluation, form.token_fields())
-    context = _edit_context(request, evaluation, form)
-    context |= {
+    outcome = {
         "conflict": conflict, "saved": bool(saved), "base_token": token,
         "version": saved.evaluation.version if saved else evaluation.version,
     }
-    if request.htmx and request.method == "POST":
-        if status == 400:
-            # Errors can be anywhere in the form: its content comes back whole, with what was typed and the errors.
-            response = render(request, "evaluations/evaluation_edit.html", context | {"saving": True}, status=status)
-            response["HX-Retarget"], response["HX-Reswap"], response["HX-Reselect"] = (
-                "#edit-form", "innerHTML", "#edit-form > *"
-            )
-            return response
-        response = render(request, "evaluations/_edit_live.html", context | {"saving": True}, status=status)
+    if request.htmx and request.method == "POST" and status != 400:
+        # Saved, or refused for a conflict: the answer is what that changes in the page (_edit_saved.html).
+        response = render(request, "evaluations/_edit_saved.html", outcome | {
+            "evaluation": evaluation, "scorecard": saved.scorecard if saved else None, "saving": True,
+        }, status=status)
         if saved:
             response["HX-Trigger"] = SAVED_EVENT
+        return response
+    context = _edit_context(request, evaluation, form) | outcome
+    if request.htmx and request.method == "POST":
+        # Errors can be anywhere in the form: its content comes back whole, with what was typed and the errors.
+        response = render(request, "evaluations/evaluation_edit.html", context | {"saving": True}, status=status)
+        response["HX-Retarget"], response["HX-Reswap"], response["HX-Reselect"] = (
+            "#edit-form", "innerHTML", "#edit-form > *"
+        )
         return response
     return render(request, "evaluations/evaluation_edit.html", context, status=status)
 
@@ -274,8 +280,10 @@ def _edit_context(request, evaluation, form):
         "form": form, "document": build_document(evaluation, context["scorecard"]),
         "whole_comments": comments.get(("whole", None), []),
         "section_comments": comments,
-        "evidence_by_row": _evidence_by_row(context["evidence"]),
+        # Read only where a row's detail is inline (a new row, one being redefined): not for a page being opened.
+        "evidence_by_row": functools.cache(lambda: _evidence_by_row(context["evidence"])),
         "open_details": EditPageForm(request.POST).open_details(),
+        "new_row": [new_row_view(form)],
     }
 
 

@@ -71,7 +71,7 @@
   function renumber(body) {
     var n = 0;
     body.querySelectorAll("tr[data-row]").forEach(function (row) {
-      var order = row.querySelector("input[data-order]");
+      var order = row.querySelector("input[name$='-order']");
       if (order && !row.hidden) order.value = ++n;
     });
   }
@@ -109,7 +109,7 @@
       button.focus();
       changed();
     } else if (button.hasAttribute("data-detail")) {
-      toggleDetail(document.getElementById(button.getAttribute("data-detail")), button);
+      toggleDetail(document.getElementById(button.getAttribute("aria-controls")), button);
     } else if (button.hasAttribute("data-point-add")) {
       var list = button.previousElementSibling;
       var item = list.lastElementChild.cloneNode(true);
@@ -141,9 +141,12 @@
   // A row's detail is loaded when first opened (the page does not carry forty of them unread); once there,
   // a preview brings its 得分说明 up to date with what is typed.
   function toggleDetail(detail, button) {
-    var src = detail.getAttribute("data-src");
-    if (src && window.htmx) {
-      detail.removeAttribute("data-src");
+    // Empty until then: its row (<tr id="row-<pk>" data-prefix="rows-N">) says what to ask for.
+    var row = ownerRow(detail);
+    var pk = !detail.hasChildNodes() && !detail.hasAttribute("data-loading") && row && /^row-(\d+)$/.exec(row.id);
+    if (pk && window.htmx) {
+      detail.setAttribute("data-loading", "");
+      var src = form.getAttribute("data-edit-url") + "rows/" + pk[1] + "/detail/?prefix=" + row.getAttribute("data-prefix");
       window.htmx.ajax("GET", src, { target: detail, swap: "innerHTML" }).then(function () {
         window.htmx.trigger(form, "rows-changed");
       });
@@ -219,7 +222,13 @@
   // Each value goes into its input as if typed (an input event each): the server checks it like a typed one
   // and the live preview shows what it refuses. Cells with nothing to fill (a score the rule computes) are
   // left out and counted.
+  // A row's cells are <td class="col-actual"> and so on: the input in such a cell is that column's.
   var COLUMNS = ["actual", "band", "score", "reason"];
+  function columnOf(field) {
+    var cell = field.closest("td");
+    var found = cell && /(?:^|\s)col-(actual|band|score|reason)(?:\s|$)/.exec(cell.className);
+    return found ? found[1] : "";
+  }
 
   function parseSheet(text) {
     // Excel's text: cells split by tabs, rows by line breaks; a cell with a line break or quote is quoted.
@@ -264,7 +273,7 @@
 
   form.addEventListener("paste", function (event) {
     var field = event.target;
-    var column = COLUMNS.indexOf(field.getAttribute("data-column") || "");
+    var column = COLUMNS.indexOf(columnOf(field));
     var table = field.closest("#indicator-table");
     if (column < 0 || !table || !event.clipboardData) return;
     var text = event.clipboardData.getData("text/plain");
@@ -286,7 +295,7 @@
       var row = rows[start + i];
       cells.forEach(function (value, j) {
         var name = COLUMNS[column + j];
-        var input = row && name && row.querySelector("[data-column='" + name + "']:not([disabled])");
+        var input = row && name && row.querySelector("td.col-" + name + " :is(input, select, textarea):not([disabled])");
         if (!input) { left += 1; return; }
         if (setValue(input, input.tagName === "TEXTAREA" ? value : value.trim())) filled += 1; else refused += 1;
       });
