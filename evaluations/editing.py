@@ -7,7 +7,9 @@ Every path that changes what an evaluation says — the edit page, the Django ad
 - updates rows in place (their ids are stable: comments and evidence keep their target), creates and deletes the
   unit's own rows;
 - writes the field history (FieldChange) with who did it and through which path, in a fixed number of queries;
-- stores what the scoring rules decide.
+- stores what the scoring rules decide;
+- refuses a change that makes the 说明 larger than its PDF can be rendered in time (text.document_problem: the
+  unit's rows and the whole document's text), after writing it and before committing, so nothing is left.
 
 `merge` is the three-way merge of a page saved after someone else saved (issue 13, item 3): the page carries
 fingerprints of the values it was opened with (`page_token`), so the fields only the other person changed are
@@ -20,10 +22,11 @@ from typing import NamedTuple
 
 from django.core import signing
 from django.db import connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Length
 from django.utils import timezone
 
-from evaluations import access, scoring, workflow
+from evaluations import access, scoring, text, workflow
 from evaluations.models import (
     EDITABLE_STATUSES,
     BudgetLine,
@@ -49,6 +52,10 @@ class StaleEdit(workflow.WorkflowError):
         super().__init__(message)
         self.changes = list(changes)
         self.conflicts = list(conflicts)
+
+
+class TooLong(workflow.WorkflowError):
+    """The change would make the 说明 larger than text.document_problem allows; nothing was written."""
 
 
 class Saved(NamedTuple):
@@ -199,6 +206,70 @@ def insert_rows(instances):
         cursor.executemany(sql, params)
 
 
+# --- The whole document's bound (text.document_problem) --------------------------------------------------
+
+
+def document_text_length(evaluation):
+    """text.document_length of an evaluation as loaded (with_document_data: no query)."""
+    return text.document_length(
+        budget_note=evaluation.budget_note, sections=[(s.body, s.points) for s in evaluation.sections.all()],
+        rows=evaluation.results.all(),
+    )
+
+
+def document_totals(evaluation_ids, chunk=500):
+    """{id: (text.document_length, self-set rows)} of the evaluations as stored, in three queries per chunk."""
+    ids = sorted(evaluation_ids)
+    totals = {pk: [0, 0] for pk in ids}
+    row_text = sum((Length(name) for name in text.ROW_TEXT_FIELDS[1:]), Length(text.ROW_TEXT_FIELDS[0]))
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        for pk, note in Evaluation.objects.filter(pk__in=part).values_list("pk", Length("budget_note")):
+            totals[pk][0] += note or 0
+        rows = (IndicatorResult.objects.filter(evaluation_id__in=part).values("evaluation_id")
+                .annotate(chars=Sum(row_text), units=Count("pk", filter=Q(indicator__isnull=True))).order_by())
+        for row in rows:
+            totals[row["evaluation_id"]][0] += row["chars"] or 0
+            totals[row["evaluation_id"]][1] += row["units"]
+        sections = NarrativeSection.objects.filter(evaluation_id__in=part).values_list(
+            "evaluation_id", Length("body"), "points")
+        for pk, body, points in sections:
+            totals[pk][0] += (body or 0) + text.section_length("", points)
+    return {pk: tuple(value) for pk, value in totals.items()}
+
+
+def _text_of(obj, name, value):
+    if isinstance(obj, NarrativeSection) and name == "points":
+        return text.section_length("", value)
+    counted = (isinstance(obj, IndicatorResult) and name in text.ROW_TEXT_FIELDS) or (
+        isinstance(obj, NarrativeSection) and name == "body") or (isinstance(obj, Evaluation) and name == "budget_note")
+    return len(str(value or "")) if counted else 0
+
+
+def _growth(change):
+    """(characters, self-set rows) the change adds to its document (negative: removes)."""
+    chars = sum(_text_of(obj, name, _current(obj, name)) - _text_of(obj, name, before)
+                for obj, old in change.edits for name, before in old.items())
+    chars += sum(text.document_length(budget_note="", sections=(), rows=[row]) for row in change.created)
+    chars -= sum(text.document_length(budget_note="", sections=(), rows=[row]) for row in change.deleted)
+    rows = sum(1 for row in change.created if row.indicator_id is None) - sum(
+        1 for row in change.deleted if row.indicator_id is None)
+    return chars, rows
+
+
+def check_documents(changes):
+    """Refuse (TooLong) when a change written in this transaction makes its document exceed the bound; a
+    document already over it from before may be saved as long as it does not grow."""
+    totals = document_totals([c.evaluation.pk for c in changes])
+    for change in changes:
+        length, units = totals[change.evaluation.pk]
+        chars, rows = _growth(change)
+        problem = text.document_problem(length=length, unit_rows=units, length_before=length - chars,
+                                        unit_rows_before=units - rows)
+        if problem:
+            raise TooLong(f"{change.evaluation}：{problem}" if len(changes) > 1 else problem)
+
+
 @dataclass
 class ContentChange:
     """What one save does to one evaluation (see save_content)."""
@@ -276,6 +347,7 @@ def _apply(changes, *, by, channel):
     IndicatorResult.objects.bulk_create(created, batch_size=1000)
     if deleted:
         IndicatorResult.objects.filter(indicator__isnull=True, pk__in=[r.pk for r in deleted]).delete()
+    check_documents(changes)
     insert_rows(history)
     return history
 

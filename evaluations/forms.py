@@ -438,6 +438,17 @@ class EvaluationContentForm:
         _edited, created, deleted = self.rows.changes()
         return {"created": created, "deleted": deleted}
 
+    def refuse(self, message):
+        """A refusal of the whole save (editing.TooLong), shown above the rows and in the checklist."""
+        self.rows.non_form_errors().append(message)
+
+    def document_length(self):
+        """text.document_length of the 说明 as the page shows it (typed, once validated): no query."""
+        kept = [f.instance for f in self.rows.forms if not (self.rows.is_bound and self.rows._should_delete_form(f))
+                and (f.instance.pk or f.has_changed())]
+        return text.document_length(budget_note=self.note.instance.budget_note,
+                                    sections=[(s.body, s.points) for s in self.sections.objects], rows=kept)
+
     def problems(self):
         """What the save would refuse in what is typed, as checklist problems at the place to fix (the rows'
         checks by rule are listed by checklist.problems, which asks the same scoring.row_errors)."""

@@ -141,6 +141,7 @@ def _page_context(request, evaluation):
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
         "text_limits": {
             "reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT, "deviation_reason": text.DEVIATION_REASON_LIMIT,
+            "document": text.DOCUMENT_TEXT_LIMIT,
         },
         "recheck": _recheck_of(user, evaluation),
     } | _side_forms(evaluation, user, scorecard)
@@ -201,6 +202,11 @@ def evaluation_edit(request, pk):
                 )
             except editing.StaleEdit as stale:
                 status, conflict = 409, stale
+            except editing.TooLong as refused:  # the whole 说明 too large: what was typed stays on the page
+                status = 400
+                form.refuse(refused.message)
+                if not request.htmx:
+                    messages.error(request, refused.message)
             except workflow.WorkflowError as refused:
                 messages.error(request, refused.message)
                 return _navigate(request, reverse("evaluations:detail", args=[evaluation.pk]))
@@ -284,6 +290,7 @@ def _edit_context(request, evaluation, form):
         "evidence_by_row": functools.cache(lambda: _evidence_by_row(context["evidence"])),
         "open_details": EditPageForm(request.POST).open_details(),
         "new_row": [new_row_view(form)],
+        "document_length": form.document_length(),  # 已用 M / N 字 (text.DOCUMENT_TEXT_LIMIT)
     }
 
 

@@ -10,12 +10,13 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from openpyxl import load_workbook
 
-from evaluations import access, editing, workflow
+from evaluations import access, editing, text, workflow
 from evaluations.models import (
     ContentChannel,
     Evaluation,
     Evidence,
     FieldChange,
+    IndicatorResult,
     ReviewComment,
 )
 from evaluations.spreadsheets import official
@@ -290,3 +291,120 @@ def test_no_path_changes_a_submitted_evaluation(demo):
         editing.save_content(fresh(demo), by=admin_user(), channel=ContentChannel.ADMIN_IMPORT, edits=[])
     assert not FieldChange.objects.exists()
 
+
+
+# --- The whole 说明 is bounded (issue 13, item 9: its PDF renders in under 3 s) --------------------------------
+
+
+def stored_length(evaluation):
+    return editing.document_totals([evaluation.pk])[evaluation.pk][0]
+
+
+@pytest.fixture
+def tight_budget(monkeypatch):
+    """The document's text budget set just above what an evaluation holds now (the real one is 50,000 字)."""
+
+    def tighten(evaluation, room=10):
+        monkeypatch.setattr(text, "DOCUMENT_TEXT_LIMIT", stored_length(evaluation) + room)
+        return text.DOCUMENT_TEXT_LIMIT
+
+    return tighten
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_save_over_the_documents_text_budget_is_refused_saying_what_to_shorten_and_keeps_the_input(
+        two_fillers, tight_budget, htmx):
+    evaluation, first, _second = two_fillers
+    limit = tight_budget(evaluation)
+    data = page(first, evaluation)
+    data["note-budget_note"] = "说明" * 30
+    response = first.post(edit_url(evaluation), data, **(HTMX if htmx else {}))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f"全部文字合计不能超过 {limit} 字（现为 {limit + 50} 字，超出 50 字），本次保存未生效。请精简" in html
+    assert "说明" * 30 in html  # what was typed is still on the page
+    after = fresh(evaluation)
+    assert (after.version, after.budget_note) == (evaluation.version, "")
+    assert not FieldChange.objects.filter(evaluation=evaluation).exists()
+
+
+def test_the_edit_page_shows_how_much_of_the_text_budget_is_used(two_fillers):
+    evaluation, first, _second = two_fillers
+    html = first.get(edit_url(evaluation)).content.decode()
+    assert f"全部文字已用 {stored_length(evaluation)} / {text.DOCUMENT_TEXT_LIMIT} 字" in html
+    data = page(first, evaluation)
+    data["note-budget_note"] = "十个字的预算说明文字"
+    html = first.post(f"/evaluations/{evaluation.pk}/edit/preview/", data, **HTMX).content.decode()
+    assert f"全部文字已用 {stored_length(evaluation) + 10} / {text.DOCUMENT_TEXT_LIMIT} 字" in html
+
+
+def test_a_document_over_the_budget_from_before_can_still_be_shortened(two_fillers, tight_budget, monkeypatch):
+    evaluation, first, _second = two_fillers
+    editing.save_content(evaluation, by=admin_of(evaluation), channel=ContentChannel.ADMIN,
+                         edits=[(with_note(evaluation, "长" * 40), {"budget_note": ""})])
+    monkeypatch.setattr(text, "DOCUMENT_TEXT_LIMIT", stored_length(evaluation) - 30)  # the limit came later
+    data = page(first, evaluation)
+    data["note-budget_note"] = "长" * 20  # shorter, still over
+    assert first.post(edit_url(evaluation), data).status_code == 302
+    assert fresh(evaluation).budget_note == "长" * 20
+    data = page(first, evaluation)
+    data["note-budget_note"] = "长" * 21  # longer again: refused
+    assert first.post(edit_url(evaluation), data).status_code == 400
+    assert fresh(evaluation).budget_note == "长" * 20
+
+
+def admin_of(evaluation):
+    return make_user(access.ADMIN)
+
+
+def with_note(evaluation, note):
+    evaluation = fresh(evaluation)
+    evaluation.budget_note = note
+    return evaluation
+
+
+def test_more_self_set_rows_than_allowed_are_refused_and_nothing_is_written(two_fillers, monkeypatch):
+    evaluation, _first, _second = two_fillers
+    units = evaluation.results.filter(indicator__isnull=True)
+    monkeypatch.setattr(text, "UNIT_ROW_LIMIT", units.count())
+    template = units.first()
+    extra = IndicatorResult(category=template.category, name="再加一行", rule="manual", comparison="qualitative",
+                            target_text="好", weight=Decimal("0"), order=99)
+    with pytest.raises(editing.TooLong, match=f"单位自设指标最多 {units.count()} 行（现为 {units.count() + 1} 行）"):
+        editing.save_content(fresh(evaluation), by=admin_of(evaluation), channel=ContentChannel.ADMIN, created=[extra])
+    assert units.count() == text.UNIT_ROW_LIMIT and fresh(evaluation).version == evaluation.version
+    # Removing one and adding one keeps the count: allowed.
+    editing.save_content(fresh(evaluation), by=admin_of(evaluation), channel=ContentChannel.ADMIN,
+                         created=[extra], deleted=[template])
+    assert set(units.values_list("name", flat=True)) >= {"再加一行"}
+
+
+def test_the_official_import_is_refused_over_the_budget_in_preview_and_confirm(demo, tight_budget):
+    row = entered_row(demo)
+    limit = tight_budget(demo)
+    version = demo.version
+
+    def change(ws):
+        ws.cell(cell_of(ws, row.name).row, official.COL["偏差原因分析及改进措施"]).value = "原" * 100
+
+    for dry_run in (True, False):
+        result = official.import_official(edited_workbook(demo, change), by=admin_user(), dry_run=dry_run)
+        assert any(f"全部文字合计不能超过 {limit} 字" in p for p in result.problems), result.problems
+    assert fresh(demo).version == version and not FieldChange.objects.filter(evaluation=demo).exists()
+    assert demo.results.get(pk=row.pk).deviation_reason == row.deviation_reason
+
+
+def test_the_admin_import_is_refused_over_the_budget(demo, tight_budget):
+    from evaluations.spreadsheets.resources import IndicatorResultResource
+
+    row = entered_row(demo)
+    limit = tight_budget(demo)
+    dataset = IndicatorResultResource().export(Evaluation.objects.filter(pk=demo.pk))
+    index = dataset["三级指标"].index(row.name)
+    values = list(dataset[index])
+    values[dataset.headers.index("偏差原因分析及改进措施")] = "原" * 100
+    dataset[index] = values
+    result = IndicatorResultResource().import_data(dataset, dry_run=False, user=admin_user())
+    assert result.has_errors()
+    assert any(f"全部文字合计不能超过 {limit} 字" in str(e.error) for e in result.base_errors)
+    assert fresh(demo).version == demo.version and not FieldChange.objects.filter(evaluation=demo).exists()

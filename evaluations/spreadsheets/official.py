@@ -441,6 +441,8 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
                 raise _DryRun
     except _DryRun:
         pass
+    except editing.TooLong as refused:  # the whole 说明 too large (text.document_problem): nothing written
+        problems.append(f"{result.unit.name} {result.year} 年的自评：{refused.message}")
     return result
 
 
