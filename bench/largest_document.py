@@ -12,6 +12,7 @@ Run it to measure (a scratch SQLite database in /tmp, the demo loaded; CPU and w
     /work/main/.venv/bin/python bench/largest_document.py [--runs 3] [--extra-rows 100]
 """
 
+import io
 import os
 import sys
 import time
@@ -134,7 +135,7 @@ def _measure(label, build, runs):
     from evaluations.documents import html_pdf
     from evaluations.models import Evaluation
 
-    call_command("load_demo", "--force", stdout=open(os.devnull, "w"))
+    call_command("load_demo", "--force", stdout=io.StringIO())
     evaluation = build(Evaluation.objects.get(unit__code="440113-HLZ", framework__year=2024))
     evaluation = Evaluation.objects.with_document_data().get(pk=evaluation.pk)
     html_pdf.render_pdf(evaluation)  # fonts and CSS loaded once, as in a running worker
