@@ -81,6 +81,37 @@ class SafeInputMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class OpenedVersionForm(forms.ModelForm):
+    """An admin change form that carries the record's version as the page was opened: saving a record someone
+    else changed meanwhile is refused with the form's error, never written over their change (as the edit pages'
+    conflicts are, issue 13)."""
+
+    opened_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    record_label = "记录"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["opened_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and cleaned.get("opened_version") != self.instance.version:
+            raise ValidationError(
+                f"您打开此页后，其他人修改了这份{self.record_label}（或页面不完整），本次保存未生效。"
+                "请复制您的修改，刷新页面，核对后再保存。"
+            )
+        return cleaned
+
+
+class EvaluationAdminForm(OpenedVersionForm):
+    record_label = "自评"
+
+    class Meta:
+        model = Evaluation
+        fields = ["unit", "framework", "budget_note"]
+
+
 class SharedChoicesMixin:
     """Foreign-key dropdowns repeated on every inline row are read from the database once per request."""
 
@@ -273,7 +304,8 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
     search_fields = ["unit__name", "unit__code", "unit__short_name"]
     readonly_fields = ["status", "version", "published_at", "created_at", "updated_at", "updated_by"]
     actions = ["publish_selected"]
-    fields = ["unit", "framework", "budget_note", *readonly_fields]
+    form = EvaluationAdminForm
+    fields = ["unit", "framework", "budget_note", "opened_version", *readonly_fields]
     inlines = [BudgetLineInline, IndicatorResultInline, NarrativeSectionInline]
 
     def get_queryset(self, request):
@@ -342,7 +374,8 @@ class EvaluationAdmin(SafeInputMixin, ExcelAdminMixin, admin.ModelAdmin):
             deleted += formset.deleted_objects
         try:
             editing.save_content(form.instance, by=request.user, channel=editing.CHANNEL.ADMIN,
-                                 expected_version=form.instance.version, edits=edits, created=created, deleted=deleted)
+                                 expected_version=form.cleaned_data["opened_version"], edits=edits, created=created,
+                                 deleted=deleted)
         except workflow.WorkflowError as refused:
             self.message_user(request, f"未保存：{refused.message}", messages.ERROR)
 
@@ -552,7 +585,9 @@ class ProjectIndicatorInline(SafeInputMixin, SharedChoicesMixin, admin.TabularIn
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ProjectAdminForm(forms.ModelForm):
+class ProjectAdminForm(OpenedVersionForm):
+    record_label = "项目"
+
     class Meta:
         model = Project
         fields = [

@@ -448,26 +448,38 @@ def _fingerprint(value):
     return hashlib.blake2b(as_text(value).encode(), digest_size=6).hexdigest()
 
 
+_KINDS = {IndicatorResult: "r", BudgetLine: "b", NarrativeSection: "s", Evaluation: "e", Project: "p",
+          ProjectIndicator: "i"}
+
+
 def field_key(obj, name):
-    kind = {IndicatorResult: "r", BudgetLine: "b", NarrativeSection: "s", Evaluation: "e"}[type(obj)]
-    return f"{kind}{obj.pk}.{name}"
+    return f"{_KINDS[type(obj)]}{obj.pk}.{name}"
 
 
-def page_token(evaluation, fields, *, keep=None):
-    """What the page carries about the values it shows: the version and a fingerprint of each editable field
-    (`fields`: (object, [field names]) pairs). `keep`: fingerprints to carry over unchanged (of a conflict
-    not yet decided, so it stays refused until the user picks a value)."""
+class Token(NamedTuple):
+    version: int  # of the record the page edits (the evaluation, or the project)
+    base: dict  # {field key: fingerprint of the value the page was opened with}
+    since: int | None  # a project page: its package's version then (whose history the conflict box lists)
+
+
+def page_token(record, fields, *, keep=None, since=None):
+    """What the page carries about the values it shows: the version of `record` (the evaluation, or the project
+    of a project page) and a fingerprint of each editable field (`fields`: (object, [field names]) pairs).
+    `keep`: fingerprints to carry over unchanged (of a conflict not yet decided, so it stays refused until the
+    user picks a value)."""
     prints = {field_key(obj, name): _fingerprint(getattr(obj, name)) for obj, names in fields for name in names}
     prints.update(keep or {})
-    return signing.dumps({"v": evaluation.version, "f": prints}, salt="evaluations.edit", compress=True)
+    data = {"v": record.version, "f": prints} | ({"s": since} if since is not None else {})
+    return signing.dumps(data, salt="evaluations.edit", compress=True)
 
 
 def read_token(token):
-    """(version, {key: fingerprint}), or None for a token that is missing or not ours."""
+    """Token(version, base, since), or None for a token that is missing or not ours."""
     try:
         data = signing.loads(token or "", salt="evaluations.edit")
-        return int(data["v"]), dict(data["f"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        since = data.get("s")
+        return Token(int(data["v"]), dict(data["f"]), None if since is None else int(since))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
@@ -515,21 +527,29 @@ def merge(proposals, base, choices):
     return edits, conflicts
 
 
+def _merge_page(token, proposals, choices):
+    loaded = read_token(token)
+    if loaded is None:
+        raise StaleEdit("页面已过期或不完整，本次保存未生效。请复制您填写的内容，刷新页面后再保存。")
+    edits, conflicts = merge(proposals, loaded.base, choices or {})
+    return edits, conflicts, loaded
+
+
+def _conflicting(conflicts, changes):
+    return StaleEdit(
+        f"您打开页面后，其他人修改了同样的 {len(conflicts)} 处内容，本次保存未生效。"
+        "请在下面逐项选择保留哪个值，再点击“保存”。",
+        changes, conflicts,
+    )
+
+
 def save_page(evaluation, *, by, token, proposals, choices=None, created=(), deleted=()):
     """Save the edit page. `token` is what the page carried (`page_token`): a page opened before someone else
     saved has its changes merged into theirs (`merge`); a field both changed refuses the whole save (StaleEdit
     with its conflicts) until the user picks a value; nothing is written then."""
-    loaded = read_token(token)
-    if loaded is None:
-        raise StaleEdit("页面已过期或不完整，本次保存未生效。请复制您填写的内容，刷新页面后再保存。")
-    version, base = loaded
-    edits, conflicts = merge(proposals, base, choices or {})
+    edits, conflicts, loaded = _merge_page(token, proposals, choices)
     if conflicts:
-        raise StaleEdit(
-            f"您打开页面后，其他人修改了同样的 {len(conflicts)} 处内容，本次保存未生效。"
-            "请在下面逐项选择保留哪个值，再点击“保存”。",
-            changes_since(evaluation, version), conflicts,
-        )
+        raise _conflicting(conflicts, changes_since(evaluation, loaded.version))
     # The merge read the stored values loaded with this request: saved only if nobody saved in between.
     return save_content(evaluation, by=by, channel=CHANNEL.EDIT_PAGE, expected_version=evaluation.version,
                         edits=edits, created=created, deleted=deleted)
@@ -614,6 +634,32 @@ def save_project(project, *, by, expected_version, edits=(), created=(), deleted
     FieldChange.objects.bulk_create(history)
     fresh = Project.objects.with_table_data().get(pk=project.pk)
     return fresh, fresh.refresh_scores()
+
+
+def project_page_token(project, fields):
+    """page_token of a project's edit page: the project's version, and its package's (for the conflict box)."""
+    return page_token(project, fields, since=project.evaluation.version)
+
+
+class ProjectSaved(NamedTuple):
+    project: Project
+    scorecard: object
+    merged: bool  # someone else's changes, saved after the page was opened, were kept
+
+
+def save_project_page(project, *, by, token, proposals, choices=None, created=(), deleted=()):
+    """Save a project's edit page, merged as the evaluation's edit page is (`save_page`, `merge`): what only the
+    other person changed since the page was opened is kept, what only this person changed is applied, a field both
+    changed refuses the save (StaleEdit with its conflicts, nothing written) until the user picks a value."""
+    edits, conflicts, loaded = _merge_page(token, proposals, choices)
+    if conflicts:
+        label = f"项目“{project.name}”"
+        changes = [c for c in changes_since(project.evaluation, loaded.since or 0) if c.object_label.startswith(label)]
+        raise _conflicting(conflicts, changes)
+    # The merge read the stored values loaded with this request: saved only if nobody saved in between.
+    fresh, card = save_project(project, by=by, expected_version=project.version, edits=edits, created=created,
+                               deleted=deleted)
+    return ProjectSaved(fresh, card, loaded.version != project.version)
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ from django import forms
 from django.forms import BaseModelFormSet, modelformset_factory
 
 from evaluations import text
-from evaluations.forms import _style, form_field
+from evaluations.forms import EditPageForm, _style, form_field
 from evaluations.models import Project, ProjectIndicator, ProjectTemplateIndicator
 
 FUND_FIELDS = [f"{source}_{column}" for source in ("fiscal", "carryover", "other")
@@ -207,13 +207,41 @@ class ProjectContentForm:
                 }))
         return {"edits": edits, "created": created, "deleted": deleted}
 
+    def created_and_deleted(self):
+        changes = self.changes()
+        return {"created": changes["created"], "deleted": changes["deleted"]}
+
+    def _editable_fields(self):
+        """(object, [field names], form) for every field of the project and its saved rows the page may change."""
+        pairs = [(self.header.instance, [n for n in self.header.fields if n in self.header._meta.fields], self.header)]
+        for form in self.rows.forms:
+            if form.instance.pk is not None and not (self.rows.is_bound and self._deleted(form)):
+                category = self._category(form.instance.category_id)
+                if category is not None and not ProjectIndicator.category.is_cached(form.instance):
+                    form.instance.category = category  # the 二级 already loaded, not a query per row
+                pairs.append((form.instance, [n for n in form.fields if n in form._meta.fields], form))
+        return pairs
+
+    def token_fields(self):
+        """For editing.project_page_token: what the page was opened with."""
+        return [(obj, names) for obj, names, _form in self._editable_fields()]
+
+    def proposals(self):
+        """For editing.save_project_page: (object holding what was posted, {field: value stored when loaded})."""
+        return [
+            (obj, {n: (self._category(form.initial.get(n)) if n == "category" else form.initial.get(n)) for n in names})
+            for obj, names, form in self._editable_fields()
+        ]
+
     def _category(self, pk):
         return next((c for c in self.rows.categories if c.pk == pk), None)
 
 
-class ProjectPageForm(forms.Form):
-    """What the edit page posts beside the project's content: the version it was opened at. A missing or garbled
-    version counts as stale, so the save is refused with the conflict message, never applied blind."""
+class ProjectPageForm(EditPageForm):
+    """What the edit page posts beside the project's content: the token it was opened with and the choices made in
+    the conflict box (as the evaluation's edit page, EditPageForm: editing.save_project_page merges), and the
+    version it was opened at. A missing or garbled token counts as stale, so the save is refused, never applied
+    blind."""
 
     version = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
 

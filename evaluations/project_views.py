@@ -170,20 +170,25 @@ def project_edit(request, project_pk):
         return redirect("evaluations:projects", project.evaluation_id)
     template = project.project_framework.linked_template()
     form = ProjectContentForm(project, template, request.POST if request.method == "POST" else None)
-    version, status = project.version, 200
+    version, status, conflict = project.version, 200, None
+    # Merged as the evaluation's edit page is (editing.save_project_page): the token stays until a save succeeds.
+    page = ProjectPageForm(request.POST if request.method == "POST" else None)
+    token = page.token() if page.is_bound else editing.project_page_token(project, form.token_fields())
     if request.method == "POST":
-        version = ProjectPageForm(request.POST).version_seen()
         if form.is_valid():
             try:
-                saved, _card = editing.save_project(project, by=request.user, expected_version=version, **form.changes())
+                saved = editing.save_project_page(
+                    project, by=request.user, token=token, proposals=form.proposals(),
+                    choices=page.conflict_choices(), **form.created_and_deleted(),
+                )
             except editing.StaleEdit as stale:
-                messages.error(request, stale.message)
-                status, version = 409, Project.objects.values_list("version", flat=True).get(pk=project.pk)
+                status, conflict = 409, stale
             except workflow.WorkflowError as refused:
                 messages.error(request, refused.message)
                 return redirect("evaluations:project", project.pk)
             else:
-                messages.success(request, f"已保存项目“{saved.name}”：总分 {saved.total_score} 分。")
+                merged = "打开页面后其他人保存的修改也已保留。" if saved.merged else ""
+                messages.success(request, f"已保存项目“{saved.project.name}”：总分 {saved.project.total_score} 分。{merged}")
                 return redirect("evaluations:project_edit", project.pk)
         else:
             status = 400
@@ -191,6 +196,7 @@ def project_edit(request, project_pk):
     card = _live_card(project, form)
     return render(request, "evaluations/project_edit.html", {
         "project": project, "evaluation": project.evaluation, "form": form, "card": card, "version": version,
+        "base_token": token, "conflict": conflict,
         "problems": checklist.project_problems(form.header.instance, card),
         "rows": _row_forms(form, card), **_form_parts(form, card),
     }, status=status)

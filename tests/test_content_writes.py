@@ -302,7 +302,7 @@ def stored_length(evaluation):
 
 @pytest.fixture
 def tight_budget(monkeypatch):
-    """The document's text budget set just above what an evaluation holds now (the real one is 50,000 字)."""
+    """The document's text budget set just above what an evaluation holds now (the real one is text.DOCUMENT_TEXT_LIMIT)."""
 
     def tighten(evaluation, room=10):
         monkeypatch.setattr(text, "DOCUMENT_TEXT_LIMIT", stored_length(evaluation) + room)
@@ -408,3 +408,46 @@ def test_the_admin_import_is_refused_over_the_budget(demo, tight_budget):
     assert result.has_errors()
     assert any(f"全部文字合计不能超过 {limit} 字" in str(e.error) for e in result.base_errors)
     assert fresh(demo).version == demo.version and not FieldChange.objects.filter(evaluation=demo).exists()
+
+
+# --- The admin's change forms carry the version they were opened at ------------------------------------------
+
+
+def test_an_admin_save_of_an_evaluation_someone_changed_meanwhile_is_refused(two_fillers):
+    evaluation, first, _second = two_fillers
+    client = login(make_user(access.ADMIN))
+    url = f"/admin/evaluations/evaluation/{evaluation.pk}/change/"
+    data = form_data(client.get(url).content.decode(), "evaluation_form")
+    filler_page = page(first, evaluation)
+    filler_page["note-budget_note"] = "填报人刚写的说明"
+    assert first.post(edit_url(evaluation), filler_page).status_code == 302
+    data["budget_note"] = "管理员改的说明"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "您打开此页后，其他人修改了这份自评（或页面不完整），本次保存未生效。" in response.content.decode()
+    assert fresh(evaluation).budget_note == "填报人刚写的说明"
+    assert not FieldChange.objects.filter(channel=ContentChannel.ADMIN).exists()
+    data = form_data(client.get(url).content.decode(), "evaluation_form")  # opened again: saved
+    data["budget_note"] = "管理员改的说明"
+    assert client.post(url, data).status_code == 302
+    assert fresh(evaluation).budget_note == "管理员改的说明"
+
+
+def test_an_admin_save_of_a_project_someone_changed_meanwhile_is_refused():
+    from evaluations.models import Project
+    from tests.factories import make_project, make_project_framework
+
+    make_project_framework()
+    evaluation = make_evaluation()
+    project = make_project(evaluation)
+    client = login(make_user(access.ADMIN))
+    url = f"/admin/evaluations/project/{project.pk}/change/"
+    data = {k: v for k, v in form_data(client.get(url).content.decode(), form_id=None).items() if not k.startswith("_")}
+    project.goal_actual = "填报人刚写的完成情况"
+    editing.save_project(project, by=make_user(access.FILLER, units=[evaluation.unit]),
+                         expected_version=project.version, edits=[(project, {"goal_actual": "实际完成情况"})])
+    data.update(goal_actual="管理员改的完成情况", _save="保存")
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "其他人修改了这份项目" in response.content.decode()
+    assert Project.objects.get(pk=project.pk).goal_actual == "填报人刚写的完成情况"

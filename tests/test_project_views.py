@@ -156,16 +156,82 @@ def test_a_bad_value_keeps_everything_unsaved_and_says_what_to_fix(package):
     assert project.total_score == D("100.00") and project.version == 1
 
 
-def test_a_stale_page_is_refused(package):
+@pytest.fixture
+def two_on_one_project(package):
+    """Two fillers of the unit with the same project's edit page open (issue 13: merged as the evaluation's is)."""
+    evaluation, filler = package
+    project = make_project(evaluation)
+    first, second = client_for(filler), client_for(make_user(access.FILLER, units=[evaluation.unit]))
+    return project, first, edit_data(first, project), second, edit_data(second, project)
+
+
+def edit_url(project):
+    return f"/evaluations/projects/{project.pk}/edit/"
+
+
+def test_two_people_changing_different_fields_of_a_project_both_keep_their_change(two_on_one_project):
+    project, first, mine, second, theirs = two_on_one_project
+    mine["project-goal_actual"] = "第一人写的完成情况"
+    assert first.post(edit_url(project), mine).status_code == 302
+    theirs[field_of_row(theirs, "完成数量", "deviation_reason")] = "第二人写的原因"
+    response = second.post(edit_url(project), theirs, follow=True)
+    assert "打开页面后其他人保存的修改也已保留。" in response.content.decode()
+    project = Project.objects.get(pk=project.pk)
+    assert project.goal_actual == "第一人写的完成情况"
+    assert project.indicators.get(name="完成数量").deviation_reason == "第二人写的原因"
+    assert FieldChange.objects.filter(new_value="第一人写的完成情况").exists()
+    assert FieldChange.objects.filter(new_value="第二人写的原因").exists()
+
+
+def test_a_project_field_both_changed_is_refused_with_both_values_until_the_user_picks_mine(two_on_one_project):
+    project, first, mine, second, theirs = two_on_one_project
+    mine["project-goal_actual"] = "第一人写的完成情况"
+    assert first.post(edit_url(project), mine).status_code == 302
+    theirs["project-goal_actual"] = "第二人写的完成情况"
+    theirs[field_of_row(theirs, "完成数量", "deviation_reason")] = "第二人写的原因"
+    for _click in range(2):  # saving again as the page invites never overwrites
+        response = second.post(edit_url(project), theirs)
+        html = response.content.decode()
+        assert response.status_code == 409
+        assert "其他人修改了同样的 1 处内容" in html
+        assert re.search(r'conflict-mine">第二人写的完成情况<.*conflict-theirs">第一人写的完成情况<', html, re.S)
+        assert re.search(r'<textarea[^>]*name="project-goal_actual"[^>]*>\s*第二人写的完成情况</textarea>', html)  # kept
+        assert 'form="project-form" name="resolve-' in html
+        theirs["base"] = re.search(r'name="base" value="([^"]+)"', html).group(1)
+        stored = Project.objects.get(pk=project.pk)
+        assert stored.goal_actual == "第一人写的完成情况"
+        assert stored.indicators.get(name="完成数量").deviation_reason == ""
+    key = re.search(r'name="resolve-([^"]+)" value="mine"', html).group(1)
+    assert second.post(edit_url(project), dict(theirs, **{f"resolve-{key}": "mine"})).status_code == 302
+    stored = Project.objects.get(pk=project.pk)
+    assert stored.goal_actual == "第二人写的完成情况"
+    assert stored.indicators.get(name="完成数量").deviation_reason == "第二人写的原因"
+
+
+def test_picking_the_other_persons_project_value_keeps_it_and_saves_the_rest(two_on_one_project):
+    project, first, mine, second, theirs = two_on_one_project
+    mine[field_of_row(mine, "受益人数", "actual_value")] = "80"
+    assert first.post(edit_url(project), mine).status_code == 302
+    theirs[field_of_row(theirs, "受益人数", "actual_value")] = "120"
+    theirs["project-goal_expected"] = "第二人写的目标"
+    html = second.post(edit_url(project), theirs).content.decode()
+    key = re.search(r'name="resolve-([^"]+)" value="theirs"', html).group(1)
+    assert second.post(edit_url(project), dict(theirs, **{f"resolve-{key}": "theirs"})).status_code == 302
+    stored = Project.objects.get(pk=project.pk)
+    assert stored.indicators.get(name="受益人数").actual_value == D("80")
+    assert stored.goal_expected == "第二人写的目标"
+
+
+def test_a_project_page_without_its_token_is_refused_not_saved(package):
     evaluation, filler = package
     project = make_project(evaluation)
     client = client_for(filler)
     data = edit_data(client, project)
-    Project.objects.filter(pk=project.pk).update(version=5)
+    data.pop("base")
     data["project-goal_actual"] = "改过的内容"
-    response = client.post(f"/evaluations/projects/{project.pk}/edit/", data)
+    response = client.post(edit_url(project), data)
     assert response.status_code == 409
-    assert "其他人已保存了修改" in response.content.decode()
+    assert "页面已过期或不完整" in response.content.decode()
     assert Project.objects.get(pk=project.pk).goal_actual == "实际完成情况"
 
 
