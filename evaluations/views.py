@@ -114,10 +114,14 @@ def evaluation_start(request):
         Evaluation.objects.filter(unit=unit, framework__year__lt=framework.year).order_by("-framework__year").first()
         if form.cleaned_data["from_previous"] else None
     )
+    evaluation = None
     if previous:
-        evaluation = editing.start_from_previous(unit=unit, framework=framework, previous=previous, by=request.user)
-        messages.success(request, f"已创建{evaluation}，并沿用了{previous.year}年的自设指标、目标和说明文字（已标注“沿用上年”），请逐项核实、修改。")
-    else:
+        try:
+            evaluation = editing.start_from_previous(unit=unit, framework=framework, previous=previous, by=request.user)
+            messages.success(request, f"已创建{evaluation}，并沿用了{previous.year}年的自设指标、目标和说明文字（已标注“沿用上年”），请逐项核实、修改。")
+        except editing.TooLong as refused:  # last year's, stored before the whole-document bound, is over it
+            messages.warning(request, f"未能沿用{previous.year}年的内容：{refused.message}")
+    if evaluation is None:
         evaluation = Evaluation.objects.start(unit=unit, framework=framework, by=request.user)
         messages.success(request, f"已创建{evaluation}，请逐项填写。")
     return redirect("evaluations:edit", evaluation.pk)

@@ -181,6 +181,18 @@ def test_starting_from_last_year_records_what_was_carried_forward():
     assert evaluation.results.filter(copied_from_previous_year=True).count() == 3
 
 
+def test_starting_from_a_last_year_over_the_whole_document_bound_starts_afresh_and_says_why(monkeypatch):
+    previous = make_evaluation(extra_rows=2)
+    filler = make_user(access.FILLER, units=[previous.unit])
+    make_framework(2025)
+    monkeypatch.setattr(text, "UNIT_ROW_LIMIT", 2)  # last year's 3 unit rows were stored before the bound
+    response = login(filler).post("/evaluations/start/", {"unit": previous.unit.pk, "year": 2025, "from_previous": "1"},
+                                  follow=True)
+    assert "未能沿用2024年的内容：单位自设指标最多 2 行（现为 3 行）" in response.content.decode()
+    evaluation = Evaluation.objects.get(unit=previous.unit, framework__year=2025)
+    assert not evaluation.results.filter(copied_from_previous_year=True).exists()
+
+
 def official_bytes(evaluation):
     buf = io.BytesIO()
     official.official_workbook(Evaluation.objects.with_document_data().get(pk=evaluation.pk)).save(buf)

@@ -106,6 +106,44 @@ def messages_of(response):
     return [str(m) for m in response.context["messages"]]
 
 
+def test_the_whole_document_counts_every_text_the_unit_writes_and_what_the_stored_rows_hold():
+    evaluation = make_evaluation(extra_rows=2)
+    rows = list(evaluation.results.all())
+    rows[0].deviation_reason, rows[0].actual_text = "原因" * 5, "完成"
+    section = evaluation.sections.all()[0]
+    section.body, section.points = "正文" * 10, ["要点一", "要点二"]
+    evaluation.budget_note = "说明" * 3
+    typed = text.document_length(budget_note=evaluation.budget_note, rows=rows,
+                                 sections=[(s.body, s.points) for s in evaluation.sections.all()])
+    before = text.document_length(budget_note="", rows=[], sections=[])
+    assert before == 0
+    expected = 6 + 20 + 6 + 10 + 2 + sum(len(r.name) + len(r.target_text) for r in rows) + sum(
+        len(s.body) for s in evaluation.sections.all()[1:])
+    assert typed == expected
+    from evaluations import editing
+
+    editing.save_content(evaluation, by=make_user(access.ADMIN), channel="admin", edits=[
+        (rows[0], {"deviation_reason": "", "actual_text": ""}), (section, {"body": "", "points": []}),
+        (evaluation, {"budget_note": ""}),
+    ])
+    units = sum(1 for r in rows if r.indicator_id is None)
+    assert editing.document_totals([evaluation.pk])[evaluation.pk] == (typed, units)  # the database counts the same
+
+
+def test_the_whole_documents_refusal_says_the_limit_what_it_is_and_what_to_shorten():
+    limit = text.DOCUMENT_TEXT_LIMIT
+    assert text.document_problem(length=limit, unit_rows=text.UNIT_ROW_LIMIT) is None
+    assert text.document_problem(length=limit + 7, unit_rows=1) == (
+        f"全部文字合计不能超过 {limit} 字（现为 {limit + 7} 字，超出 7 字），本次保存未生效。"
+        "请精简说明各部分正文、分条要点或各指标的偏差原因、定性完成情况后再保存。"
+    )
+    assert text.document_problem(length=1, unit_rows=text.UNIT_ROW_LIMIT + 1).startswith(
+        f"单位自设指标最多 {text.UNIT_ROW_LIMIT} 行（现为 {text.UNIT_ROW_LIMIT + 1} 行）")
+    # Over from before the limit: saved while it does not grow.
+    assert text.document_problem(length=limit + 7, unit_rows=1, length_before=limit + 9) is None
+    assert text.document_problem(length=1, unit_rows=40, unit_rows_before=40) is None
+
+
 def test_comments_answers_and_reasons_are_bounded_by_their_forms(cast):
     evaluation, filler, reviewer, admin = cast
     url = f"/evaluations/{evaluation.pk}"
