@@ -109,3 +109,36 @@ def test_a_save_refused_for_errors_shows_them_keeps_the_input_and_the_page_still
     saved = Evaluation.objects.get(pk=evaluation.pk)
     assert saved.budget_note == "要保留的说明"
     assert saved.results.filter(name="新加的指标").exists()
+
+
+def test_two_people_on_one_project_are_merged_and_a_conflict_is_decided_in_the_box(evaluation, new_page, shots):
+    from evaluations.models import Project
+    from tests.factories import make_project, make_project_framework
+
+    make_project_framework()
+    project = make_project(evaluation)
+    make_user("填报人", units=[evaluation.unit], username="tianbao2")
+    first, second = new_page(), new_page()
+    for page, name in ((first, "tianbao"), (second, "tianbao2")):
+        login(page, name, PASSWORD)
+        page.goto(f"/evaluations/projects/{project.pk}/edit/")
+    first.locator("textarea[name=project-goal_actual]").fill("第一位同事的完成情况")
+    first.locator("textarea[name=project-goal_expected]").fill("第一位同事的目标")
+    first.get_by_role("button", name="保存").first.click()
+    expect(first.locator("body")).to_contain_text("已保存项目")
+
+    second.locator("textarea[name=project-goal_actual]").fill("第二位同事的完成情况")
+    second.get_by_role("button", name="保存").first.click()
+    expect(second.locator("#conflict")).to_contain_text("其他人修改了同样的 1 处内容")
+    expect(second.locator("#conflict .conflict-theirs")).to_contain_text("第一位同事的完成情况")
+    expect(second.locator("textarea[name=project-goal_actual]")).to_have_value("第二位同事的完成情况")
+    shots(second, "项目两人同时修改同一处被拒绝")
+    second.get_by_role("button", name="保存").first.click()  # again, without choosing: refused again
+    expect(second.locator("#conflict")).to_contain_text("其他人修改了同样的 1 处内容")
+    assert Project.objects.get(pk=project.pk).goal_actual == "第一位同事的完成情况"
+
+    second.locator("#conflict input[value=mine]").check()
+    second.get_by_role("button", name="保存").first.click()
+    expect(second.locator("body")).to_contain_text("打开页面后其他人保存的修改也已保留。")
+    stored = Project.objects.get(pk=project.pk)
+    assert (stored.goal_actual, stored.goal_expected) == ("第二位同事的完成情况", "第一位同事的目标")
