@@ -239,16 +239,8 @@ class ProjectContentForm:
 
 class ProjectPageForm(EditPageForm):
     """What the edit page posts beside the project's content: the token it was opened with and the choices made in
-    the conflict box (as the evaluation's edit page, EditPageForm: editing.save_project_page merges), and the
-    version it was opened at. A missing or garbled token counts as stale, so the save is refused, never applied
-    blind."""
-
-    version = forms.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
-
-    def version_seen(self):
-        self.is_valid()
-        version = self.cleaned_data.get("version")
-        return -1 if version is None else version
+    the conflict box, as the evaluation's edit page (EditPageForm; editing.save_project_page merges). A missing or
+    garbled token counts as a stale page, so the save is refused, never applied blind."""
 
 
 class ProjectDeleteForm(forms.Form):

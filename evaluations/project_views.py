@@ -170,7 +170,7 @@ def project_edit(request, project_pk):
         return redirect("evaluations:projects", project.evaluation_id)
     template = project.project_framework.linked_template()
     form = ProjectContentForm(project, template, request.POST if request.method == "POST" else None)
-    version, status, conflict = project.version, 200, None
+    status, conflict = 200, None
     # Merged as the evaluation's edit page is (editing.save_project_page): the token stays until a save succeeds.
     page = ProjectPageForm(request.POST if request.method == "POST" else None)
     token = page.token() if page.is_bound else editing.project_page_token(project, form.token_fields())
@@ -195,7 +195,7 @@ def project_edit(request, project_pk):
             messages.error(request, "有内容需要修改，请查看标红的字段。已填写的内容都保留在页面上，尚未保存。")
     card = _live_card(project, form)
     return render(request, "evaluations/project_edit.html", {
-        "project": project, "evaluation": project.evaluation, "form": form, "card": card, "version": version,
+        "project": project, "evaluation": project.evaluation, "form": form, "card": card,
         "base_token": token, "conflict": conflict,
         "problems": checklist.project_problems(form.header.instance, card),
         "rows": _row_forms(form, card), **_form_parts(form, card),

@@ -279,9 +279,9 @@ def test_project_delete_and_version_through_their_forms():
         assert "请勾选“确认删除”后再删除项目。" in flash(refused)
     data = form_data(client.get(f"/evaluations/projects/{project.pk}/edit/").content.decode(), form_id="project-form")
     data["project-goal_actual"] = "改过的内容"
-    for garbled in ("abc", "-5", "9" * 30, ""):  # a page whose version is not a version is a stale page
-        response = client.post(f"/evaluations/projects/{project.pk}/edit/", data | {"version": garbled})
-        assert response.status_code == 409 and "其他人已保存了修改" in response.content.decode()
+    for garbled in ("abc", "-5", "9" * 30, "", data["base"][:-2]):  # a page whose token is not ours is a stale page
+        response = client.post(f"/evaluations/projects/{project.pk}/edit/", data | {"base": garbled})
+        assert response.status_code == 409 and "页面已过期或不完整" in response.content.decode()
     assert Project.objects.get(pk=project.pk).goal_actual == "实际完成情况"
     assert client.post(f"/evaluations/projects/{project.pk}/edit/", data).status_code == 302
     assert client.post(f"/evaluations/projects/{project.pk}/delete/", {"confirm": "1"}).status_code == 302
