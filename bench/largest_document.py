@@ -174,7 +174,7 @@ def main():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    print(f"开始 {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}，uptime：{os.popen('uptime').read().strip()}")
+    print(f"开始 {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}，uptime：{os.popen('TZ=UTC uptime').read().strip()}")
     print(f"上限：每节 {limits.SECTION_LIMIT} 字，偏差原因 {limits.DEVIATION_REASON_LIMIT} 字，"
           f"自设指标 {limits.UNIT_ROW_LIMIT} 行，全部文字 {limits.DOCUMENT_TEXT_LIMIT} 字；每项 {args.runs} 次")
     print("| 说明 | 指标行 | 全部文字（字） | PDF KB | CPU 最短 / 最长 s | 墙钟 最短 / 最长 s |")
@@ -190,7 +190,7 @@ def main():
     if args.extra_rows:
         _measure(f"对照：单项上限、另加 {args.extra_rows} 行自设指标（新上限不允许）",
                  lambda e: fill_to_limits(e, args.extra_rows), args.runs)
-    print(f"结束 {time.strftime('%H:%M:%S UTC', time.gmtime())}，uptime：{os.popen('uptime').read().strip()}")
+    print(f"结束 {time.strftime('%H:%M:%S UTC', time.gmtime())}，uptime：{os.popen('TZ=UTC uptime').read().strip()}")
 
 
 if __name__ == "__main__":
