@@ -259,6 +259,7 @@ class ProjectEvidenceForm(forms.Form):
     row = forms.ChoiceField(label="对应指标（可选）", required=False)
 
     def __init__(self, *args, project, rows, types="", **kwargs):
+        kwargs.setdefault("auto_id", "evidence-%s")  # apart from the comment form's ids on the same page
         super().__init__(*args, **kwargs)
         self.project = project
         self.rows_by_pk = {str(r.pk): r for r in rows if r.pk is not None}
