@@ -125,3 +125,17 @@ def test_caps_off_leave_the_sum(db):
     card = Evaluation.objects.get(pk=evaluation.pk).scorecard()
     assert card.total == card.rows_total and not card.capped.explanation
     assert scoring.quantize(Evaluation.objects.with_total_score().get(pk=evaluation.pk).total_score_sum) == card.total
+
+
+def test_a_recheck_compares_totals_under_the_same_cap(capped):
+    from evaluations import rechecks
+    from evaluations.models import Recheck
+
+    reviewer = make_user(access.REVIEWER, charge=capped.unit)
+    Evaluation.objects.filter(pk=capped.pk).update(status="approved")
+    recheck = rechecks.draw(Evaluation.objects.get(pk=capped.pk), by=reviewer)
+    row = capped.results.get(name="产出指标1")
+    rechecks.rescore(recheck, row, by=reviewer, score="29", note="有一项未验收")
+    own, bureau = Recheck.objects.get(pk=recheck.pk).totals()
+    assert own == capped.scorecard().total == D("79.00")  # 91.5 capped
+    assert bureau == D("79.00")  # 90.5, still above the cap
