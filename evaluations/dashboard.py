@@ -27,6 +27,7 @@ from evaluations.models import (
     Recheck,
     Unit,
 )
+from evaluations.models.rule_settings import caps_pack
 
 S = EvaluationStatus
 NOT_STARTED = "未开始"
@@ -107,17 +108,24 @@ def unit_lines(units, year, framework=None, today=None):
     years = (year, year - 1)
     evaluations = Evaluation.objects.filter(unit__in=units, framework__year__in=years).order_by()
     of_year = {}  # (unit id, year) → (evaluation id, status)
-    for pk, unit_id, status, of in evaluations.values_list("pk", "unit_id", "status", "framework__year"):
+    caps = {}  # evaluation id → its framework's 执行率 caps, where switched on
+    for pk, unit_id, status, of, capped, cap_table in evaluations.values_list(
+            "pk", "unit_id", "status", "framework__year", "framework__execution_caps_enabled", "framework__execution_caps"):
         of_year[unit_id, of] = (pk, status)
+        if capped:
+            caps[pk] = cap_table
     current = evaluations.filter(framework__year=year)
     totals = dict(
         IndicatorResult.objects.filter(evaluation__in=evaluations).order_by().values("evaluation")
         .annotate(t=Sum("score")).values_list("evaluation", "t")
     )
     budgets = {
-        e: (a, x) for e, a, x in BudgetLine.objects.filter(evaluation__in=current, item__in=FUNDING_SOURCES).order_by()
+        e: (a, x) for e, a, x in BudgetLine.objects.filter(evaluation__in=evaluations, item__in=FUNDING_SOURCES).order_by()
         .values("evaluation").annotate(a=Sum("adjusted_budget"), x=Sum("executed")).values_list("evaluation", "a", "x")
     }
+    for pk, cap_table in caps.items():  # the 综合得分 under the 执行率 caps, as the scorecard's (scoring.cap_by_budget)
+        if totals.get(pk) is not None:
+            totals[pk] = scoring.cap_by_budget(totals[pk], *budgets.get(pk, (None, None)), caps_pack(cap_table)).total
     rechecks = {e: (status, total) for e, status, total in
                 Recheck.objects.filter(evaluation__in=evaluations).values_list("evaluation", "status", "total_score")}
     last_pks = Event.objects.filter(evaluation__in=current).order_by().values("evaluation").annotate(last=Max("pk"))

@@ -63,14 +63,21 @@ def check_upload(upload):
     return kind
 
 
-def attach(evaluation, upload, *, by, result=None):
+def attach(evaluation, upload, *, by, result=None, project=None, project_row=None):
+    """Store a checked upload for the evaluation, one of its rows, or one of its projects (and a row of it)."""
+    if project_row is not None:
+        project = project or project_row.project
+        if project_row.project_id != project.pk:
+            raise ValidationError("所选指标不属于这个项目，请刷新页面后重新选择。")
+    if project is not None and project.evaluation_id != evaluation.pk:
+        raise ValidationError("这个项目不属于本自评，请刷新页面后重试。")
     kind = check_upload(upload)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
     evidence = Evidence(
-        evaluation=evaluation, result=result, original_name=PurePath(upload.name).name[:255], kind=kind,
+        evaluation=evaluation, result=result, project=project, project_row=project_row, original_name=PurePath(upload.name).name[:255], kind=kind,
         size=upload.size, sha256=digest.hexdigest(), uploaded_by=by,
     )
     evidence.file.save("ignored", upload, save=False)  # the name comes from evidence_path

@@ -2,6 +2,7 @@
 normalised and bounded text). Meaning is checked by the models' clean(); saving goes through editing.py."""
 
 from django import forms
+from django.conf import settings
 from django.forms import BaseModelFormSet, modelformset_factory
 
 from evaluations import text
@@ -248,3 +249,25 @@ class ProjectDeleteForm(forms.Form):
 
     confirm = forms.ChoiceField(choices=[("1", "确认删除")], error_messages=dict.fromkeys(
         ("required", "invalid_choice"), "请勾选“确认删除”后再删除项目。"))
+
+
+class ProjectEvidenceForm(forms.Form):
+    """佐证材料 for a project or one of its rows: the file is checked by evaluations.evidence (type by content, size);
+    the row is chosen among the project's own rows, already loaded (a posted id of another project's row is refused)."""
+
+    file = forms.FileField(label="上传文件", error_messages={"required": "请选择要上传的文件。"})
+    row = forms.ChoiceField(label="对应指标（可选）", required=False)
+
+    def __init__(self, *args, project, rows, types="", **kwargs):
+        kwargs.setdefault("auto_id", "evidence-%s")  # apart from the comment form's ids on the same page
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.rows_by_pk = {str(r.pk): r for r in rows if r.pk is not None}
+        self.fields["row"].choices = [("", "（整个项目）")] + [(pk, r.name) for pk, r in self.rows_by_pk.items()]
+        self.fields["row"].error_messages["invalid_choice"] = "所选指标不属于这个项目，请刷新页面后重新选择。"
+        self.fields["file"].help_text = f"{types}，不超过 {settings.EVIDENCE_MAX_SIZE // 1024 // 1024} MB。"
+        self.fields["file"].widget.attrs.update(accept=".pdf,.docx,.xlsx,.jpg,.jpeg,.png", **{"class": "form-control form-control-sm"})
+        _style(self)
+
+    def clean_row(self):
+        return self.rows_by_pk.get(self.cleaned_data["row"])

@@ -13,16 +13,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from evaluations import checklist, editing, project_scoring, text, workflow
+from evaluations import checklist, editing, evidence, project_scoring, text, workflow
 from evaluations.documents.project_table import build_project_document
 from evaluations.forms import error_text
-from evaluations.models import EvaluationStatus, Project, ProjectFramework
+from evaluations.models import EvaluationStatus, Evidence, Project, ProjectFramework
 from evaluations.project_forms import (
     HEADER_FIELDS,
     LoadedChoiceField,
     NewProjectForm,
     ProjectContentForm,
     ProjectDeleteForm,
+    ProjectEvidenceForm,
     ProjectPageForm,
 )
 from evaluations.views import load_evaluation
@@ -118,7 +119,7 @@ def _detail_context(request, project, card):
         "comments": comments,
         "archive": project.archives.order_by("-pk").first() if evaluation.status == EvaluationStatus.APPROVED else None,
         "problems": checklist.project_problems(project, card) if card and workflow.can_edit(user, evaluation) else [],
-    }
+    } | _evidence_context(project, card, can_edit=workflow.can_edit(user, evaluation))
 
 
 def _document(project, card):
@@ -248,3 +249,52 @@ def project_delete(request, project_pk):
         return redirect("evaluations:project", project.pk)
     messages.success(request, f"已删除项目“{name}”。")
     return redirect(reverse("evaluations:projects", args=[evaluation_pk]))
+
+
+# --- 佐证材料 of a project and its rows: evaluations/evidence.py's checks and storage, the package's access rules ---
+
+
+def _evidence_context(project, card, *, can_edit):
+    """The project's files (each under its row in the 得分说明 table, the rest under the project) and the upload form."""
+    items = list(project.evidence.select_related("project", "project_row", "uploaded_by"))
+    by_row = {}
+    for item in items:
+        by_row.setdefault(item.project_row_id, []).append(item)
+    form = None
+    if can_edit and card is not None:
+        form = ProjectEvidenceForm(project=project, rows=[s.row for s in card.rows],
+                                   types="、".join(evidence.ALLOWED.values()))
+    return {"evidence": items, "evidence_by_row": by_row, "evidence_form": form}
+
+
+def _evidence_anchor(project):
+    return f"{reverse('evaluations:project', args=[project.pk])}#evidence"
+
+
+@login_required
+@require_POST
+def project_evidence_upload(request, project_pk):
+    """A file for the project or one of its rows, by a filler of the unit while the package is editable."""
+    project = _editable_project(request, project_pk)
+    form = ProjectEvidenceForm(request.POST, request.FILES, project=project, rows=project.indicators.all())
+    if not form.is_valid():
+        messages.error(request, error_text(form))
+        return redirect(_evidence_anchor(project))
+    try:
+        attached = evidence.attach(project.evaluation, form.cleaned_data["file"], by=request.user, project=project,
+                                   project_row=form.cleaned_data["row"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"已上传佐证材料“{attached.original_name}”（{attached.target_label}）。")
+    return redirect(_evidence_anchor(project))
+
+
+@login_required
+@require_POST
+def project_evidence_delete(request, project_pk, evidence_pk):
+    project = _editable_project(request, project_pk)
+    item = get_object_or_404(Evidence, pk=evidence_pk, project=project)
+    item.delete()  # the stored file goes with it once the deletion commits (models.records)
+    messages.success(request, f"已删除佐证材料“{item.original_name}”。")
+    return redirect(_evidence_anchor(project))

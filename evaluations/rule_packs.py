@@ -43,6 +43,11 @@ EXECUTION_CAPS = (
 )
 
 
+# The most steps a 执行率 cap table may have: the lists and exports apply the caps in the database, one term a step
+# (models.evaluations.EvaluationQuerySet.with_total_score).
+MAX_CAPS = 8
+
+
 def quantize(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -306,9 +311,14 @@ def pack_errors(pack: RulePack) -> list[str]:
         errors.append("指标偏离的比例应大于 0。")
     if pack.deviation_deduction < 0:
         errors.append("指标偏离扣分不能为负数。")
+    if len(pack.caps) > MAX_CAPS:
+        errors.append(f"执行率封顶规则最多 {MAX_CAPS} 档。")
     for below, cap in pack.caps:
         if not (ZERO < Decimal(below) <= HUNDRED and ZERO <= Decimal(cap) <= HUNDRED):
             errors.append("执行率封顶规则中的执行率和最高分应在 0 到 100 之间。")
+            break
+        if Decimal(below) != quantize(below):
+            errors.append("执行率封顶规则中的执行率最多两位小数（执行率按两位小数计算）。")
             break
     return errors
 

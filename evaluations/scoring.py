@@ -391,11 +391,20 @@ class Dimension:
         return sum(max(1, len(c.rows)) for c in self.categories)
 
 
+def cap_by_budget(rows_total, adjusted_budget, executed, pack=None) -> rule_packs.CappedTotal:
+    """The 综合得分 the rows' sum comes to under the framework's 执行率 caps (rule_packs.cap_total): the 预算执行率
+    is 全年执行数 ÷ 全年预算数 of the funding lines. Lists and exports that read the sums from the database use
+    this (or EvaluationQuerySet.with_total_score, the same rule in SQL), so they agree with the table."""
+    rate = execution_rate(adjusted_budget, executed)
+    return rule_packs.cap_total(rows_total or ZERO, rate, pack or rule_packs.PACK_10)
+
+
 @dataclass
 class Scorecard:
     dimensions: list[Dimension]
     budget: BudgetSummary | None
     thresholds: GradeThresholds
+    pack: rule_packs.RulePack | None = None
 
     @property
     def rows(self) -> list[ScoredRow]:
@@ -406,11 +415,25 @@ class Scorecard:
         return [c for d in self.dimensions for c in d.categories]
 
     @property
-    def total(self) -> Decimal:
+    def rows_total(self) -> Decimal:
+        """Every row's score summed: the 综合得分 before any 执行率 cap."""
         return quantize(sum((r.score or ZERO for r in self.rows), ZERO))
 
     @property
+    def capped(self) -> rule_packs.CappedTotal:
+        """The total under the framework's 执行率 caps, with the sentence saying which cap applied ("" if none)."""
+        budget = self.budget.total if self.budget else None
+        return cap_by_budget(self.rows_total, budget and budget.adjusted_budget, budget and budget.executed, self.pack)
+
+    @property
+    def total(self) -> Decimal:
+        return self.capped.total
+
+    @property
     def grade(self) -> str:
+        capped = self.capped
+        if capped.capped:
+            return grade(capped.total, self.thresholds)
         return grade(sum((r.score or ZERO for r in self.rows), ZERO), self.thresholds)
 
     @property
@@ -433,7 +456,7 @@ def build_scorecard(indicators, rows, budget: BudgetSummary | None, thresholds: 
             if cat.level == 2 and cat.parent_id == top.pk
         ]
         dimensions.append(Dimension(top, categories))
-    return Scorecard(dimensions, budget, thresholds)
+    return Scorecard(dimensions, budget, thresholds, pack)
 
 
 def framework_errors(indicators, require_complete: bool = False) -> list[str]:

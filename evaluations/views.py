@@ -140,7 +140,7 @@ def _page_context(request, evaluation):
         "can_comment": workflow.can_comment(user, evaluation),
         "can_see_history": access.can_review_pages(user),
         "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
-        "evidence": evaluation.evidence.select_related("result", "uploaded_by"),
+        "evidence": evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by"),
         "archive": evaluation.approved_archive(),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
         "text_limits": {

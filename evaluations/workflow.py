@@ -8,7 +8,7 @@ PostgreSQL alike), and appends one Event with the total score at that moment. No
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
 from evaluations import access, checklist, notifications, scoring
@@ -132,7 +132,9 @@ def can_comment(user, evaluation):
 
 
 def _total_score(evaluation):
-    total = evaluation.results.aggregate(total=Sum("score"))["total"]
+    """The 综合得分 recorded with the event: the rows' stored scores, capped by the 执行率 where the rules say so."""
+    total = type(evaluation).objects.filter(pk=evaluation.pk).with_total_score().values_list(
+        "total_score_sum", flat=True).first()
     return scoring.quantize(total or 0)
 
 

@@ -157,6 +157,11 @@ EXPECTED = {
     "evaluations:project_delete": ("post", for_evaluation_page(lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
     "evaluations:project_comment_add": ("post", for_evaluation_page(
         lambda a, s: a == "reviewer" and s == "submitted", ok=302)),
+    # 佐证材料 of a project (downloaded through evaluations:evidence_download, as the package's own)
+    "evaluations:project_evidence_upload": ("post", for_evaluation_page(
+        lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
+    "evaluations:project_evidence_delete": ("post", for_evaluation_page(
+        lambda a, s: a == "filler" and s in EDITABLE, ok=302)),
     "evaluations:project_document": ("get", for_evaluation_page(lambda a, s: True)),
     "evaluations:project_pdf": ("get", for_evaluation_page(lambda a, s: True, ok=503 if PDF_UNAVAILABLE else 200)),
     "evaluations:project_docx": ("get", for_evaluation_page(lambda a, s: True)),
@@ -219,7 +224,9 @@ def url_for(name, route, evaluation, comment, evidence, action=None):
     elif "<int:archive_pk>" in route:
         archived = ArchivedDocument.objects.first()
         kwargs["archive_pk"] = archived.pk if archived else 999999
-    if "<int:evidence_pk>" in route:
+    if "<int:evidence_pk>" in route and "<int:project_pk>" in route:
+        kwargs["evidence_pk"] = Evidence.objects.get(project__isnull=False).pk
+    elif "<int:evidence_pk>" in route:
         kwargs["evidence_pk"] = evidence.pk
     if "<int:item_pk>" in route:
         kwargs["item_pk"] = Rectification.objects.get().pk
@@ -260,6 +267,9 @@ def build_world(state):
     comment = ReviewComment.objects.create(evaluation=evaluation, author=users["reviewer"], text="意见", sent_in=event)
     evidence = Evidence(evaluation=evaluation, original_name="a.pdf", kind="pdf", size=8, sha256="0", uploaded_by=users["filler"])
     evidence.file.save("a.pdf", ContentFile(b"%PDF-1.4"), save=True)
+    project_evidence = Evidence(evaluation=evaluation, project=Project.objects.get(), original_name="p.pdf", kind="pdf",
+                                size=8, sha256="0", uploaded_by=users["filler"])
+    project_evidence.file.save("p.pdf", ContentFile(b"%PDF-1.4"), save=True)
     ExportJob.objects.create(year=evaluation.framework.year, requested_by=users["reviewer"])
     item = Rectification.objects.create(evaluation=evaluation, problem="问题", deadline="2099-12-31",
                                         created_by=users["reviewer"], evidence_name="整改.pdf", evidence_kind="pdf")

@@ -87,12 +87,20 @@ def test_a_bad_rule_pack_is_refused_in_chinese(evaluation):
     assert "执行率分档应为“[[比率, 数值], ...]”的列表" in error.value.messages[0]
 
 
-def test_department_framework_refuses_caps_but_takes_the_101_rows(db):
+def test_department_framework_takes_caps_within_what_the_lists_can_apply(db):
+    """The 部门整体 total is capped too (tests/test_total_caps.py); the lists apply the caps in the database,
+    so a cap table is bounded: at most rule_packs.MAX_CAPS steps, bounds of two places as the rate is."""
     framework = make_framework()
     framework.execution_caps_enabled = True
+    framework.full_clean()
+    framework.execution_caps = [[80 - n, 89 - n] for n in range(9)]
     with pytest.raises(ValidationError) as error:
         framework.full_clean()
-    assert "部门整体指标体系暂不支持执行率封顶" in error.value.messages[0]
+    assert "执行率封顶规则最多 8 档。" in error.value.messages
+    framework.execution_caps = [["69.995", "79"]]
+    with pytest.raises(ValidationError) as error:
+        framework.full_clean()
+    assert "执行率封顶规则中的执行率最多两位小数（执行率按两位小数计算）。" in error.value.messages
 
 
 def test_qualitative_row_score_must_lie_in_its_tier(evaluation):

@@ -92,10 +92,16 @@ class EvaluationQuerySet(models.QuerySet):
         return self.filter(status=EvaluationStatus.APPROVED, published_at__isnull=False)
 
     def with_total_score(self):
+        """Each evaluation's 综合得分 as `total_score_sum`: its rows' stored scores summed, capped by the 预算执行率
+        where its framework switches the caps on (scoring.cap_by_budget, the same rule, on the scorecard)."""
         # A subquery per evaluation rather than a join with every row and a GROUP BY over every selected column.
         total = (IndicatorResult.objects.filter(evaluation=models.OuterRef("pk")).order_by()
                  .values("evaluation").annotate(total=models.Sum("score")).values("total"))
-        return self.annotate(total_score_sum=models.Subquery(total, output_field=models.DecimalField()))
+        rows_total = models.Subquery(total, output_field=models.DecimalField())
+        return self.annotate(total_score_sum=models.Case(
+            models.When(framework__execution_caps_enabled=True, then=_capped_in_sql(rows_total)),
+            default=rows_total, output_field=models.DecimalField(),
+        ))
 
     def with_project_count(self):
         """Each evaluation with the number of its projects (项目支出), in the same query."""
@@ -283,6 +289,36 @@ class BudgetItem(models.TextChoices):
 # 年度资金总额 is the sum of these; 基本支出/项目支出 split the same total the other way.
 FUNDING_SOURCES = (BudgetItem.FISCAL, BudgetItem.CARRYOVER, BudgetItem.OTHER)
 SPENDING_KINDS = (BudgetItem.BASIC, BudgetItem.PROJECT)
+
+
+def _capped_in_sql(rows_total):
+    """rule_packs.cap_total in SQL, for an evaluation whose framework has 执行率 caps (at most rule_packs.MAX_CAPS):
+    the least of the rows' total and every cap whose bound the rate is below.
+
+    The rate is compared as the scorecard compares it, rounded half up to two places, in whole numbers so SQLite's
+    floating point cannot tip a boundary: with amounts in cents E and A and a bound b of two places,
+    round(100·E ÷ A, 2) < b  ⇔  100·E ÷ A < b − 0.005  ⇔  20000·E < (200·b − 1)·A."""
+    from django.db.models.fields.json import KeyTextTransform, KeyTransform
+    from django.db.models.functions import Cast, Least, Round
+    from django.db.models.lookups import GreaterThan, LessThan
+
+    from evaluations import rule_packs
+
+    decimal = models.DecimalField(max_digits=30, decimal_places=4)
+    funding = BudgetLine.objects.filter(evaluation=models.OuterRef("pk"), item__in=FUNDING_SOURCES).order_by()
+
+    def cents(field):
+        summed = funding.values("evaluation").annotate(v=models.Sum(field)).values("v")
+        return Round(Coalesce(models.Subquery(summed, output_field=decimal), Decimal(0)) * 100)
+
+    adjusted, executed = cents("adjusted_budget"), cents("executed")
+    terms = []
+    for n in range(rule_packs.MAX_CAPS):
+        step = KeyTransform(str(n), "framework__execution_caps")
+        below, cap = (Cast(KeyTextTransform(str(i), step), decimal) for i in (0, 1))
+        below_rate = GreaterThan(adjusted, 0) & LessThan(executed * 20000, (Round(below * 200) - 1) * adjusted)
+        terms.append(Coalesce(models.Case(models.When(below_rate, then=cap), output_field=decimal), Decimal(1000)))
+    return Least(rows_total, *terms, output_field=models.DecimalField())
 
 
 class BudgetLine(models.Model):

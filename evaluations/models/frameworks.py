@@ -35,10 +35,6 @@ class Framework(RulePackSettings):
 
     def clean(self):
         self.clean_rule_pack()
-        if self.execution_caps_enabled:
-            # The lists and exports sum the stored row scores in the database; a cap on the 部门整体 total would
-            # make them disagree with the table. Projects store their capped 总分 and may use it.
-            raise ValidationError({"execution_caps_enabled": "部门整体指标体系暂不支持执行率封顶，请只在项目支出指标体系中启用。"})
         if not (Decimal("0") <= self.pass_min <= self.good_min <= self.excellent_min <= Decimal("100")):
             raise ValidationError("等级分数线应满足 0 ≤ “中” ≤ “良” ≤ “优” ≤ 100。")
 

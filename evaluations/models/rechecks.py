@@ -118,8 +118,15 @@ class Recheck(models.Model):
     def totals(self):
         """(自评 total, 复核 total) from the rows as they stand now."""
         rows = self.compared_rows()
-        return (scoring.quantize(sum((r.own for r in rows), Decimal("0"))),
-                scoring.quantize(sum((r.bureau for r in rows), Decimal("0"))))
+        own = scoring.quantize(sum((r.own for r in rows), Decimal("0")))
+        bureau = scoring.quantize(sum((r.bureau for r in rows), Decimal("0")))
+        framework = self.evaluation.framework
+        if framework.execution_caps_enabled:  # both under the year's 执行率 caps, as the 自评's 综合得分 is
+            budget = self.evaluation.budget_summary().total
+            pack = framework.rule_pack()
+            own, bureau = (scoring.cap_by_budget(t, budget.adjusted_budget, budget.executed, pack).total
+                           for t in (own, bureau))
+        return own, bureau
 
 
 class ComparedRow:

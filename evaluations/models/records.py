@@ -4,7 +4,9 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from evaluations.models.choices import SCORE, ContentChannel, EventAction
 from evaluations.models.evaluations import Evaluation, EvaluationStatus, IndicatorResult, NarrativeSection
@@ -185,6 +187,15 @@ class Evidence(models.Model):
     result = models.ForeignKey(
         IndicatorResult, verbose_name="指标", null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence"
     )
+    # A project of the package, and optionally one of its rows (issue 16): the same files, checks and access as the
+    # 部门整体's. A project deleted takes its files with it; a row deleted leaves its files on the project.
+    project = models.ForeignKey(
+        Project, verbose_name="项目", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+    )
+    project_row = models.ForeignKey(
+        ProjectIndicator, verbose_name="项目指标", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="evidence",
+    )
     file = models.FileField("文件", upload_to=evidence_path, max_length=200)
     original_name = models.CharField("原文件名", max_length=255)
     kind = models.CharField("类型", max_length=10)
@@ -200,6 +211,25 @@ class Evidence(models.Model):
 
     def __str__(self):
         return self.original_name
+
+    @property
+    def target_label(self):
+        """What the file supports, as the lists say it: "项目“…”指标“…”", "项目“…”", "指标“…”" or ""."""
+        if self.project_row_id:
+            return f"项目“{self.project.name}”指标“{self.project_row.name}”"
+        if self.project_id:
+            return f"项目“{self.project.name}”"
+        if self.result_id:
+            return f"指标“{self.result.name}”"
+        return ""
+
+
+@receiver(post_delete, sender=Evidence)
+def _remove_evidence_file(sender, instance, **kwargs):
+    """A 佐证材料 row deleted (by itself or with its project) takes its stored file, once the deletion commits."""
+    if instance.file.name:
+        storage, name = instance.file.storage, instance.file.name
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 class FieldChange(models.Model):

@@ -53,6 +53,11 @@ def _pairs(value, label):
     return tuple(pairs)
 
 
+def caps_pack(execution_caps):
+    """A pack with only the 执行率 caps of a framework's `execution_caps` JSON (for totals read in bulk)."""
+    return rule_packs.RulePack(caps=_pairs(execution_caps, "执行率封顶规则"))
+
+
 class RulePackSettings(models.Model):
     scoring_basis = models.CharField(
         "计分规则", max_length=4, choices=ScoringBasis.choices, default=ScoringBasis.RULES_10,

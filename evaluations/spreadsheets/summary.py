@@ -2,7 +2,8 @@
 (funds, 执行率, 总分, grade) and every project row; streamed in bounded memory.
 
 Scores are never computed here: the summary sums the stored `IndicatorResult.score` (kept equal to the scorecard by
-`Evaluation.refresh_computed_scores`) and grades the sum with `scoring.grade`. Every text cell is neutralised.
+`Evaluation.refresh_computed_scores`), caps the sum by the 执行率 where the framework says so
+(`scoring.cap_by_budget`) and grades it with `scoring.grade`. Every text cell is neutralised.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from decimal import Decimal
 from itertools import groupby
 
 import xlsxwriter
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Subquery, Sum
 
 from evaluations import rule_packs, scoring
 from evaluations.models import (
+    FUNDING_SOURCES,
+    BudgetLine,
     Evaluation,
     Framework,
     IndicatorResult,
@@ -156,6 +159,12 @@ def write_summary(target, year, user=None) -> int:
     position = {c.pk: n for n, c in enumerate(sorted(cats, key=lambda c: (by_pk[c.parent_id].order, c.order, c.pk)))}
     columns = [(t, [c for c in cats if c.parent_id == t.pk]) for t in tops]
     thresholds = framework.grade_thresholds
+    pack, budgets = None, {}
+    if framework.execution_caps_enabled:  # one grouped read of the funding lines, only when the caps apply
+        pack = framework.rule_pack()
+        budgets = {e: (a, x) for e, a, x in BudgetLine.objects.filter(
+            evaluation__framework=framework, item__in=FUNDING_SOURCES).order_by().values("evaluation")
+            .annotate(a=Sum("adjusted_budget"), x=Sum("executed")).values_list("evaluation", "a", "x")}
 
     wb = xlsxwriter.Workbook(target, {
         "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
@@ -209,6 +218,9 @@ def write_summary(target, year, user=None) -> int:
                 line.append(float(sum((scores.get(c.pk, scoring.ZERO) for c in children), scoring.ZERO)))
                 line += [float(scores.get(c.pk, scoring.ZERO)) for c in children]
             total = sum(scores.values(), Decimal(0))
+            if pack is not None:  # the 执行率 caps, as the scorecard applies them
+                capped = scoring.cap_by_budget(total, *budgets.get(evaluation_id, (None, None)), pack)
+                total = capped.total if capped.capped else total
             line += [float(scoring.quantize(total)), scoring.grade(total, thresholds)]
         summary.write_row(summary_row, 0, line)
         summary_row += 1

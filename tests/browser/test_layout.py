@@ -41,6 +41,7 @@ PAGES = {
     "review": ("reviewer", "/evaluations/{pk}/review/"),
     "detail": ("filler", "/evaluations/{pk}/"),
     "document": ("filler", "/evaluations/{pk}/document/"),
+    "project": ("filler", "/evaluations/projects/{project}/"),  # a demo project's table, 得分说明 and 佐证材料
     "public-list": (None, "/public/"),
     "public-document": (None, "/public/{pk}/"),
     "public-table": (None, "/public/{pk}/table/"),
@@ -108,7 +109,7 @@ def open_page(browser, live_server, page_name, size, evaluation, bypass_csp=Fals
         page.get_by_label("密码").fill(PASSWORDS[user])
         page.get_by_role("button", name="登录").click()
         page.wait_for_url("**/evaluations/**")
-    response = page.goto(url.format(pk=evaluation.pk))
+    response = page.goto(url.format(pk=evaluation.pk, project=evaluation.projects.order_by("order", "pk")[0].pk))
     assert response.status == 200, f"{page_name}: {response.status}"
     page.wait_for_load_state("networkidle")
     return context, page

@@ -81,6 +81,24 @@ def test_two_projects_submitted_returned_answered_resubmitted_and_approved(packa
     expect(filler.locator("#project-checklist")).to_contain_text("检查通过")
     shots(filler, "第二个项目")
 
+    # 佐证材料 for a row of the project, on the project's page: listed in the row's cell and in the package's list.
+    second = Project.objects.get(name="村道硬化工程")
+    filler.goto(f"/evaluations/projects/{second.pk}/")
+    form = filler.locator("#project-evidence-form")
+    form.get_by_label("上传文件").set_input_files(
+        {"name": "清淤验收记录.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"})
+    form.get_by_label("对应指标（可选）").select_option(label="清淤长度")
+    form.get_by_role("button", name="上传", exact=True).click()
+    expect(filler.locator(".alert-success").first).to_contain_text(
+        "已上传佐证材料“清淤验收记录.pdf”（项目“村道硬化工程”指标“清淤长度”）")
+    row = second.indicators.get(name="清淤长度")
+    expect(filler.locator(f"#prow-{row.pk} .row-evidence")).to_contain_text("清淤验收记录.pdf")
+    for width, height in ((1366, 768), (1024, 768), (375, 812)):
+        filler.set_viewport_size({"width": width, "height": height})
+        assert filler.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"), width
+        shots(filler, f"项目佐证材料-{width}")
+    filler.set_viewport_size({"width": 1400, "height": 900})
+
     filler.goto(f"/evaluations/{evaluation.pk}/projects/")
     expect(filler.locator("#project-list")).to_contain_text("99.50")
     expect(filler.locator("#project-list")).to_contain_text("90.00")
@@ -90,9 +108,10 @@ def test_two_projects_submitted_returned_answered_resubmitted_and_approved(packa
     expect(filler.locator(".alert-success").first).to_contain_text("已提交审核")
     shots(filler, "整包提交")
 
+    expect(filler.locator("#evidence")).to_contain_text("项目“村道硬化工程”指标“清淤长度”")
+
     reviewer = new_page()
     login(reviewer, "shenhe", PASSWORD)
-    second = Project.objects.get(name="村道硬化工程")
     reviewer.goto(f"/evaluations/projects/{second.pk}/")
     reviewer.get_by_label("针对指标").select_option(label="清淤长度")
     reviewer.locator("#project-comment-form").get_by_label("意见").fill("请附清淤工程的验收记录。")
