@@ -1,0 +1,52 @@
+"""Fill EvaluationTotals for the evaluations that exist: the rows' stored 得分 summed, the funding lines' sums and
+each losing row's 失分, exactly as `store_totals` stores them after a refresh (the stored row scores are already
+what the rules decide: every write refreshed them)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import migrations
+
+FUNDING_SOURCES = ("fiscal", "carryover", "other")
+CENT = Decimal("0.01")
+CHUNK = 500
+
+
+def fill(apps, schema_editor):
+    Evaluation = apps.get_model("evaluations", "Evaluation")
+    EvaluationTotals = apps.get_model("evaluations", "EvaluationTotals")
+    IndicatorResult = apps.get_model("evaluations", "IndicatorResult")
+    BudgetLine = apps.get_model("evaluations", "BudgetLine")
+    zero = Decimal("0")
+    ids = list(Evaluation.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        totals = {pk: EvaluationTotals(evaluation_id=pk, losses=[]) for pk in chunk}
+        rows = (IndicatorResult.objects.filter(evaluation_id__in=chunk)
+                .order_by("evaluation_id", "category_id", "name", "pk")
+                .values_list("evaluation_id", "category_id", "name", "weight", "score"))
+        for evaluation_id, category_id, name, weight, score in rows:
+            total = totals[evaluation_id]
+            if score is not None:
+                total.score = (total.score or zero) + score
+            lost = (weight or zero) - (score or zero)
+            if lost > 0:
+                total.losses.append([category_id, name, str(lost.quantize(CENT, rounding=ROUND_HALF_UP))])
+        for evaluation_id, adjusted, executed in BudgetLine.objects.filter(
+                evaluation_id__in=chunk, item__in=FUNDING_SOURCES).values_list("evaluation_id", "adjusted_budget", "executed"):
+            totals[evaluation_id].adjusted_budget += adjusted
+            totals[evaluation_id].executed += executed
+        for total in totals.values():
+            if total.score is not None:
+                total.score = total.score.quantize(CENT, rounding=ROUND_HALF_UP)
+        EvaluationTotals.objects.bulk_create(totals.values(), batch_size=CHUNK)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("evaluations", "0012_evaluation_totals"),
+    ]
+
+    operations = [
+        migrations.RunPython(fill, migrations.RunPython.noop),
+    ]
