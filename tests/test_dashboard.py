@@ -38,7 +38,7 @@ def test_same_queries_at_10_and_100_units():
     small = make_user(access.REVIEWER, charge=Unit.objects.get(code="A-ROOT"))
     large = make_user(access.REVIEWER, charge=Unit.objects.get(code="B-ROOT"))
     assert len(desk_for(small).lines) == 11 and len(desk_for(large).lines) == 101  # (roles now known)
-    # The framework; the evaluations with their stored totals, the 复核, the units; the stored losses and their names.
+    # The framework; the evaluations with their stored totals, the 复核, the units; the losing rows and their names.
     assert queries_for(small) == queries_for(large) == 6
 
 
@@ -113,20 +113,14 @@ def database_totals(evaluation):
 
     score = evaluation.results.aggregate(t=Sum("score"))["t"]
     funds = evaluation.budget_lines.filter(item__in=FUNDING_SOURCES).aggregate(a=Sum("adjusted_budget"), x=Sum("executed"))
-    losses = [
-        [category, name, str((weight or 0) - (points or 0))]
-        for category, name, weight, points in evaluation.results.order_by("category_id", "name", "pk")
-        .values_list("category_id", "name", "weight", "score")
-        if (weight or 0) - (points or 0) > 0
-    ]
-    return (score, funds["a"], funds["x"], losses)
+    return (score, funds["a"], funds["x"])
 
 
 def stored_totals(evaluation):
     from evaluations.models import EvaluationTotals
 
     t = EvaluationTotals.objects.get(evaluation=evaluation)
-    return (t.score, t.adjusted_budget, t.executed, t.losses)
+    return (t.score, t.adjusted_budget, t.executed)
 
 
 def assert_all_current():
@@ -248,8 +242,8 @@ def test_the_migration_fills_the_totals_of_existing_evaluations():
 
     call_command("seed_scale", units=5, rows=14, prefix="M", stdout=io.StringIO())
     make_evaluation(extra_rows=2)
-    stored = {t.pk: (t.score, t.adjusted_budget, t.executed, t.losses) for t in EvaluationTotals.objects.all()}
+    stored = {t.pk: (t.score, t.adjusted_budget, t.executed) for t in EvaluationTotals.objects.all()}
     EvaluationTotals.objects.all().delete()
     importlib.import_module("evaluations.migrations.0013_fill_evaluation_totals").fill(apps, None)
-    assert {t.pk: (t.score, t.adjusted_budget, t.executed, t.losses) for t in EvaluationTotals.objects.all()} == stored
+    assert {t.pk: (t.score, t.adjusted_budget, t.executed) for t in EvaluationTotals.objects.all()} == stored
     assert_all_current()

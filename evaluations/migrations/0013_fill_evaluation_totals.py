@@ -1,5 +1,5 @@
-"""Fill EvaluationTotals for the evaluations that exist: the rows' stored 得分 summed, the funding lines' sums and
-each losing row's 失分, exactly as `store_totals` stores them after a refresh (the stored row scores are already
+"""Fill EvaluationTotals for the evaluations that exist: the rows' stored 得分 summed and the funding lines' sums,
+exactly as `store_totals` stores them after a refresh (the stored row scores are already
 what the rules decide: every write refreshed them)."""
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,17 +20,11 @@ def fill(apps, schema_editor):
     ids = list(Evaluation.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        totals = {pk: EvaluationTotals(evaluation_id=pk, losses=[]) for pk in chunk}
-        rows = (IndicatorResult.objects.filter(evaluation_id__in=chunk)
-                .order_by("evaluation_id", "category_id", "name", "pk")
-                .values_list("evaluation_id", "category_id", "name", "weight", "score"))
-        for evaluation_id, category_id, name, weight, score in rows:
-            total = totals[evaluation_id]
-            if score is not None:
-                total.score = (total.score or zero) + score
-            lost = (weight or zero) - (score or zero)
-            if lost > 0:
-                total.losses.append([category_id, name, str(lost.quantize(CENT, rounding=ROUND_HALF_UP))])
+        totals = {pk: EvaluationTotals(evaluation_id=pk) for pk in chunk}
+        scores = IndicatorResult.objects.filter(evaluation_id__in=chunk, score__isnull=False).values_list(
+            "evaluation_id", "score")
+        for evaluation_id, score in scores:
+            totals[evaluation_id].score = (totals[evaluation_id].score or zero) + score
         for evaluation_id, adjusted, executed in BudgetLine.objects.filter(
                 evaluation_id__in=chunk, item__in=FUNDING_SOURCES).values_list("evaluation_id", "adjusted_budget", "executed"):
             totals[evaluation_id].adjusted_budget += adjusted

@@ -433,8 +433,8 @@ class NarrativeSection(models.Model):
 
 
 class EvaluationTotals(models.Model):
-    """An evaluation's sums as the 总览 and the 汇总分析报告 read them: 综合得分 (the rows' 得分 summed), the funding
-    lines' 全年预算数 and 全年执行数, and the points each row below full marks loses.
+    """An evaluation's sums as the 总览 and the 汇总分析报告 read them: 综合得分 (the rows' 得分 summed) and the
+    funding lines' 全年预算数 and 全年执行数 (执行率 is their ratio).
 
     Written with the skeleton (`EvaluationManager.add_skeleton`) and then only where the rows' rule scores are
     stored (`store_totals`, called by `Evaluation.refresh_computed_scores` and `editing.refresh_computed_scores`, in
@@ -446,8 +446,6 @@ class EvaluationTotals(models.Model):
     score = models.DecimalField("综合得分", null=True, blank=True, max_digits=8, decimal_places=2)
     adjusted_budget = models.DecimalField("全年预算数合计（万元）", default=Decimal("0"), **MONEY)
     executed = models.DecimalField("全年执行数合计（万元）", default=Decimal("0"), **MONEY)
-    # [[二级指标 id, 三级指标名称, 失分], ...] for the rows below full marks (失分 as text, two places).
-    losses = models.JSONField("失分指标", default=list, blank=True)
 
     class Meta:
         verbose_name = "自评合计"
@@ -460,17 +458,11 @@ class EvaluationTotals(models.Model):
 def computed_totals(evaluation_id, rows, adjusted_budget, executed):
     """The totals stored for an evaluation from its rows as stored (得分 already what the rules decide) and its
     funding lines' sums: the same sums the database would make."""
-    zero = Decimal("0")
     scores = [row.score for row in rows if row.score is not None]
-    losses = []
-    for row in sorted(rows, key=lambda r: (r.category_id, r.name, r.pk or 0)):
-        lost = (row.weight or zero) - (row.score or zero)
-        if lost > 0:
-            losses.append([row.category_id, row.name, str(scoring.quantize(lost))])
     return EvaluationTotals(
         evaluation_id=evaluation_id,
-        score=scoring.quantize(sum(scores, zero)) if scores else None,
-        adjusted_budget=scoring.quantize(adjusted_budget), executed=scoring.quantize(executed), losses=losses,
+        score=scoring.quantize(sum(scores, Decimal("0"))) if scores else None,
+        adjusted_budget=scoring.quantize(adjusted_budget), executed=scoring.quantize(executed),
     )
 
 
@@ -500,5 +492,5 @@ def insert_totals(loaded):
 def _upsert(totals):
     EvaluationTotals.objects.bulk_create(
         totals, batch_size=500,
-        update_conflicts=True, unique_fields=["evaluation"], update_fields=["score", "adjusted_budget", "executed", "losses"],
+        update_conflicts=True, unique_fields=["evaluation"], update_fields=["score", "adjusted_budget", "executed"],
     )
