@@ -161,3 +161,35 @@ def test_a_long_annex_is_printed_in_parts_joined_with_pages_numbered_on(desk_dem
         (n, "right" if n % 2 else "left") for n in range(1, len(reader.pages) + 1)]
     assert all(page.strip() for page in pages)
     assert len(reader.pages) >= len(whole.pages)
+
+
+@pytest.mark.skipif(PDF_UNAVAILABLE, reason=PDF_UNAVAILABLE or "")
+def test_the_background_build_records_its_progress_and_the_status_page_shows_it(desk_demo, monkeypatch, tmp_path):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from evaluations.documents import summary
+    from reports.models import ExportJob
+    from reports.tasks import write_report
+
+    reviewer = get_user_model().objects.get(username="reviewer")
+    job = ExportJob.objects.create(kind=ExportJob.Kind.REPORT_PDF, year=2024, requested_by=reviewer,
+                                   status=ExportJob.Status.RUNNING)
+    seen = []
+    monkeypatch.setattr(summary, "PDF_PART_ROWS", 3)  # three parts, then the numbering
+    monkeypatch.setattr(ExportJob, "set_progress", lambda self, p, _set=ExportJob.set_progress: (
+        seen.append(int(p)), _set(self, p)))
+    write_report(job, tmp_path / "report.pdf")
+    assert seen == sorted(seen) and len(set(seen)) >= 4 and seen[0] == 10 and seen[-1] == 99
+    job.refresh_from_db()
+    assert job.progress == 99  # stored as it went: what the status page reads
+
+    ExportJob.objects.filter(pk=job.pk).update(progress=40)
+    client = Client()
+    client.force_login(reviewer)
+    html = client.get(f"/reports/exports/{job.pk}/").content.decode()
+    assert "正在生成（已完成 40%）" in html and "下载" not in html.split("export-status")[1].split("</dd>")[0]
+    job.refresh_from_db()
+    job.mark_done(9)
+    html = client.get(f"/reports/exports/{job.pk}/").content.decode()
+    assert "已完成 40%" not in html and "已完成" in html

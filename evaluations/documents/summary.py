@@ -398,11 +398,12 @@ def pdf_parts(report, rows=None):
     return parts
 
 
-def render_pdf(report) -> bytes:
+def render_pdf(report, progress=None) -> bytes:
     """The report as an A4 PDF. A short one is one WeasyPrint document. A long one is printed part by part
     (pdf_parts) without page numbers, PDF_PROCESSES parts at a time in worker processes, so memory stays that of
     a part however many units the annex lists; the pages are joined, and each gets its number from a document of
-    as many empty pages printed with the same page rules (odd numbers at the right, even at the left: GB/T 9704)."""
+    as many empty pages printed with the same page rules (odd numbers at the right, even at the left: GB/T 9704).
+    `progress(done, total)` is called after each part (the background build shows it)."""
     import io
 
     import pypdf
@@ -411,16 +412,24 @@ def render_pdf(report) -> bytes:
 
     parts = pdf_parts(report)
     if len(parts) == 1:
-        return html_to_pdf(render_html(report))
+        pdf = html_to_pdf(render_html(report))
+        if progress:
+            progress(1, 1)
+        return pdf
     writer = pypdf.PdfWriter()
-    for pdf in _in_processes(html_to_pdf, (render_html(part, numbered=False) for part in parts)):
+    total = len(parts) + 1  # the parts, then the numbering
+    for done, pdf in enumerate(_in_processes(html_to_pdf, (render_html(part, numbered=False) for part in parts)), 1):
         writer.append(pypdf.PdfReader(io.BytesIO(pdf)))
+        if progress:
+            progress(done, total)
     numbers = pypdf.PdfReader(io.BytesIO(html_to_pdf(_numbers_html(len(writer.pages)))))
     for page, number in zip(writer.pages, numbers.pages, strict=True):
         page.merge_page(number)
     writer.add_metadata({"/Title": report.title})
     out = io.BytesIO()
     writer.write(out)
+    if progress:
+        progress(total, total)
     return out.getvalue()
 
 
