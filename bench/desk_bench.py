@@ -7,7 +7,8 @@ charge of exactly those units:
 - the 总览 (/evaluations/overview/?year=2024) through Django's test client in this process: queries, server time
   with the charts drawn (first view) and from the chart cache (later views, the median of five);
 - the 汇总分析报告 as Word and PDF built as the background task builds it (reports.tasks.write_report), each in a
-  fresh process: seconds and the process's peak resident memory (VmHWM).
+  fresh process: seconds, the process's peak resident memory (VmHWM) and that of the largest worker process it
+  started (the PDF's parts, documents/summary.py; 0 when none).
 """
 
 import argparse
@@ -125,8 +126,10 @@ started = time.perf_counter()
 units = write_report(job, path)
 seconds = time.perf_counter() - started
 status = dict(line.split(':', 1) for line in open('/proc/self/status'))
+import resource
+children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker process (PDF parts)
 print(json.dumps({{'units': units, 'seconds': seconds, 'peak_mib': int(status['VmHWM'].split()[0]) / 1024,
-                   'bytes': path.stat().st_size}}))
+                   'worker_peak_mib': children, 'bytes': path.stat().st_size}}))
 """
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     return json.loads(output.stdout.strip().splitlines()[-1])

@@ -1,7 +1,7 @@
 """The finance bureau's 总览 for a year: what the charts and the 汇总分析报告 summarise, computed once.
 
-`unit_lines` reads every unit in scope with its evaluation's facts in one query, however many units there are;
-`indicator_losses` one more. Everything after that (counts, bins, changes, the chart definitions) is plain Python
+`unit_lines` reads every unit in scope with its evaluation's stored totals (EvaluationTotals) in three queries,
+however many units there are; `indicator_losses` two more (a grouped read of the losing rows, their names). Everything after that (counts, bins, changes, the chart definitions) is plain Python
 over those lines, so the page, the report and the tests read the same numbers.
 """
 
@@ -11,17 +11,16 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Max, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db import connections, router
+from django.db.models import Count, DecimalField, F, Max, Q
 
 from evaluations import charts, scoring
 from evaluations.models import (
     FINAL_STATES,
-    FUNDING_SOURCES,
-    BudgetLine,
     Evaluation,
     EvaluationStatus,
     Event,
+    Indicator,
     IndicatorResult,
     Project,
     Recheck,
@@ -101,94 +100,104 @@ def scoped_units(user, *, subtree=None, department=None):
 
 def unit_lines(units, year, framework=None, today=None):
     """Every unit in `units` with the year's facts: status, own total, confirmed 复核 total, last year's result
-    (its 复核 where confirmed), 执行率 from the budget's funding lines, the last recorded action.
+    (its 复核 where confirmed), 执行率 from the budget's funding lines.
 
-    Seven queries however many units there are, each a grouped scan (not a subquery per unit: at 10,000 units eleven
-    correlated subqueries per row took seconds)."""
+    Three queries however many units there are, none summing rows: the totals are the ones stored with the rows
+    (EvaluationTotals, kept by the one place that stores row scores). The last recorded action and the number of
+    projects are for the lines shown on a page (`add_details`)."""
     years = (year, year - 1)
     evaluations = Evaluation.objects.filter(unit__in=units, framework__year__in=years).order_by()
-    of_year = {}  # (unit id, year) → (evaluation id, status)
-    caps = {}  # evaluation id → its framework's 执行率 caps, where switched on
-    for pk, unit_id, status, of, capped, cap_table in evaluations.values_list(
-            "pk", "unit_id", "status", "framework__year", "framework__execution_caps_enabled", "framework__execution_caps"):
-        of_year[unit_id, of] = (pk, status)
-        if capped:
-            caps[pk] = cap_table
-    current = evaluations.filter(framework__year=year)
-    totals = dict(
-        IndicatorResult.objects.filter(evaluation__in=evaluations).order_by().values("evaluation")
-        .annotate(t=Sum("score")).values_list("evaluation", "t")
-    )
-    budgets = {
-        e: (a, x) for e, a, x in BudgetLine.objects.filter(evaluation__in=evaluations, item__in=FUNDING_SOURCES).order_by()
-        .values("evaluation").annotate(a=Sum("adjusted_budget"), x=Sum("executed")).values_list("evaluation", "a", "x")
-    }
-    for pk, cap_table in caps.items():  # the 综合得分 under the 执行率 caps, as the scorecard's (scoring.cap_by_budget)
-        if totals.get(pk) is not None:
-            totals[pk] = scoring.cap_by_budget(totals[pk], *budgets.get(pk, (None, None)), caps_pack(cap_table)).total
+    of_year = {}  # (unit id, year) → (evaluation id, status, score, adjusted, executed)
+    for pk, unit_id, status, of, score, adjusted, executed, capped, cap_table in evaluations.values_list(
+            "pk", "unit_id", "status", "framework__year", "totals__score", "totals__adjusted_budget", "totals__executed",
+            "framework__execution_caps_enabled", "framework__execution_caps"):
+        if capped and score is not None:  # the 综合得分 under the 执行率 caps, as the scorecard's
+            score = scoring.cap_by_budget(score, adjusted, executed, caps_pack(cap_table)).total
+        of_year[unit_id, of] = (pk, status, score, adjusted, executed)
     rechecks = {e: (status, total) for e, status, total in
                 Recheck.objects.filter(evaluation__in=evaluations).values_list("evaluation", "status", "total_score")}
-    last_pks = Event.objects.filter(evaluation__in=current).order_by().values("evaluation").annotate(last=Max("pk"))
-    last_events = {e: (action, at) for e, action, at in
-                   Event.objects.filter(pk__in=last_pks.values("last")).values_list("evaluation", "action", "created_at")}
-    projects = dict(Project.objects.filter(evaluation__in=current).order_by().values("evaluation")
-                    .annotate(n=Count("pk")).values_list("evaluation", "n"))
-    rows = []
-    for pk, code, name, short_name, department_id in units.order_by("code").values_list(
-            "pk", "code", "name", "short_name", "supervising_department_id"):
-        evaluation_id, status = of_year.get((pk, year), (None, None))
-        previous_id = of_year.get((pk, year - 1), (None, None))[0]
-        recheck_status, rechecked = rechecks.get(evaluation_id, (None, None))
-        previous_status, previous_rechecked = rechecks.get(previous_id, (None, None))
-        adjusted, executed = budgets.get(evaluation_id, (None, None))
-        last_action, last_action_at = last_events.get(evaluation_id, ("", None))
-        rows.append({
-            "pk": pk, "code": code, "name": name, "short_name": short_name, "supervising_department_id": department_id,
-            "evaluation_id": evaluation_id, "status": status, "own": totals.get(evaluation_id),
-            "rechecked": rechecked if recheck_status in FINAL_STATES else None, "recheck_status": recheck_status,
-            "previous_own": totals.get(previous_id) if previous_id else None,
-            "previous_rechecked": previous_rechecked if previous_status in FINAL_STATES else None,
-            "adjusted": adjusted, "executed": executed, "last_action": last_action, "last_action_at": last_action_at,
-            "project_count": projects.get(evaluation_id, 0),
-        })
     thresholds = framework.grade_thresholds if framework else scoring.GradeThresholds()
     deadline = framework.submission_deadline if framework else None
     late = deadline is not None and today is not None and today > deadline
+    none = (None, None, None, None, None)
+    quantize, rate, grade = scoring.quantize, scoring.execution_rate, scoring.grade
     lines = []
-    for r in rows:
-        started = r["evaluation_id"] is not None
-        previous = r["previous_rechecked"] if r["previous_rechecked"] is not None else r["previous_own"]
+    for pk, code, name, short_name, department_id in units.order_by("code").values_list(
+            "pk", "code", "name", "short_name", "supervising_department_id"):
+        evaluation_id, status, own, adjusted, executed = of_year.get((pk, year), none)
+        previous_id, _, previous_own, _, _ = of_year.get((pk, year - 1), none)
+        recheck_status, rechecked = rechecks.get(evaluation_id, (None, None))
+        previous_status, previous_rechecked = rechecks.get(previous_id, (None, None))
+        rechecked = rechecked if recheck_status in FINAL_STATES else None
+        previous = previous_rechecked if previous_status in FINAL_STATES and previous_rechecked is not None else previous_own
+        started = evaluation_id is not None
         line = UnitLine(
-            unit_id=r["pk"], code=r["code"], name=r["name"], short_name=r["short_name"],
-            department_id=r["supervising_department_id"], evaluation_id=r["evaluation_id"], status=r["status"],
-            own_score=scoring.quantize(r["own"] or 0) if started else None,
-            recheck_score=scoring.quantize(r["rechecked"]) if r["rechecked"] is not None else None,
-            recheck_status=r["recheck_status"],
-            previous_score=scoring.quantize(previous) if previous is not None else None,
-            execution_rate=scoring.execution_rate(r["adjusted"], r["executed"]),
-            adjusted=r["adjusted"], executed=r["executed"],
-            last_action=r["last_action"] or "", last_action_at=r["last_action_at"], project_count=r["project_count"] or 0,
+            unit_id=pk, code=code, name=name, short_name=short_name, department_id=department_id,
+            evaluation_id=evaluation_id, status=status,
+            own_score=quantize(own or 0) if started else None,
+            recheck_score=quantize(rechecked) if rechecked is not None else None,
+            recheck_status=recheck_status,
+            previous_score=quantize(previous) if previous is not None else None,
+            execution_rate=rate(adjusted, executed), adjusted=adjusted, executed=executed,
         )
-        line.grade = scoring.grade(line.final_score, thresholds) if started else ""
-        line.own_grade = scoring.grade(line.own_score, thresholds) if started else ""
-        line.overdue = late and (r["status"] is None or r["status"] in WAITING)
+        if started:
+            line.grade = grade(line.final_score, thresholds)
+            line.own_grade = grade(line.own_score, thresholds)
+        line.overdue = late and (status is None or status in WAITING)
         lines.append(line)
+    return lines
+
+
+def add_details(lines):
+    """The last recorded action and the number of projects (项目支出, issue 16) of the lines shown: two queries."""
+    ids = [line.evaluation_id for line in lines if line.evaluation_id]
+    last_pks = Event.objects.filter(evaluation__in=ids).order_by().values("evaluation").annotate(last=Max("pk"))
+    last_events = {e: (action, at) for e, action, at in
+                   Event.objects.filter(pk__in=last_pks.values("last")).values_list("evaluation", "action", "created_at")}
+    projects = dict(Project.objects.filter(evaluation__in=ids).order_by().values("evaluation")
+                    .annotate(n=Count("pk")).values_list("evaluation", "n"))
+    for line in lines:
+        line.last_action, line.last_action_at = last_events.get(line.evaluation_id, ("", None))
+        line.project_count = projects.get(line.evaluation_id, 0)
     return lines
 
 
 def indicator_losses(units, year, limit=TOP):
     """The 三级 indicators where the units in scope lose the most points in total (分值 − 得分 summed), with how
-    many units lose on each; one grouped query. Rows are matched by 二级 category and name across units."""
-    lost = Coalesce(F("weight"), Decimal("0")) - Coalesce(F("score"), Decimal("0"))
-    counted = Evaluation.objects.filter(unit__in=units, framework__year=year).exclude(status__in=WAITING).order_by()
-    losing = Q(score__lt=F("weight")) | Q(score__isnull=True)  # rows at full marks add nothing: not grouped
-    return list(
-        IndicatorResult.objects.filter(losing, evaluation__in=counted)
-        .order_by().values("category__name", "name")
-        .annotate(lost=Sum(lost, output_field=_decimal()), units=Count("evaluation", distinct=True))
-        .filter(lost__gt=0)
-        .order_by("-lost", "category__name", "name")[:limit]
+    many units lose on each; rows matched by 二级 category and name across units. One query over the losing rows,
+    grouped per evaluation first and then per indicator (a COUNT(DISTINCT) over them took twice as long), plus one
+    for the categories' names."""
+    counted = (Evaluation.objects.filter(unit__in=units, framework__year=year).exclude(status__in=WAITING)
+               .order_by().values("pk"))
+    alias = router.db_for_read(IndicatorResult)
+    connection = connections[alias]
+    subquery, params = counted.query.get_compiler(using=alias).as_sql()
+    q = connection.ops.quote_name
+    column = {name: q(IndicatorResult._meta.get_field(name).column)
+              for name in ("evaluation", "category", "name", "weight", "score")}
+    sql = (
+        f"SELECT {column['category']}, {column['name']}, SUM(lost), COUNT(*) FROM ("
+        f"SELECT {column['evaluation']}, {column['category']}, {column['name']}, "
+        f"SUM(COALESCE({column['weight']}, 0) - COALESCE({column['score']}, 0)) AS lost "
+        f"FROM {q(IndicatorResult._meta.db_table)} "
+        f"WHERE ({column['score']} < {column['weight']} OR {column['score']} IS NULL) "
+        f"AND {column['evaluation']} IN ({subquery}) "
+        f"GROUP BY {column['evaluation']}, {column['category']}, {column['name']}) per "
+        f"GROUP BY {column['category']}, {column['name']}"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        grouped = cursor.fetchall()
+    names = dict(Indicator.objects.using(alias).filter(pk__in={c for c, *_ in grouped}).values_list("pk", "name"))
+    merged = {}  # the same 二级 name under two categories of a year's frameworks: one indicator
+    for category_id, name, lost, losing in grouped:
+        entry = merged.setdefault((names.get(category_id, ""), name), {"lost": Decimal("0"), "units": 0})
+        entry["lost"] += scoring.quantize(Decimal(str(lost or 0)))
+        entry["units"] += losing
+    rows = [{"category__name": category, "name": name, "lost": entry["lost"], "units": entry["units"]}
+            for (category, name), entry in merged.items() if entry["lost"] > 0]
+    rows.sort(key=lambda r: (-r["lost"], r["category__name"], r["name"]))
+    return rows[:limit]
 
 
 @dataclass

@@ -114,6 +114,7 @@ def overview(request):
     shown = dashboard.filter_lines(lines, status=filters["status"], grade=filters["grade"], band=band,
                                    indicator_units=losing, changed=bool(filters["changed"]))
     page = Paginator(shown, PAGE_SIZE).get_page(request.GET.get("page"))
+    dashboard.add_details(page.object_list)
     visible = Unit.objects.visible_to(request.user)
     return render(request, "evaluations/overview.html", {
         "desk": desk, "year": year, "years": list(frameworks), "deadline": framework and framework.submission_deadline,

@@ -398,6 +398,7 @@ def refresh_computed_scores(evaluation_ids, chunk=500):
             changed += evaluation.computed_score_changes(card)
             cards[evaluation.pk] = card
     update_rows(changed, ["score", "actual_value"])
+    Evaluation.objects.store_totals(cards)
     return cards
 
 

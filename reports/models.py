@@ -49,6 +49,8 @@ class ExportJob(models.Model):
     expires_at = models.DateTimeField("下载链接有效期至", null=True, blank=True)
     file_name = models.CharField("文件", max_length=200, blank=True)
     unit_count = models.PositiveIntegerField("单位数", null=True, blank=True)
+    # How far a running build has got, in percent (the 汇总分析报告's; the status page shows it).
+    progress = models.PositiveSmallIntegerField("进度（%）", default=0)
     error = models.TextField("错误信息", blank=True)
 
     objects = ExportJobQuerySet.as_manager()
@@ -85,11 +87,19 @@ class ExportJob(models.Model):
         self.status, self.started_at = self.Status.RUNNING, timezone.now()
         self.save(update_fields=["status", "started_at"])
 
+    def set_progress(self, percent):
+        """Record how far the build has got (0–100, only ever forward), at once: the status page reads it while
+        the build goes on."""
+        percent = max(0, min(100, int(percent)))
+        if percent > self.progress:
+            self.progress = percent
+            ExportJob.objects.filter(pk=self.pk).update(progress=percent)
+
     def mark_done(self, unit_count):
         now = timezone.now()
-        self.status, self.finished_at, self.unit_count = self.Status.DONE, now, unit_count
+        self.status, self.finished_at, self.unit_count, self.progress = self.Status.DONE, now, unit_count, 100
         self.expires_at = now + timedelta(hours=settings.EXPORT_LINK_HOURS)
-        self.save(update_fields=["status", "finished_at", "unit_count", "expires_at"])
+        self.save(update_fields=["status", "finished_at", "unit_count", "expires_at", "progress"])
 
     def mark_failed(self, message):
         self.status, self.finished_at, self.error = self.Status.FAILED, timezone.now(), message

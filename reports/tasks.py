@@ -46,16 +46,26 @@ def run_export(job_id: str) -> int:
     return count
 
 
+# Of a report's build, the share done once the data are read and the outline built (the rest: writing the file).
+READ_SHARE = {ExportJob.Kind.REPORT_DOCX: 40, ExportJob.Kind.REPORT_PDF: 10}
+
+
 def write_report(job, path):
-    """The 汇总分析报告 for the units the requester oversees (an admin: all), as Word or PDF."""
+    """The 汇总分析报告 for the units the requester oversees (an admin: all), as Word or PDF; the job's progress
+    recorded as it goes (a long PDF: after each part printed)."""
     from evaluations.documents import summary as summary_report
     from evaluations.models import Unit
 
     units = Unit.objects.visible_to(job.requested_by)
+    read = READ_SHARE.get(job.kind, 10)
     with reading_from_replica():
         report = summary_report.build_summary(units, job.year)
-    data = (summary_report.render_docx(report) if job.kind == ExportJob.Kind.REPORT_DOCX
-            else summary_report.render_pdf(report))
+    job.set_progress(read)
+    if job.kind == ExportJob.Kind.REPORT_DOCX:
+        data = summary_report.render_docx(report)
+    else:
+        data = summary_report.render_pdf(report, progress=lambda done, total: job.set_progress(
+            read + (100 - read - 1) * done // total))
     path.write_bytes(data)
     return report.figures["units"]
 

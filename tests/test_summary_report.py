@@ -117,3 +117,79 @@ def test_a_long_annex_is_streamed_into_the_word_file_with_the_same_rows(desk_dem
     annex = docx.Document(str(path)).tables[-1]
     assert [[c.text for c in r.cells] for r in annex.rows[1:]] == drawn
     assert [c.text for c in annex.rows[0].cells] == report.tables[-1].columns
+
+
+def page_number_at(page):
+    """The page number printed at the foot of a PDF page and the side it is on ("left" / "right")."""
+    found = []
+
+    def visit(text, cm, tm, font, size):
+        y = cm[5] + tm[5] * cm[3]
+        if text.strip() and y < 90:  # below the 版心 (35 mm bottom margin: about 99 points)
+            found.append((cm[4] + tm[4] * cm[0], text))
+
+    page.extract_text(visitor_text=visit)
+    text = "".join(t for _x, t in found)
+    number = int(re.search(r"—\s*(\d+)\s*—", text).group(1))
+    width = float(page.mediabox.width)
+    return number, "right" if min(x for x, _t in found) > width / 2 else "left"
+
+
+@pytest.mark.skipif(PDF_UNAVAILABLE, reason=PDF_UNAVAILABLE or "")
+def test_a_long_annex_is_printed_in_parts_joined_with_pages_numbered_on(desk_demo, monkeypatch):
+    """At 10,000 units the annex is printed 400 rows at a time; here 3 (the demo's 9 units: three parts)."""
+    import pypdf
+
+    from evaluations.documents import summary
+
+    report = summary.build_summary(Unit.objects.all(), 2024)
+    whole = pypdf.PdfReader(io.BytesIO(summary.render_pdf(report)))
+    monkeypatch.setattr(summary, "PDF_PART_ROWS", 3)
+    assert len(summary.pdf_parts(report)) == 3
+    reader = pypdf.PdfReader(io.BytesIO(summary.render_pdf(report)))
+    pages = [page.extract_text() for page in reader.pages]
+    text = re.sub(r"\s*\n\s*", "", "".join(pages)).replace("  ", " ")
+    assert figures_in(text) == database_figures()
+    assert sum(len(page.images) for page in reader.pages) >= 3
+    # Every unit of the annex once, in the annex's order, after the annex's heading.
+    annex = text[text.index("附件：各单位自评及复核结果"):]
+    names = [row.cells[1].text for row in report.tables[-1].rows]
+    positions = [annex.index(name) for name in names]
+    assert positions == sorted(positions) and all(annex.count(name) == 1 for name in set(names) if name != "广州市番禺区人民政府")
+    # Numbered on across the parts, odd pages at the right and even ones at the left (GB/T 9704); no blank page.
+    assert [page_number_at(page) for page in reader.pages] == [
+        (n, "right" if n % 2 else "left") for n in range(1, len(reader.pages) + 1)]
+    assert all(page.strip() for page in pages)
+    assert len(reader.pages) >= len(whole.pages)
+
+
+@pytest.mark.skipif(PDF_UNAVAILABLE, reason=PDF_UNAVAILABLE or "")
+def test_the_background_build_records_its_progress_and_the_status_page_shows_it(desk_demo, monkeypatch, tmp_path):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from evaluations.documents import summary
+    from reports.models import ExportJob
+    from reports.tasks import write_report
+
+    reviewer = get_user_model().objects.get(username="reviewer")
+    job = ExportJob.objects.create(kind=ExportJob.Kind.REPORT_PDF, year=2024, requested_by=reviewer,
+                                   status=ExportJob.Status.RUNNING)
+    seen = []
+    monkeypatch.setattr(summary, "PDF_PART_ROWS", 3)  # three parts, then the numbering
+    monkeypatch.setattr(ExportJob, "set_progress", lambda self, p, _set=ExportJob.set_progress: (
+        seen.append(int(p)), _set(self, p)))
+    write_report(job, tmp_path / "report.pdf")
+    assert seen == sorted(seen) and len(set(seen)) >= 4 and seen[0] == 10 and seen[-1] == 99
+    job.refresh_from_db()
+    assert job.progress == 99  # stored as it went: what the status page reads
+
+    ExportJob.objects.filter(pk=job.pk).update(progress=40)
+    client = Client()
+    client.force_login(reviewer)
+    html = client.get(f"/reports/exports/{job.pk}/").content.decode()
+    assert "正在生成（已完成 40%）" in html and "下载" not in html.split("export-status")[1].split("</dd>")[0]
+    job.refresh_from_db()
+    job.mark_done(9)
+    html = client.get(f"/reports/exports/{job.pk}/").content.decode()
+    assert "已完成 40%" not in html and "已完成" in html

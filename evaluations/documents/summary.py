@@ -16,6 +16,7 @@ the Word and PDF writers draw the same outline.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -326,9 +327,10 @@ def _stream_rows(docx_bytes, tables):
     return out.getvalue()
 
 
-def render_html(report, *, standalone=True, inline_svg=False) -> str:
+def render_html(report, *, standalone=True, inline_svg=False, numbered=True) -> str:
     """The report as HTML: standalone (CSS inlined, charts as PNG data: URLs) for the PDF; otherwise the body
-    alone with inline SVG charts, for a page of the site."""
+    alone with inline SVG charts, for a page of the site. Not `numbered`: without page numbers (a part of a long
+    PDF, numbered when the parts are joined: render_pdf)."""
     import base64
 
     from django.contrib.staticfiles import finders
@@ -339,6 +341,8 @@ def render_html(report, *, standalone=True, inline_svg=False) -> str:
         for name in ("css/print.css", "css/report.css"):
             with open(finders.find(name), encoding="utf-8") as f:
                 css += f.read()
+        if not numbered:
+            css += UNNUMBERED_CSS
     images = {} if inline_svg else chart_images(report, dpi=150)
     blocks = []
     for block in report.blocks:
@@ -357,10 +361,99 @@ def render_html(report, *, standalone=True, inline_svg=False) -> str:
     return render_to_string(template, {"report": report, "blocks": blocks, "inline_css": css})
 
 
-def render_pdf(report) -> bytes:
+# WeasyPrint lays a whole document out in memory, and a long table's layout grows faster than its rows: the annex of
+# 10,000 units took 219 s and 1.6 GB as one document. A longer table is printed in parts of this many rows, each a
+# document of its own (PDF_PROCESSES at a time), and the parts' pages are joined and numbered (pypdf).
+PDF_PART_ROWS = 400
+PDF_PROCESSES = min(2, os.cpu_count() or 1)
+UNNUMBERED_CSS = "@page :right { @bottom-right { content: none } } @page :left { @bottom-left { content: none } }"
+
+
+def pdf_parts(report, rows=None):
+    """The report cut into SummaryReports printed one after the other: a table longer than `rows` ends the part
+    it starts in after its first `rows` rows; each further `rows` rows (under the same header, no caption) begin a
+    part, and what follows the table goes on in the table's last part."""
+    rows = rows or PDF_PART_ROWS
+    parts = []
+
+    def new_part():
+        parts.append(replace(report, blocks=[], charts={}, tables=[]))
+        return parts[-1]
+
+    part = new_part()
+    for block in report.blocks:
+        if block.kind == "figure":
+            part.charts[block.anchor] = report.charts[block.anchor]
+            part.blocks.append(block)
+        elif block.kind == "table":
+            table = report.tables[int(block.anchor)]
+            for start in range(0, max(len(table.rows), 1), rows):
+                if start:
+                    part = new_part()
+                piece = replace(table, rows=table.rows[start:start + rows], caption="" if start else table.caption)
+                part.tables.append(piece)
+                part.blocks.append(replace(block, anchor=str(len(part.tables) - 1)))
+        else:
+            part.blocks.append(block)
+    return parts
+
+
+def render_pdf(report, progress=None) -> bytes:
+    """The report as an A4 PDF. A short one is one WeasyPrint document. A long one is printed part by part
+    (pdf_parts) without page numbers, PDF_PROCESSES parts at a time in worker processes, so memory stays that of
+    a part however many units the annex lists; the pages are joined, and each gets its number from a document of
+    as many empty pages printed with the same page rules (odd numbers at the right, even at the left: GB/T 9704).
+    `progress(done, total)` is called after each part (the background build shows it)."""
+    import io
+
+    import pypdf
+
     from evaluations.documents.html_pdf import html_to_pdf
 
-    return html_to_pdf(render_html(report))
+    parts = pdf_parts(report)
+    if len(parts) == 1:
+        pdf = html_to_pdf(render_html(report))
+        if progress:
+            progress(1, 1)
+        return pdf
+    writer = pypdf.PdfWriter()
+    total = len(parts) + 1  # the parts, then the numbering
+    for done, pdf in enumerate(_in_processes(html_to_pdf, (render_html(part, numbered=False) for part in parts)), 1):
+        writer.append(pypdf.PdfReader(io.BytesIO(pdf)))
+        if progress:
+            progress(done, total)
+    numbers = pypdf.PdfReader(io.BytesIO(html_to_pdf(_numbers_html(len(writer.pages)))))
+    for page, number in zip(writer.pages, numbers.pages, strict=True):
+        page.merge_page(number)
+    writer.add_metadata({"/Title": report.title})
+    out = io.BytesIO()
+    writer.write(out)
+    if progress:
+        progress(total, total)
+    return out.getvalue()
+
+
+def _numbers_html(pages):
+    """`pages` empty pages under the report's page rules: only their numbers print."""
+    from django.contrib.staticfiles import finders
+
+    with open(finders.find("css/print.css"), encoding="utf-8") as f:
+        css = f.read()
+    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>{css}</style></head><body>'
+            + '<div style="break-after: page"></div>' * (pages - 1) + "<div></div></body></html>")
+
+
+def _in_processes(function, arguments):
+    """function(argument) for each argument, in order, PDF_PROCESSES at a time in forked worker processes (they
+    print HTML and never touch the database); in this process when there is one."""
+    if PDF_PROCESSES < 2:
+        yield from map(function, arguments)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(PDF_PROCESSES, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(function, arguments)
 
 
 def filename(year, extension):

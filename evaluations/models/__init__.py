@@ -24,10 +24,14 @@ from evaluations.models.evaluations import (
     EvaluationManager,
     EvaluationQuerySet,
     EvaluationStatus,
+    EvaluationTotals,
     IndicatorResult,
     NarrativeSection,
     SectionKind,
+    computed_totals,
+    insert_totals,
     section_skeleton,
+    store_totals,
 )
 from evaluations.models.frameworks import Framework, Indicator
 from evaluations.models.projects import (
@@ -75,8 +79,8 @@ from evaluations.models.units import ReviewerCharge, ReviewStage, Unit, UnitQuer
 __all__ = [
     "MONEY", "NON_NEGATIVE", "SCORE", "ActualSource", "Comparison", "ContentChannel", "QualitativeBand", "ScoringRule",
     "EDITABLE_STATUSES", "REVIEW_STAGES", "FUNDING_SOURCES", "SPENDING_KINDS", "BudgetItem", "BudgetLine", "Evaluation", "EvaluationManager",
-    "EvaluationQuerySet", "EvaluationStatus", "IndicatorResult", "NarrativeSection", "SectionKind",
-    "section_skeleton", "Framework", "Indicator", "ArchivedDocument", "ArchivedProjectDocument", "Event", "EventAction",
+    "EvaluationQuerySet", "EvaluationStatus", "EvaluationTotals", "IndicatorResult", "NarrativeSection", "SectionKind",
+    "section_skeleton", "computed_totals", "insert_totals", "store_totals", "Framework", "Indicator", "ArchivedDocument", "ArchivedProjectDocument", "Event", "EventAction",
     "Evidence", "FieldChange", "RenderedDocument", "DimensionKind", "Project", "ProjectFramework", "ProjectIndicator",
     "ProjectQuerySet", "ProjectScoring", "ProjectTemplateIndicator", "ReviewComment", "archive_path", "evidence_path",
     "rendered_path", "ReviewerCharge", "ReviewStage", "Unit", "UnitQuerySet",

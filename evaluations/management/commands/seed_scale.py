@@ -32,6 +32,7 @@ from evaluations.models import (
     ProjectIndicator,
     ReviewerCharge,
     Unit,
+    insert_totals,
 )
 
 BATCH = 500  # evaluations per transaction
@@ -92,6 +93,12 @@ class Command(BaseCommand):
                     results += self.rows(evaluation, leaves, output, benefit, rows, budget, framework, indicators, rng)
                 BudgetLine.objects.bulk_create(lines)
                 IndicatorResult.objects.bulk_create(results, batch_size=2000)
+                loaded = {e.pk: ([], []) for e in evaluations}
+                for row in results:
+                    loaded[row.evaluation_id][0].append(row)
+                for line in lines:
+                    loaded[line.evaluation_id][1].append(line)
+                insert_totals(loaded)  # what refresh_computed_scores stores with the rows (EvaluationTotals)
                 if project_plan:
                     self.projects(evaluations, projects, project_plan, framework, rng)
             self.stdout.write(f"  {min(units, first + BATCH)}/{units}")
