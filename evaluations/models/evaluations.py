@@ -142,6 +142,9 @@ class EvaluationQuerySet(models.QuerySet):
         clone._attach_document_data = True
         return clone
 
+    # Django's own hooks (QuerySet._clone, _prefetch_related_objects, as in 5.2 LTS) so that every way of reading
+    # the queryset (get, iteration, slicing) gets the relations attached; tests/test_edit_page.py's query counts and
+    # the 说明 tests fail if an upgrade changes them.
     _attach_document_data = False
 
     def _clone(self):
