@@ -1,21 +1,19 @@
 """Fixtures every test file may use: the demo (化龙镇 2024, loaded as `manage.py load_demo` does) and the shared cast
 of people around one town's evaluation; helpers to build more are in tests/factories.py."""
 
-import io
 from types import SimpleNamespace
 
 import pytest
-from django.core.management import call_command
 
 from evaluations import access
 from evaluations.models import Evaluation
-from tests.factories import make_evaluation, make_unit, make_user
+from tests.factories import FAST_PASSWORD_HASHERS, load_demo, make_evaluation, make_unit, make_user
 
 
 @pytest.fixture
 def demo(db, settings):
     settings.DEBUG = True
-    call_command("load_demo", stdout=io.StringIO())
+    load_demo()
     return Evaluation.objects.get(unit__code="440113-HLZ", framework__year=2024)
 
 
@@ -42,7 +40,7 @@ def cast(db):
 
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from evaluations.models import Evaluation, IndicatorResult, Recheck, RecheckStatus, Unit
+from tests.factories import load_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def desk(settings):
     settings.DEBUG = True
-    call_command("load_demo", "--peers", stdout=io.StringIO())
+    load_demo("--peers")
     clients = {}
     for username, password in (("reviewer", "demo-reviewer-2024"), ("reviewer2", "demo-reviewer2-2024"),
                                ("filler", "demo-filler-2024"), ("admin", "demo-admin-2024")):

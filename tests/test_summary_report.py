@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from evaluations import rechecks, scoring
 from evaluations.models import Evaluation, IndicatorResult, Recheck, ReportNarrative, Unit
+from tests.factories import load_demo
 from tests.machine import PDF_UNAVAILABLE
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def desk_demo(settings):
     from django.contrib.auth import get_user_model
 
     settings.DEBUG = True
-    call_command("load_demo", "--peers", stdout=io.StringIO())
+    load_demo("--peers")
     User = get_user_model()
     drafter, second = User.objects.get(username="reviewer"), User.objects.get(username="reviewer2")
     evaluation = Evaluation.objects.get(unit__code="440113-SLZ", framework__year=2024)
