@@ -1,6 +1,10 @@
 """The cells of every workbook, in and out: formula neutralising (issue 5: no formula injection), the Chinese
-labels of stored values, and the column lists shared by several workbooks."""
+labels of stored values, the column lists shared by several workbooks, reading a cell on import and the print
+settings of the filed tables."""
 
+from openpyxl.worksheet.page import PageMargins
+
+from evaluations import text
 from evaluations.models import Comparison, EvaluationStatus, QualitativeBand, ScoringRule
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -16,11 +20,21 @@ def neutralise(value):
     return value
 
 
-def unneutralise(text: str) -> str:
+def unneutralise(value: str) -> str:
     """The inverse on import, so what we export imports back unchanged."""
-    if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS):
-        return text[1:]
-    return text
+    if value.startswith("'") and value[1:].startswith(FORMULA_TRIGGERS):
+        return value[1:]
+    return value
+
+
+def cell_text(value) -> str:
+    """A cell read on import as the system keeps it: text.normalise (the one text boundary), stripped, a whole
+    number typed as a float without its ".0", a neutralised formula given back."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return unneutralise(text.normalise(str(value)).strip())
 
 
 STATUS_LABELS = dict(EvaluationStatus.choices)
@@ -41,3 +55,13 @@ RESULT_COLUMNS = (
     "定性评价", "得分", "偏差原因分析及改进措施", "排序",
 )
 FRAMEWORK_ROW, UNIT_ROW = "体系指标", "单位自设"
+
+
+def print_a4_landscape(ws, *, vertical_margin):
+    """Print settings of the tables the bureau files: A4 landscape, every column on the page width, centred."""
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=vertical_margin, bottom=vertical_margin)
+    ws.print_options.horizontalCentered = True

@@ -3,7 +3,7 @@
 
 Scores are never computed here: the table prints `Evaluation.scorecard()`; an import stores what the file says and
 lets `Evaluation.refresh_computed_scores` store the scores decided by rules. Every text cell goes through
-`cells.neutralise` on the way out and `cells.unneutralise` on the way in.
+`cells.neutralise` on the way out and `cells.cell_text` on the way in.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.page import PageMargins
 
 from evaluations import editing, scoring, text
 from evaluations.models import (
@@ -36,10 +34,11 @@ from evaluations.spreadsheets.cells import (
     RULE_LABELS,
     UNIT_ROW,
     as_float,
+    cell_text,
     neutralise,
-    unneutralise,
+    print_a4_landscape,
 )
-from evaluations.spreadsheets.uploads import check_upload, read_all
+from evaluations.spreadsheets.uploads import check_upload, read_all, write_or_preview
 
 # =============================================================================================
 # The layout, written
@@ -202,12 +201,7 @@ def official_workbook(evaluation) -> Workbook:
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = ws.cell(row=header_row + 1, column=COL["三级指标"] + 1)
     ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.print_options.horizontalCentered = True
+    print_a4_landscape(ws, vertical_margin=0.6)
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     return wb
 
@@ -279,18 +273,6 @@ class OfficialImport:
         return [c for c in self.changes if c.field_label == "删除"]
 
 
-class _DryRun(Exception):
-    pass
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return unneutralise(text.normalise(str(value)).strip())  # the one text boundary (evaluations/text.py)
-
-
 def _sheet_rows(ws):
     """The sheet's values, row by row; a merged cell's value applies to every cell it spans (as Excel shows it)."""
     rows = [list(row) for row in ws.iter_rows(values_only=True)]
@@ -318,7 +300,7 @@ def _table_sheet(data):
 
 def _find_header(rows):
     for number, row in enumerate(rows, start=1):
-        cells = [_text(v) for v in row]
+        cells = [cell_text(v) for v in row]
         if "一级指标" in cells and "三级指标" in cells:
             return number, {h: i for i, h in enumerate(cells) if h}
     return None, None
@@ -341,7 +323,7 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
     # Unit and year, from the labelled cells under the title
     labels = {}
     for row in rows[:4]:
-        cells = [_text(v) for v in row]
+        cells = [cell_text(v) for v in row]
         for i, cell in enumerate(cells[:-1]):
             if cell in ("单位名称", "单位编码", "年度") and cells[i + 1]:
                 labels[cell] = cells[i + 1]
@@ -382,15 +364,15 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
     parsed, seen, current_category = [], {}, ""
     for number, row in enumerate(rows[header_number:], start=header_number + 1):
         cell = {h: (row[i] if i < len(row) else None) for h, i in header.items()}
-        first = _text(cell.get("一级指标"))
+        first = cell_text(cell.get("一级指标"))
         if first.startswith(TOTAL_LABEL) or first.startswith(GRADE_LABEL):
             break
-        second = _text(cell.get("二级指标"))
+        second = cell_text(cell.get("二级指标"))
         if first.endswith("合计") or second.endswith("小计"):
             continue  # subtotals (merged across the 三级指标 column)
         if second:
             current_category = second
-        leaf_name = _text(cell.get("三级指标"))
+        leaf_name = cell_text(cell.get("三级指标"))
         if not leaf_name:
             continue  # blank lines
 
@@ -407,7 +389,7 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
             where("三级指标", f"与第 {seen[key]} 行重复（同一二级指标下的三级指标“{leaf_name}”出现两次）。")
             continue
         seen[key] = number
-        kind = _text(cell.get("指标类型"))
+        kind = cell_text(cell.get("指标类型"))
         indicator = leaves.get(key) if kind != UNIT_ROW else None
         if indicator is None and kind == FRAMEWORK_ROW:
             where("三级指标", f"三级指标“{leaf_name}”不在 {result.year} 年度指标体系“{category.name}”下。")
@@ -435,12 +417,7 @@ def import_official(upload, *, year=None, by=None, dry_run=True) -> OfficialImpo
         return result
 
     try:
-        with transaction.atomic():
-            _write(result, framework, evaluation, parsed, budget, budget_note, by)
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
+        write_or_preview(lambda: _write(result, framework, evaluation, parsed, budget, budget_note, by), dry_run=dry_run)
     except editing.TooLong as refused:  # the whole 说明 too large (text.document_problem): nothing written
         problems.append(f"{result.unit.name} {result.year} 年的自评：{refused.message}")
     return result
@@ -478,7 +455,7 @@ def _read_row(row, cell, where) -> bool:
     if row.weight is None and "分值" not in problems_before:
         where("分值", "请填写“分值”。")
         problems_before.append("分值")
-    row.unit_of_measure = _text(cell.get("度量单位"))[:20]
+    row.unit_of_measure = cell_text(cell.get("度量单位"))[:20]
     for column, number_attr, text_attr in (("年度指标值", "target_value", "target_text"),
                                            ("实际完成值", "actual_value", "actual_text")):
         raw = cell.get(column)
@@ -486,7 +463,7 @@ def _read_row(row, cell, where) -> bool:
         setattr(row, text_attr, "")
         if column not in cell:
             continue
-        typed = _text(raw)
+        typed = cell_text(raw)
         # A number is a number whether the cell is a number or text ("400" in a text-formatted cell, as Chinese
         # Excel often has): Excel shows both the same (issue 13, item 2).
         looks_numeric = isinstance(raw, int | float | Decimal) and not isinstance(raw, bool)
@@ -504,7 +481,7 @@ def _read_row(row, cell, where) -> bool:
             problems_before.append(column)
         else:
             setattr(row, text_attr, typed)
-    row.deviation_reason = _text(cell.get("偏差原因分析及改进措施"))
+    row.deviation_reason = cell_text(cell.get("偏差原因分析及改进措施"))
     if len(row.deviation_reason) > text.DEVIATION_REASON_LIMIT:
         where("偏差原因分析及改进措施", f"最多 {text.DEVIATION_REASON_LIMIT} 字，现为 {len(row.deviation_reason)} 字，请精简。")
         problems_before.append("偏差原因分析及改进措施")
@@ -521,7 +498,7 @@ def _read_budget(rows, problems, sheet):
     labels = {label: item for item, label in BudgetItem.choices}
     budget, in_table = {}, False
     for number, row in enumerate(rows, start=1):
-        first = _text(row[0] if row else None)
+        first = cell_text(row[0] if row else None)
         if first == BUDGET_HEADERS[0]:
             in_table = True
             continue
@@ -541,8 +518,8 @@ def _read_budget(rows, problems, sheet):
 
 def _read_budget_note(rows):
     for row in rows:
-        if row and _text(row[0]) == BUDGET_NOTE_LABEL:
-            return _text(row[3] if len(row) > 3 else "")
+        if row and cell_text(row[0]) == BUDGET_NOTE_LABEL:
+            return cell_text(row[3] if len(row) > 3 else "")
     return ""
 
 

@@ -16,12 +16,11 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.page import PageMargins
 
 from evaluations import rule_packs, scoring, text, workflow
 from evaluations.documents.project_table import COLUMNS, WIDTHS, build_project_document
@@ -36,8 +35,8 @@ from evaluations.models import (
 )
 from evaluations.project_forms import GOAL_LIMIT
 from evaluations.spreadsheets import widgets
-from evaluations.spreadsheets.cells import neutralise, unneutralise
-from evaluations.spreadsheets.uploads import check_upload, read_all
+from evaluations.spreadsheets.cells import cell_text, neutralise, print_a4_landscape
+from evaluations.spreadsheets.uploads import check_upload, read_all, write_or_preview
 
 CODE_LABEL, METHOD_HEADER = "项目编码", "计分方式"
 EXECUTION_NOTE = "执行率偏低原因："  # documents/project_table.py prints the note after this
@@ -112,12 +111,7 @@ def write_project_sheet(ws, project, card=None):
 
     for col, width in enumerate([*WIDTHS, 6], start=1):
         ws.column_dimensions[get_column_letter(col)].width = max(6, width * 1.6)
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    ws.print_options.horizontalCentered = True
+    print_a4_landscape(ws, vertical_margin=0.5)
 
 
 def _cell_value(cell):
@@ -194,19 +188,6 @@ class ProjectImport:
         return not self.problems
 
 
-class _DryRun(Exception):
-    pass
-
-
-def _text(value) -> str:
-    """A cell's text as the system keeps it (text.normalise: the one boundary), stripped."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return unneutralise(text.normalise(str(value)).strip())
-
-
 def _key(name: str) -> str:
     """产出指标 ≡ 产出, 服务对象满意度指标 ≡ 服务对象满意度: the names 申报表 and frameworks write differently."""
     name = WEIGHT_NOTE.sub("", re.sub(r"\s+", "", name)).replace("其中：", "").replace("其中:", "")
@@ -243,7 +224,7 @@ def import_projects(evaluation, upload, *, by, dry_run=True) -> ProjectImport:
     by_name = {p.name: p for p in existing}
     seen_names, seen_codes = {}, {}
     for title, rows in sheets:
-        if not any(_text(v) for row in rows for v in row):
+        if not any(cell_text(v) for row in rows for v in row):
             continue  # an empty sheet
         parsed = _read_sheet(title, rows, evaluation, tops, categories, problems, result.notes)
         if parsed is None:
@@ -276,13 +257,7 @@ def import_projects(evaluation, upload, *, by, dry_run=True) -> ProjectImport:
     if problems:
         return result
 
-    try:
-        with transaction.atomic():
-            _write(result, evaluation, by)
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
+    write_or_preview(lambda: _write(result, evaluation, by), dry_run=dry_run)
     return result
 
 
@@ -291,7 +266,7 @@ def _labels(rows):
     found = {}
     wanted = ("项目名称", "主管部门", "实施单位", CODE_LABEL)
     for number, row in enumerate(rows[:8], start=1):
-        cells = [_text(v) for v in row]
+        cells = [cell_text(v) for v in row]
         for i, cell in enumerate(cells):
             label = cell.replace("：", "").replace(":", "")
             if label in wanted and label not in found:
@@ -366,7 +341,7 @@ def too_long(obj):
 
 def _find_header(rows):
     for number, row in enumerate(rows, start=1):
-        cells = [HEADER_ALIASES.get(_text(v), _text(v)) for v in row]
+        cells = [HEADER_ALIASES.get(cell_text(v), cell_text(v)) for v in row]
         if "三级指标" in cells and ("一级指标" in cells or "二级指标" in cells):
             return number, {h: i for i, h in enumerate(cells) if h}
     return None, None
@@ -383,7 +358,7 @@ def _number(raw, column, at, number, col, max_value=MAX_MONEY):
 def _read_funds(rows, project, at, problems, prefix):
     header_number, columns = None, {}
     for number, row in enumerate(rows, start=1):
-        cells = [_text(v) for v in row]
+        cells = [cell_text(v) for v in row]
         if all(h in cells for h in FUND_COLUMNS):
             header_number, columns = number, {FUND_COLUMNS[h]: cells.index(h) for h in FUND_COLUMNS}
             break
@@ -392,7 +367,7 @@ def _read_funds(rows, project, at, problems, prefix):
         return
     sources = set()
     for number, row in enumerate(rows[header_number:header_number + 6], start=header_number + 1):
-        cells = [_text(v) for v in row]
+        cells = [cell_text(v) for v in row]
         source = next((FUND_LABELS[_key(c)] for c in cells[:4] if _key(c) in FUND_LABELS), None)
         if source is None:
             continue
@@ -408,12 +383,12 @@ def _read_funds(rows, project, at, problems, prefix):
 
 def _read_goals(rows, project):
     for number, row in enumerate(rows, start=1):
-        cells = [_text(v) for v in row]
+        cells = [cell_text(v) for v in row]
         if "预期目标" in cells and "实际完成情况" in cells and number < len(rows):
             below = rows[number]
             expected, actual = cells.index("预期目标"), cells.index("实际完成情况")
-            project.goal_expected = _text(below[expected] if expected < len(below) else "")
-            project.goal_actual = _text(below[actual] if actual < len(below) else "")
+            project.goal_expected = cell_text(below[expected] if expected < len(below) else "")
+            project.goal_actual = cell_text(below[actual] if actual < len(below) else "")
             return
         if "年度总体目标" in cells and "预期目标" not in cells:  # a 申报表: the goal beside its label
             i = cells.index("年度总体目标")
@@ -424,7 +399,7 @@ def _read_goals(rows, project):
 def _read_execution_note(rows, project):
     for row in rows:
         for value in row:
-            text = _text(value)
+            text = cell_text(value)
             if text.startswith(EXECUTION_NOTE):
                 project.execution_note = text[len(EXECUTION_NOTE):].strip()
                 return
@@ -435,11 +410,11 @@ def _read_indicators(rows, header_number, header, tops, categories, at):
     top_name = category_name = ""
     for number, row in enumerate(rows[header_number:], start=header_number + 1):
         cell = {h: (row[i] if i < len(row) else None) for h, i in header.items()}
-        if any(_text(v) == "总分" for v in row):
+        if any(cell_text(v) == "总分" for v in row):
             break
-        top_name = _text(cell.get("一级指标")) or top_name
-        category_name = _text(cell.get("二级指标")) or category_name
-        leaf = _text(cell.get("三级指标"))
+        top_name = cell_text(cell.get("一级指标")) or top_name
+        category_name = cell_text(cell.get("二级指标")) or category_name
+        leaf = cell_text(cell.get("三级指标"))
         if not leaf:
             continue
 
@@ -467,13 +442,13 @@ def _read_indicators(rows, header_number, header, tops, categories, at):
 
 def _read_row(row, cell, where) -> bool:
     ok = True
-    sign_text = _text(cell.get("指标性质"))
+    sign_text = cell_text(cell.get("指标性质"))
     target_raw = cell.get("年度指标值")
-    target_text = _text(target_raw)
+    target_text = cell_text(target_raw)
     prefix = SIGN_PREFIX.match(target_text)
     if prefix and not sign_text:  # "≥500" in one cell, as many 申报表 write it
         sign_text, target_raw = prefix.group(1), target_text[prefix.end():]
-        target_text = _text(target_raw)
+        target_text = cell_text(target_raw)
     if sign_text:
         try:
             row.comparison = widgets.ChoiceWidget("指标性质", Comparison.choices, aliases=SIGNS | widgets.COMPARISON_ALIASES).clean(sign_text)
@@ -493,9 +468,9 @@ def _read_row(row, cell, where) -> bool:
     if not sign_text and row.target_value is not None:
         where("指标性质", "请填写指标性质（=、≥ 或 ≤），或在年度指标值前写明，如“≥500”。")
         ok = False
-    row.unit_of_measure = _text(cell.get("度量单位"))
+    row.unit_of_measure = cell_text(cell.get("度量单位"))
 
-    method_text = _text(cell.get(METHOD_HEADER))
+    method_text = cell_text(cell.get(METHOD_HEADER))
     if method_text:
         try:
             row.method = widgets.ChoiceWidget(METHOD_HEADER, ProjectScoring.choices).clean(method_text)
@@ -520,7 +495,7 @@ def _read_row(row, cell, where) -> bool:
     if row.method == ProjectScoring.BY_RULE and actual is not None:
         row.actual_value = actual
     else:
-        row.actual_text = _text(actual_raw)
+        row.actual_text = cell_text(actual_raw)
     if row.method != ProjectScoring.BY_RULE:
         try:
             row.score = widgets.NumberWidget("得分", max_value=Decimal(100)).clean(cell.get("得分"))
@@ -529,7 +504,7 @@ def _read_row(row, cell, where) -> bool:
             ok = False
         if row.method == ProjectScoring.QUALITATIVE and row.score is not None and row.weight:
             row.band = _tier_of(row.score, row.weight)
-    row.deviation_reason = _text(cell.get("偏差原因分析及改进措施"))
+    row.deviation_reason = cell_text(cell.get("偏差原因分析及改进措施"))
     for label, length, limit in too_long(row):
         column = {"三级指标": "三级指标", "年度指标值（定性）": "年度指标值", "实际完成值（定性）": "实际完成值"}.get(label, label)
         where(column, f"“{label}”最多 {limit} 字，现有 {length} 字，请精简后再导入。")
@@ -556,7 +531,7 @@ def _as_number(raw):
         return None
     if isinstance(raw, int | float | Decimal):
         return scoring.parse_decimal(raw)
-    text = _text(raw).replace(",", "")
+    text = cell_text(raw).replace(",", "")
     return scoring.parse_decimal(text) if NUMBER.match(text) else None
 
 

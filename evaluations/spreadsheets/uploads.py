@@ -11,6 +11,7 @@ import re
 import zipfile
 
 from django.conf import settings
+from django.db import transaction
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
@@ -23,6 +24,15 @@ def unpacked_size(archive: zipfile.ZipFile) -> int:
     of every upload (imports here, 佐证材料 in evidence.py). Python's zipfile never inflates an entry beyond its
     declared size, so a lying directory cannot get past it."""
     return sum(e.file_size for e in archive.infolist())
+
+
+def write_or_preview(write, *, dry_run):
+    """Run `write()` in one transaction; on a preview (`dry_run`) roll it back, so the preview has seen exactly what
+    the import would do and the database holds nothing of it."""
+    with transaction.atomic():
+        write()
+        if dry_run:
+            transaction.set_rollback(True)
 
 
 def read_all(upload) -> bytes:
