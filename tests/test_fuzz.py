@@ -18,8 +18,10 @@ import random
 import re
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +40,7 @@ from evaluations.models import (
     Unit,
 )
 from reports.models import ExportJob
-from tests.factories import PASSWORD, make_evaluation, make_unit, make_user
+from tests.factories import FAST_PASSWORD_HASHERS, PASSWORD, make_evaluation, make_unit, make_user
 from tests.forms import form_data
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 25))
@@ -114,30 +116,50 @@ def assert_escaped(client, *urls):
         assert "<script>alert(" not in html and "<img src=x onerror" not in html, f"{url} 显示了未转义的脚本"
 
 
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker):
+    """The evaluations, people and signed-in sessions of every test here, made once in a transaction that is rolled
+    back after the module; each test runs in a savepoint inside it (its `db`), so each starts from this state."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        district = make_unit("某区")
+        evaluation = make_evaluation(unit=make_unit("某镇", parent=district), extra_rows=3)
+        submitted = make_evaluation(unit=make_unit("某街道", parent=district))
+        returned = make_evaluation(unit=make_unit("某乡", parent=district))
+        filler = make_user(access.FILLER, units=[evaluation.unit, submitted.unit, returned.unit])
+        reviewer = make_user(access.REVIEWER, charge=district)
+        admin = make_user(access.ADMIN)
+        workflow.submit(submitted, by=filler)
+        workflow.submit(returned, by=filler)
+        workflow.return_for_changes(returned, by=reviewer, reason="请修改")
+        ReviewComment.objects.create(evaluation=returned, author=reviewer, text="请补充说明")
+        sessions = {}
+        for name, user in (("filler", filler), ("reviewer", reviewer), ("admin", admin)):
+            client = Client()
+            client.login(username=user.username, password=PASSWORD)
+            sessions[name] = (user, client.cookies[django_settings.SESSION_COOKIE_NAME].value)
+        world = {"evaluation": evaluation, "submitted": submitted, "returned": returned, "sessions": sessions,
+                 "unit": make_unit("未开始的单位"), "filler": filler}
+    yield world
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
+
+
 @pytest.fixture
-def world(db, settings, tmp_path):
+def world(shared_world, db, settings, tmp_path):
+    """The shared world with this test's own clients (signed in, fresh cookies) and folders."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.IMPORT_TMP_DIR = tmp_path / "imports"
     settings.EXPORT_ROOT = tmp_path / "exports"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-    district = make_unit("某区")
-    evaluation = make_evaluation(unit=make_unit("某镇", parent=district), extra_rows=3)
-    submitted = make_evaluation(unit=make_unit("某街道", parent=district))
-    returned = make_evaluation(unit=make_unit("某乡", parent=district))
-    filler = make_user(access.FILLER, units=[evaluation.unit, submitted.unit, returned.unit])
-    reviewer = make_user(access.REVIEWER, charge=district)
-    admin = make_user(access.ADMIN)
-    workflow.submit(submitted, by=filler)
-    workflow.submit(returned, by=filler)
-    workflow.return_for_changes(returned, by=reviewer, reason="请修改")
-    ReviewComment.objects.create(evaluation=returned, author=reviewer, text="请补充说明")
     clients = {}
-    for name, user in (("filler", filler), ("reviewer", reviewer), ("admin", admin)):
+    for name, (user, session_key) in shared_world["sessions"].items():
         clients[name] = Client()
-        clients[name].login(username=user.username, password=PASSWORD)
+        clients[name].cookies[settings.SESSION_COOKIE_NAME] = session_key
         clients[name].user = user
-    return {"evaluation": evaluation, "submitted": submitted, "returned": returned, "clients": clients,
-            "unit": make_unit("未开始的单位"), "filler": filler}
+    return {**shared_world, "clients": clients}
 
 
 # --- The login --------------------------------------------------------------------------------------------
