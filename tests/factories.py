@@ -8,8 +8,8 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
-from django.db import connection
-from django.test import Client
+from django.db import connection, transaction
+from django.test import Client, override_settings
 
 from evaluations import access
 from evaluations.management.commands.load_demo import load_default_framework
@@ -187,3 +187,16 @@ def _write_back(before, after):
                 cursor.executemany(
                     f"INSERT INTO {name} ({', '.join(map(connection.ops.quote_name, columns))}) "
                     f"VALUES ({', '.join(['%s'] * len(columns))})", new)
+
+
+def from_the_demo(django_db_blocker, tmp_path_factory, make):
+    """`make(evaluation)` of the demo's evaluation, for a module-scoped fixture: what several tests read back is made
+    once. The demo is loaded in a transaction rolled back at once, with every test's settings (conftest.py)."""
+    base = tmp_path_factory.getbasetemp()
+    with django_db_blocker.unblock(), override_settings(
+        DEBUG=True, PASSWORD_HASHERS=FAST_PASSWORD_HASHERS, MEDIA_ROOT=base / "media", PDF_RENDER_LOCK_DIR=base / "locks"
+    ), transaction.atomic():
+        load_demo()
+        made = make(Evaluation.objects.with_document_data().get(unit__code="440113-HLZ", framework__year=2024))
+        transaction.set_rollback(True)
+    return made

@@ -16,7 +16,7 @@ from evaluations.documents import views as document_views
 from evaluations.documents.html_pdf import render_html
 from evaluations.documents.word import DOCX_TYPE, render_docx
 from evaluations.models import Evaluation
-from tests.factories import make_user
+from tests.factories import from_the_demo, make_user
 from tests.seed import html_paragraphs, normalise
 from tests.test_documents import SCORE_SENTENCE, assert_same_as_seed
 
@@ -44,9 +44,10 @@ def east_asian_font(run):
     return run._r.rPr.rFonts.get(qn("w:eastAsia"))
 
 
-@pytest.fixture
-def word(demo):
-    return read(render_docx(loaded(demo)))
+@pytest.fixture(scope="module")
+def word(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo's Word file, rendered once for the tests that read it back (the demo is the same in every test)."""
+    return read(from_the_demo(django_db_blocker, tmp_path_factory, render_docx))
 
 
 def test_docx_has_the_same_paragraphs_as_the_html(demo, word):

@@ -11,9 +11,8 @@ from decimal import Decimal
 import pypdf
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from django.http import Http404
-from django.test import RequestFactory, override_settings
+from django.test import RequestFactory
 from PIL import Image
 
 from evaluations.documents import views as document_views
@@ -27,7 +26,7 @@ from evaluations.documents.html_pdf import (
     render_pdf,
 )
 from evaluations.models import Evaluation
-from tests.factories import FAST_PASSWORD_HASHERS, load_demo, make_user
+from tests.factories import from_the_demo, make_user
 from tests.machine import PDF_UNAVAILABLE
 from tests.seed import html_paragraphs, normalise
 from tests.test_documents import SCORE_SENTENCE
@@ -82,16 +81,8 @@ def images_in(pdf):
 
 @pytest.fixture(scope="module")
 def pdf(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The demo's PDF, rendered once for the tests that read it back (the demo is the same in every test); the demo
-    is loaded in a transaction rolled back at once."""
-    base = tmp_path_factory.getbasetemp()
-    with django_db_blocker.unblock(), override_settings(
-        DEBUG=True, PASSWORD_HASHERS=FAST_PASSWORD_HASHERS, MEDIA_ROOT=base / "media", PDF_RENDER_LOCK_DIR=base / "locks"
-    ), transaction.atomic():
-        load_demo()
-        rendered = render_pdf(loaded(Evaluation.objects.get(unit__code="440113-HLZ", framework__year=2024)))
-        transaction.set_rollback(True)
-    return rendered
+    """The demo's PDF, rendered once for the tests that read it back (the demo is the same in every test)."""
+    return from_the_demo(django_db_blocker, tmp_path_factory, render_pdf)
 
 
 @needs_weasyprint
