@@ -57,10 +57,11 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 test: install $(AXE)
 	$(PY) -m pytest
 
-# The in-process suite, for every change: no browser, no other processes (markers in pyproject.toml), and 8 rather
-# than 25 random examples per property and fuzzed form (FUZZ_EXAMPLES).
+# The in-process suite, for every change: no browser, no other processes (markers in pyproject.toml), 8 rather
+# than 25 random examples per property and fuzzed form (FUZZ_EXAMPLES), one pytest-xdist worker per CPU
+# (TEST_WORKERS=0 runs it in this one process). docs/benchmarks.md has its time.
 test-fast: install
-	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),8) $(PY) -m pytest -m "not browser and not multiprocess"
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),8) $(PY) -m pytest -m "not browser and not multiprocess" -n $(or $(TEST_WORKERS),auto)
 
 lint: install
 	$(PY) -m ruff check .

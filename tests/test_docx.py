@@ -45,9 +45,15 @@ def east_asian_font(run):
 
 
 @pytest.fixture(scope="module")
-def word(django_db_setup, django_db_blocker, tmp_path_factory):
+def demo_word(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo's Word file, rendered once for the tests that read it back (the demo is the same in every test)."""
     return read(from_the_demo(django_db_blocker, tmp_path_factory, render_docx))
+
+
+@pytest.fixture
+def word(db, demo_word):
+    # `db`: pytest-django runs these with the other database tests, before any transactional test empties the tables.
+    return demo_word
 
 
 def test_docx_has_the_same_paragraphs_as_the_html(demo, word):

@@ -80,9 +80,15 @@ def images_in(pdf):
 
 
 @pytest.fixture(scope="module")
-def pdf(django_db_setup, django_db_blocker, tmp_path_factory):
+def demo_pdf(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo's PDF, rendered once for the tests that read it back (the demo is the same in every test)."""
     return from_the_demo(django_db_blocker, tmp_path_factory, render_pdf)
+
+
+@pytest.fixture
+def pdf(db, demo_pdf):
+    # `db`: pytest-django runs these with the other database tests, before any transactional test empties the tables.
+    return demo_pdf
 
 
 @needs_weasyprint
