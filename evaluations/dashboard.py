@@ -175,7 +175,8 @@ def indicator_losses(units, year, limit=TOP):
     """The 三级 indicators where the units in scope lose the most points in total (分值 − 得分 summed), with how
     many units lose on each; rows matched by 二级 category and name across units. One query over the losing rows,
     grouped per evaluation first and then per indicator (a COUNT(DISTINCT) over them took twice as long), plus one
-    for the categories' names."""
+    for the categories' names. On PostgreSQL the losing rows are read from the partial index `losing_rows`
+    (IndicatorResult.Meta) alone, in the grouping's order."""
     counted = (Evaluation.objects.filter(unit__in=units, framework__year=year).exclude(status__in=WAITING)
                .order_by().values("pk"))
     alias = router.db_for_read(IndicatorResult)
