@@ -434,6 +434,15 @@ class IndicatorResult(models.Model):
                 fields=["evaluation", "indicator"], condition=Q(indicator__isnull=False), name="one_result_per_indicator"
             ),
         ]
+        indexes = [
+            # The 总览's losses chart (dashboard.indicator_losses) reads only the rows losing points, grouped per
+            # evaluation, 二级 category and name: from this index alone on PostgreSQL (an index-only scan, already in
+            # the grouping's order), not the whole table.
+            models.Index(
+                fields=["evaluation", "category", "name"], include=["weight", "score"],
+                condition=Q(score__lt=models.F("weight")) | Q(score__isnull=True), name="losing_rows",
+            ),
+        ]
 
     def __str__(self):
         return self.name
