@@ -194,7 +194,9 @@ def test_saving_60_rows_takes_a_handful_of_queries(cast):
     with CaptureQueriesContext(connection) as queries:
         editing.save_content(evaluation, by=cast.filler, expected_version=evaluation.version, edits=edits)
     assert FieldChange.objects.filter(evaluation=evaluation).count() == 60
-    assert len(queries) <= 16, [q["sql"][:80] for q in queries]
+    # The same however many rows: among them the whole-document text bound (three grouped reads) and the stored
+    # totals (one upsert in the scores' savepoint).
+    assert len(queries) <= 17, [q["sql"][:80] for q in queries]
 
 
 def test_stale_save_is_refused_saying_who_changed_what(cast):
