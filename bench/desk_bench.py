@@ -110,12 +110,15 @@ def sample(user):
             "first": [(r.facts.unit_code, r.points, r.reasons) for r in suggested[:3]]}
 
 
-def report_in_fresh_process(prefix, kind):
+def report_in_fresh_process(prefix, kind, part_rows=None):
     code = f"""
 import sys, time, json
 sys.path.insert(0, {str(ROOT)!r})
 from bench.desk_bench import setup
 setup()
+if {part_rows!r}:
+    from evaluations.documents import summary
+    summary.PDF_PART_ROWS = {part_rows!r}
 from pathlib import Path
 from reports.models import ExportJob
 from reports.tasks import write_report
@@ -139,6 +142,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, nargs="+", default=[10, 10000])
     parser.add_argument("--no-report", action="store_true")
+    parser.add_argument("--one-part-baseline", action="store_true",
+                        help="also the PDF printed as one document (the annex not cut in parts), for comparison")
     args = parser.parse_args()
     setup()
     from django.core.management import call_command
@@ -154,6 +159,9 @@ def main():
         if not args.no_report:
             for kind in ("report_docx", "report_pdf"):
                 print(f"  {kind}", json.dumps(report_in_fresh_process(prefix, kind)), flush=True)
+            if args.one_part_baseline:
+                print("  report_pdf as one document (baseline)",
+                      json.dumps(report_in_fresh_process(prefix, "report_pdf", part_rows=10**9)), flush=True)
         print("  load", os.getloadavg(), flush=True)
 
 
