@@ -260,10 +260,12 @@ def _growth(change):
 def check_documents(changes):
     """Refuse (TooLong) when a change written in this transaction makes its document exceed the bound; a
     document already over it from before may be saved as long as it does not grow."""
-    totals = document_totals([c.evaluation.pk for c in changes])
-    for change in changes:
+    # A change that adds neither text nor self-set rows cannot break the bound: most saves (figures, scores)
+    # read nothing for it.
+    growing = [(change, growth) for change in changes if max(growth := _growth(change)) > 0]
+    totals = document_totals([change.evaluation.pk for change, _ in growing]) if growing else {}
+    for change, (chars, rows) in growing:
         length, units = totals[change.evaluation.pk]
-        chars, rows = _growth(change)
         problem = text.document_problem(length=length, unit_rows=units, length_before=length - chars,
                                         unit_rows_before=units - rows)
         if problem:
