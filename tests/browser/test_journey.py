@@ -107,6 +107,8 @@ def test_fill_submit_return_fix_resubmit_approve(town, new_page, shots):
     login(reviewer, "shenhe", PASSWORD)
     reviewer.goto("/evaluations/queue/")
     reviewer.get_by_role("link", name="审核", exact=True).first.click()
+    reviewer.wait_for_url("**/review/")  # a click before review.js has run would open nothing
+    reviewer.wait_for_load_state()
     reviewer.get_by_role("button", name="对“服务对象满意度”提意见").click()  # on the row, in place
     reviewer.get_by_label("对“服务对象满意度”的意见").fill("满意度低于目标，请补充调查方法。")
     reviewer.get_by_role("button", name="记录意见").click()
