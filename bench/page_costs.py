@@ -47,9 +47,12 @@ def client_for(username):
 
 
 PROFILE = None  # --profile: the page whose runs are profiled (cProfile), printed after its line
+ONLY = None  # --only: the pages measured (names containing it)
 
 
 def measure(name, request, runs):
+    if ONLY and ONLY not in name:
+        return
     request()  # warm: templates compiled, URL resolver filled
     if PROFILE and PROFILE in name:
         import cProfile
@@ -77,10 +80,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--profile", metavar="页面", help="剖析名称含此文字的页面（cProfile），如 --profile 填写页")
+    parser.add_argument("--only", metavar="页面", help="只测名称含此文字的页面，如 --only 自评列表")
     arguments = parser.parse_args()
     runs = arguments.runs
-    global PROFILE
-    PROFILE = arguments.profile
+    global PROFILE, ONLY
+    PROFILE, ONLY = arguments.profile, arguments.only
     User = get_user_model()
     draft = Evaluation.objects.filter(status=EvaluationStatus.DRAFT, unit__members__isnull=False).first()
     if draft is None:

@@ -73,14 +73,16 @@ def evaluation_list(request):
     frameworks = {f.year: f for f in Framework.objects.order_by("-year")}
     years = list(frameworks)
     year = _year(request, years)
-    # One year's list shares one framework: its grade thresholds are read once, not joined into every row.
+    # One year's list shares one framework: its grade thresholds and 执行率 caps are read once, not joined into
+    # every row. The totals are the ones stored with the rows (EvaluationTotals), capped as the scorecard caps.
     thresholds = frameworks[year].grade_thresholds if year else scoring.GradeThresholds()
-    # Quantized here: SQLite sums decimals as floats (94.9600000000000), PostgreSQL exactly.
-    rows = [
-        (e, None if e.total_score_sum is None else scoring.quantize(e.total_score_sum),
-         scoring.grade(e.total_score_sum or 0, thresholds))
-        for e in _visible(request).for_year(year).select_related("unit").with_total_score().order_by("unit__code")
-    ]
+    pack = frameworks[year].rule_pack() if year else None
+    rows = []
+    for e in (_visible(request).for_year(year).with_stored_totals().select_related("unit")
+              .only("pk", "status", "updated_at", "unit__name").order_by("unit__code")):
+        total = None if e.stored_score is None else scoring.cap_by_budget(
+            e.stored_score, e.stored_adjusted_budget, e.stored_executed, pack).total
+        rows.append((e, total, scoring.grade(total or 0, thresholds)))
     counts = Counter(e.status for e, _total, _grade in rows)
     startable = []
     if access.is_filler(request.user) and year:

@@ -116,6 +116,10 @@ def test_the_database_total_equals_the_scorecard_at_every_boundary(adjusted, exe
     card = Evaluation.objects.get(pk=evaluation.pk).scorecard()
     stored = Evaluation.objects.with_total_score().get(pk=evaluation.pk).total_score_sum
     assert scoring.quantize(stored) == card.total
+    # The list's way: the totals stored with the rows, capped in Python.
+    kept = Evaluation.objects.with_stored_totals().get(pk=evaluation.pk)
+    assert scoring.cap_by_budget(kept.stored_score, kept.stored_adjusted_budget, kept.stored_executed,
+                                 kept.framework.rule_pack()).total == card.total
 
 
 def test_caps_off_leave_the_sum(db):

@@ -103,6 +103,14 @@ class EvaluationQuerySet(models.QuerySet):
             default=rows_total, output_field=models.DecimalField(),
         ))
 
+    def with_stored_totals(self):
+        """Each evaluation's totals as stored with its rows (EvaluationTotals: `stored_score`, the rows' 得分 summed
+        before any 执行率 cap, `stored_adjusted_budget`, `stored_executed`), in the same query: for lists that cap
+        them with scoring.cap_by_budget instead of summing every row."""
+        return self.annotate(stored_score=models.F("totals__score"),
+                             stored_adjusted_budget=models.F("totals__adjusted_budget"),
+                             stored_executed=models.F("totals__executed"))
+
     def with_project_count(self):
         """Each evaluation with the number of its projects (项目支出), in the same query."""
         Project = self.model._meta.get_field("projects").related_model
