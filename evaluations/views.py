@@ -40,6 +40,7 @@ from evaluations.models import (
     Recheck,
     Unit,
 )
+from evaluations.models.evaluations import PERSON_NAME
 
 S = EvaluationStatus
 
@@ -140,7 +141,7 @@ def _page_context(request, evaluation):
         "can_comment": workflow.can_comment(user, evaluation),
         "can_see_history": access.can_review_pages(user),
         "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
-        "evidence": evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by"),
+        "evidence": _evidence_list(evaluation),
         "archive": evaluation.approved_archive(),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
         "text_limits": {
@@ -149,6 +150,15 @@ def _page_context(request, evaluation):
         },
         "recheck": _recheck_of(user, evaluation),
     } | _side_forms(evaluation, user, scorecard)
+
+
+def _evidence_list(evaluation):
+    """The evaluation's files as _evidence.html lists them: of what each supports and of who uploaded it, only the
+    names printed (not every column of the project and of the user)."""
+    return evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by").only(
+        *(f.name for f in Evidence._meta.concrete_fields), "result__name", "project__name", "project_row__name",
+        *(f"uploaded_by__{name}" for name in PERSON_NAME),
+    )
 
 
 def _recheck_of(user, evaluation):
