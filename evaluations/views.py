@@ -55,7 +55,8 @@ def load_evaluation(request, pk, *, contents=True):
     the evaluation, with just its unit and framework (a workflow step that needs more, such as the submission
     checklist, loads it itself)."""
     queryset = _visible(request)
-    queryset = queryset.with_document_data() if contents else queryset.select_related("unit", "framework")
+    # With its number of projects (in the same query): the checklist reads none when there are none.
+    queryset = queryset.with_document_data().with_project_count() if contents else queryset.select_related("unit", "framework")
     return get_object_or_404(queryset, pk=pk)
 
 
@@ -140,7 +141,8 @@ def _page_context(request, evaluation):
         "can_edit": workflow.can_edit(user, evaluation),
         "can_comment": workflow.can_comment(user, evaluation),
         "can_see_history": access.can_review_pages(user),
-        "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
+        "problems": checklist.problems(evaluation, scorecard, projects=_projects_if_any(evaluation))
+        if workflow.can_edit(user, evaluation) else [],
         "evidence": _evidence_list(evaluation),
         "archive": evaluation.approved_archive(),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
@@ -150,6 +152,12 @@ def _page_context(request, evaluation):
         },
         "recheck": _recheck_of(user, evaluation),
     } | _side_forms(evaluation, user, scorecard)
+
+
+def _projects_if_any(evaluation):
+    """No projects, when load_evaluation counted none: the checklist then does not look for them (None: it loads
+    them itself)."""
+    return [] if getattr(evaluation, "project_count", None) == 0 else None
 
 
 def _evidence_list(evaluation):
