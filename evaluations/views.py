@@ -40,6 +40,7 @@ from evaluations.models import (
     Recheck,
     Unit,
 )
+from evaluations.models.evaluations import PERSON_NAME
 
 S = EvaluationStatus
 
@@ -54,7 +55,8 @@ def load_evaluation(request, pk, *, contents=True):
     the evaluation, with just its unit and framework (a workflow step that needs more, such as the submission
     checklist, loads it itself)."""
     queryset = _visible(request)
-    queryset = queryset.with_document_data() if contents else queryset.select_related("unit", "framework")
+    # With its number of projects (in the same query): the checklist reads none when there are none.
+    queryset = queryset.with_document_data().with_project_count() if contents else queryset.select_related("unit", "framework")
     return get_object_or_404(queryset, pk=pk)
 
 
@@ -141,8 +143,9 @@ def _page_context(request, evaluation):
         "can_edit": workflow.can_edit(user, evaluation),
         "can_comment": workflow.can_comment(user, evaluation),
         "can_see_history": access.can_review_pages(user),
-        "problems": checklist.problems(evaluation, scorecard) if workflow.can_edit(user, evaluation) else [],
-        "evidence": evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by"),
+        "problems": checklist.problems(evaluation, scorecard, projects=_projects_if_any(evaluation))
+        if workflow.can_edit(user, evaluation) else [],
+        "evidence": _evidence_list(evaluation),
         "archive": evaluation.approved_archive(),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
         "text_limits": {
@@ -151,6 +154,21 @@ def _page_context(request, evaluation):
         },
         "recheck": _recheck_of(user, evaluation),
     } | _side_forms(evaluation, user, scorecard)
+
+
+def _projects_if_any(evaluation):
+    """No projects, when load_evaluation counted none: the checklist then does not look for them (None: it loads
+    them itself)."""
+    return [] if getattr(evaluation, "project_count", None) == 0 else None
+
+
+def _evidence_list(evaluation):
+    """The evaluation's files as _evidence.html lists them: of what each supports and of who uploaded it, only the
+    names printed (not every column of the project and of the user)."""
+    return evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by").only(
+        *(f.name for f in Evidence._meta.concrete_fields), "result__name", "project__name", "project_row__name",
+        *(f"uploaded_by__{name}" for name in PERSON_NAME),
+    )
 
 
 def _recheck_of(user, evaluation):
