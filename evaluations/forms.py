@@ -445,9 +445,13 @@ class EvaluationContentForm:
         self.rows.non_form_errors().append(message)
 
     def document_length(self):
-        """text.document_length of the 说明 as the page shows it (typed, once validated): no query."""
-        kept = [f.instance for f in self.rows.forms if not (self.rows.is_bound and self.rows._should_delete_form(f))
-                and (f.instance.pk or f.has_changed())]
+        """text.document_length of the 说明 as the page shows it (typed, once validated): no query. A page being
+        opened counts its rows as loaded (no forms built for them)."""
+        if not self.rows.is_bound:
+            kept = self.rows.rows
+        else:
+            kept = [f.instance for f in self.rows.forms if not self.rows._should_delete_form(f)
+                    and (f.instance.pk or f.has_changed())]
         return text.document_length(budget_note=self.note.instance.budget_note,
                                     sections=[(s.body, s.points) for s in self.sections.objects], rows=kept)
 
