@@ -376,7 +376,7 @@ def save_content(evaluation, *, by, channel=CHANNEL.EDIT_PAGE, expected_version=
         fresh = Evaluation.objects.with_scoring_data().get(pk=evaluation.pk)
     else:
         fresh = _as_written(change, by)
-    return Saved(fresh, fresh.refresh_computed_scores(), history)
+    return Saved(fresh, store_rule_scores([fresh])[fresh.pk], history)
 
 
 def _as_written(change, by):
@@ -418,12 +418,22 @@ def refresh_computed_scores(evaluation_ids, chunk=500):
     """`Evaluation.refresh_computed_scores` for many evaluations in a fixed number of queries: each scorecard is
     built from prefetched rows, and every changed row of every evaluation is written in one UPDATE statement.
     Returns {id: scorecard}."""
-    ids, changed, cards = sorted(evaluation_ids), [], {}
-    for start in range(0, len(ids), chunk):
-        for evaluation in Evaluation.objects.filter(pk__in=ids[start:start + chunk]).with_scoring_data():
-            card = evaluation.scorecard()
-            changed += evaluation.computed_score_changes(card)
-            cards[evaluation.pk] = card
+    ids = sorted(evaluation_ids)
+    return store_rule_scores(
+        evaluation for start in range(0, len(ids), chunk)
+        for evaluation in Evaluation.objects.filter(pk__in=ids[start:start + chunk]).with_scoring_data()
+    )
+
+
+def store_rule_scores(evaluations):
+    """`Evaluation.refresh_computed_scores` for evaluations loaded with their rows and budget lines: every changed
+    row written in one UPDATE statement (update_rows; bulk_update compiles a CASE per column and row), the
+    stored totals in one upsert. Returns {id: scorecard}."""
+    changed, cards = [], {}
+    for evaluation in evaluations:
+        card = evaluation.scorecard()
+        changed += evaluation.computed_score_changes(card)
+        cards[evaluation.pk] = card
     update_rows(changed, ["score", "actual_value"])
     Evaluation.objects.store_totals(cards)
     return cards
