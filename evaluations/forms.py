@@ -396,6 +396,12 @@ class EvaluationContentForm:
             str(field) for part in (self.rows, self.budget, self.sections) for field in part.management_form
         ))
 
+    def open_details(self):
+        """The rows whose detail the page shows (posted beside the content: EditPageForm)."""
+        if not hasattr(self, "_open_details"):
+            self._open_details = EditPageForm(self.note.data if self.is_bound else None).open_details()
+        return self._open_details
+
     def rows_errors(self):
         """The rows' errors that belong to no row (e.g. a framework row posted for deletion)."""
         return self.rows.non_form_errors() if self.rows.is_bound else []
@@ -508,8 +514,9 @@ class RowView:
     will check what it posts (the same fields, widgets and attributes: `row_form_class`, `row_input_attrs`); a
     posted row, or a new one, from its form (what was typed, its errors)."""
 
-    def __init__(self, row, prefix, *, form=None, scored=None, comments=()):
+    def __init__(self, row, prefix, *, form=None, scored=None, comments=(), open_details=()):
         self.row, self.prefix, self.form, self.scored, self.comments = row, prefix, form, scored, comments
+        self.open_details = open_details  # the prefixes of the rows whose detail the page shows (EditPageForm)
         self.fields = form.fields if form is not None else row_form_class(row).base_fields
         self.anchor = f"row-{row.pk or prefix}"
         self.name = row.name or "新增自设指标"
@@ -561,6 +568,17 @@ class RowView:
             f'aria-label="{e(row.name)}的详情">详情</button></td></tr>'
         )
 
+    def live_html(self):
+        """What the live preview brings up to date in the row (_edit_live.html, out-of-band swaps): its score when
+        the rule decides it, its 得分说明 when its detail is shown, its errors."""
+        prefix, e = escape(self.prefix), escape
+        score = (f'<output class="live-score" id="score-{prefix}" hx-swap-oob="true">{e(self.score_text)}</output>'
+                 if self.computed else "")
+        explanation = (f'<dd id="explain-{prefix}" hx-swap-oob="true">{e(self.explanation)}</dd>'
+                       if self.open or self.prefix in self.open_details else "")
+        return mark_safe(f'{score}\n{explanation}\n<div class="text-danger small row-errors" id="errors-{prefix}" '
+                         f'hx-swap-oob="true">{e(self.errors)}</div>\n')
+
     def target(self):
         row = self.row
         if not row.pk:
@@ -594,9 +612,11 @@ def row_views(form, scorecard):
     scored_by_row = {id(s.row): s for s in scorecard.rows}
     comments = comments_by_target(form.evaluation)
 
+    open_details = form.open_details()
+
     def view(row, prefix, row_form=None):
         return RowView(row, prefix, form=row_form, scored=scored_by_row.get(id(row)),
-                       comments=comments.get(("result", row.pk), []) if row.pk else [])
+                       comments=comments.get(("result", row.pk), []) if row.pk else [], open_details=open_details)
 
     if not form.rows.is_bound:
         return [view(row, f"rows-{index}") for index, row in enumerate(form.rows.rows)]

@@ -298,7 +298,6 @@ def _edit_context(request, evaluation, form):
         "section_comments": comments,
         # Read only where a row's detail is inline (a new row, one being redefined): not for a page being opened.
         "evidence_by_row": functools.cache(lambda: _evidence_by_row(evidence_items)),
-        "open_details": EditPageForm(request.POST).open_details(),
         # The row the page copies for “增加自设指标”: built only where it is drawn (not for the live answer).
         "new_row": functools.cache(lambda: [new_row_view(form)]),
         "document_length": form.document_length(),  # 已用 M / N 字 (text.DOCUMENT_TEXT_LIMIT)
