@@ -16,6 +16,7 @@ fingerprints of the values it was opened with (`page_token`), so the fields only
 kept, the fields only this person changed are applied, and a field both changed is refused until a choice is made.
 """
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -281,6 +282,7 @@ class ContentChange:
     created: list
     deleted: list
     expected_version: int | None = None
+    written_at: object = None  # set by _apply
 
 
 def _apply(changes, *, by, channel):
@@ -305,6 +307,8 @@ def _apply(changes, *, by, channel):
     # The conditional version bump: every evaluation still at the version the change was made from, still
     # editable; otherwise nothing is written. One UPDATE when no evaluation's own fields change (imports).
     now = timezone.now()
+    for change in changes:
+        change.written_at = now
     if any(own_updates):
         updated = sum(
             Evaluation.objects.filter(pk=c.evaluation.pk, version=c.expected_version, status__in=EDITABLE_STATUSES)
@@ -356,16 +360,37 @@ def _apply(changes, *, by, channel):
 
 @transaction.atomic
 def save_content(evaluation, *, by, channel=CHANNEL.EDIT_PAGE, expected_version=None, edits=(), created=(),
-                 deleted=()):
+                 deleted=(), reload=True):
     """Apply `edits`: a list of (object, {field: old value}) whose objects already hold the new values;
     `created`: new rows; `deleted`: the unit's rows to remove. The evaluation itself may be among the edited
     objects (for budget_note). `expected_version` is the version the change was made from (by default the one
     loaded). Returns the evaluation reloaded, its refreshed scorecard and the history rows written.
+
+    `reload=False` (the edit page, `save_page`): the evaluation was loaded with its rows and budget lines, and
+    the edited objects are those loaded ones, holding what was written; the evaluation returned is then a copy of
+    it at the new version, its rows those loaded less the deleted plus the created, scored without reading back.
     """
     change = ContentChange(evaluation, list(edits), list(created), list(deleted), expected_version)
     history = _apply([change], by=by, channel=channel)
-    fresh = Evaluation.objects.with_scoring_data().get(pk=evaluation.pk)
-    return Saved(fresh, fresh.refresh_computed_scores(), history)
+    if reload or "results" not in getattr(evaluation, "_prefetched_objects_cache", {}):
+        fresh = Evaluation.objects.with_scoring_data().get(pk=evaluation.pk)
+    else:
+        fresh = _as_written(change, by)
+    return Saved(fresh, store_rule_scores([fresh])[fresh.pk], history)
+
+
+def _as_written(change, by):
+    """The evaluation of `change` as `_apply` has just written it (see save_content's `reload`): a copy, so the
+    caller's object keeps the version it was loaded at, sharing the loaded rows, budget lines and framework."""
+    loaded = change.evaluation
+    written = copy.copy(loaded)
+    gone = {id(row) for row in change.deleted}
+    rows = [row for row in loaded.results.all() if id(row) not in gone] + list(change.created)
+    written._prefetched_objects_cache = {
+        **loaded._prefetched_objects_cache, "results": sorted(rows, key=lambda r: (r.order, r.pk)),  # as loaded
+    }
+    written.version, written.updated_by, written.updated_at = change.expected_version + 1, by, change.written_at
+    return written
 
 
 @transaction.atomic
@@ -393,12 +418,22 @@ def refresh_computed_scores(evaluation_ids, chunk=500):
     """`Evaluation.refresh_computed_scores` for many evaluations in a fixed number of queries: each scorecard is
     built from prefetched rows, and every changed row of every evaluation is written in one UPDATE statement.
     Returns {id: scorecard}."""
-    ids, changed, cards = sorted(evaluation_ids), [], {}
-    for start in range(0, len(ids), chunk):
-        for evaluation in Evaluation.objects.filter(pk__in=ids[start:start + chunk]).with_scoring_data():
-            card = evaluation.scorecard()
-            changed += evaluation.computed_score_changes(card)
-            cards[evaluation.pk] = card
+    ids = sorted(evaluation_ids)
+    return store_rule_scores(
+        evaluation for start in range(0, len(ids), chunk)
+        for evaluation in Evaluation.objects.filter(pk__in=ids[start:start + chunk]).with_scoring_data()
+    )
+
+
+def store_rule_scores(evaluations):
+    """`Evaluation.refresh_computed_scores` for evaluations loaded with their rows and budget lines: every changed
+    row written in one UPDATE statement (update_rows; bulk_update compiles a CASE per column and row), the
+    stored totals in one upsert. Returns {id: scorecard}."""
+    changed, cards = [], {}
+    for evaluation in evaluations:
+        card = evaluation.scorecard()
+        changed += evaluation.computed_score_changes(card)
+        cards[evaluation.pk] = card
     update_rows(changed, ["score", "actual_value"])
     Evaluation.objects.store_totals(cards)
     return cards
@@ -555,7 +590,7 @@ def save_page(evaluation, *, by, token, proposals, choices=None, created=(), del
         raise _conflicting(conflicts, changes_since(evaluation, loaded.version))
     # The merge read the stored values loaded with this request: saved only if nobody saved in between.
     return save_content(evaluation, by=by, channel=CHANNEL.EDIT_PAGE, expected_version=evaluation.version,
-                        edits=edits, created=created, deleted=deleted)
+                        edits=edits, created=created, deleted=deleted, reload=False)
 
 
 

@@ -20,35 +20,36 @@ INPUTS = {
 SELECT, OPTION, TEXTAREA = f"{WIDGETS}select.html", f"{WIDGETS}select_option.html", f"{WIDGETS}textarea.html"
 
 
-def _escape(value):
+def escape(value):
     """{{ value }}: django.utils.html.conditional_escape without its lazy-string wrapper (some 20,000 calls a page).
     Values the templates pass through |stringformat:'s' are always escaped: html.escape(str(value))."""
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
+
 def _attrs(attrs):
     """django/forms/widgets/attrs.html"""
     return "".join(
-        f" {_escape(name)}" if value is True else f' {_escape(name)}="{html.escape(str(value))}"'
+        f" {escape(name)}" if value is True else f' {escape(name)}="{html.escape(str(value))}"'
         for name, value in attrs.items() if value is not False
     )
 
 
 def _input(widget):
     value = "" if widget["value"] is None else f' value="{html.escape(str(widget["value"]))}"'
-    return f'<input type="{_escape(widget["type"])}" name="{_escape(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
+    return f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
 
 
 def _option(option):
     return (f'<option value="{html.escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
-            f'{_escape(option["label"])}</option>')
+            f'{escape(option["label"])}</option>')
 
 
 def _select(widget):
-    parts = [f'<select name="{_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+    parts = [f'<select name="{escape(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{_escape(group_name)}">')
+            parts.append(f'\n  <optgroup label="{escape(group_name)}">')
         parts.extend(f"\n  {_option(option)}\n" for option in options)  # select_option.html ends in a newline
         if group_name:
             parts.append("\n  </optgroup>")
@@ -57,8 +58,8 @@ def _select(widget):
 
 
 def _textarea(widget):
-    value = _escape(widget["value"]) if widget["value"] else ""
-    return f'<textarea name="{_escape(widget["name"])}"{_attrs(widget["attrs"])}>\n{value}</textarea>'
+    value = escape(widget["value"]) if widget["value"] else ""
+    return f'<textarea name="{escape(widget["name"])}"{_attrs(widget["attrs"])}>\n{value}</textarea>'
 
 
 class FastWidgetRenderer(DjangoTemplates):

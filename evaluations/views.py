@@ -218,6 +218,7 @@ def evaluation_edit(request, pk):
     token = page.token()
     if request.method == "POST":
         if form.is_valid():
+            loaded_version = evaluation.version
             rows = form.created_and_deleted()
             try:
                 saved = editing.save_page(
@@ -237,7 +238,7 @@ def evaluation_edit(request, pk):
             else:
                 # Rows added, removed or redefined change the page's inputs; others' changes merged in change
                 # its values: it is loaded again.
-                merged = editing.read_token(token)[0] != evaluation.version
+                merged = editing.read_token(token)[0] != loaded_version
                 reshaped = rows["created"] or rows["deleted"] or form.rows.redefined()
                 if reshaped or merged or not request.htmx:
                     messages.success(request, "已保存。" + ("打开页面后其他人保存的修改也已保留。" if merged else ""))
@@ -301,19 +302,24 @@ def evaluation_preview(request, pk):
 
 def _edit_context(request, evaluation, form):
     """The edit page's context. Typed content is checked as the save checks it (the same form, whose rows ask
-    scoring.row_errors): the checklist lists first what the save would refuse, so the live check is the save's."""
-    context = _page_context(request, evaluation)
+    scoring.row_errors): the checklist lists first what the save would refuse, so the live check is the save's.
+    Only what the edit page and its live answer show (not the 自评表's actions, history or evidence form)."""
+    scorecard = evaluation.scorecard()
+    problems = checklist.problems(evaluation, scorecard)  # _editable: the user may edit
     if form.is_bound:
-        context["problems"] = [*form.problems(), *context["problems"]]
+        problems = [*form.problems(), *problems]
     comments = comments_by_target(evaluation)
-    return context | {
-        "form": form, "document": build_document(evaluation, context["scorecard"]),
+    evidence_items = evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by")
+    return {
+        "evaluation": evaluation, "scorecard": scorecard, "can_edit": True, "problems": problems,
+        "text_limits": {"deviation_reason": text.DEVIATION_REASON_LIMIT, "document": text.DOCUMENT_TEXT_LIMIT},
+        "form": form, "document": build_document(evaluation, scorecard),
         "whole_comments": comments.get(("whole", None), []),
         "section_comments": comments,
         # Read only where a row's detail is inline (a new row, one being redefined): not for a page being opened.
-        "evidence_by_row": functools.cache(lambda: _evidence_by_row(context["evidence"])),
-        "open_details": EditPageForm(request.POST).open_details(),
-        "new_row": [new_row_view(form)],
+        "evidence_by_row": functools.cache(lambda: _evidence_by_row(evidence_items)),
+        # The row the page copies for “增加自设指标”: built only where it is drawn (not for the live answer).
+        "new_row": functools.cache(lambda: [new_row_view(form)]),
         "document_length": form.document_length(),  # 已用 M / N 字 (text.DOCUMENT_TEXT_LIMIT)
     }
 
