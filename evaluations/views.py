@@ -305,11 +305,11 @@ def _edit_context(request, evaluation, form):
     scoring.row_errors): the checklist lists first what the save would refuse, so the live check is the save's.
     Only what the edit page and its live answer show (not the 自评表's actions, history or evidence form)."""
     scorecard = evaluation.scorecard()
-    problems = checklist.problems(evaluation, scorecard)  # _editable: the user may edit
+    problems = checklist.problems(evaluation, scorecard, projects=_projects_if_any(evaluation))  # _editable: may edit
     if form.is_bound:
         problems = [*form.problems(), *problems]
     comments = comments_by_target(evaluation)
-    evidence_items = evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by")
+    evidence_items = _evidence_list(evaluation)
     return {
         "evaluation": evaluation, "scorecard": scorecard, "can_edit": True, "problems": problems,
         "text_limits": {"deviation_reason": text.DEVIATION_REASON_LIMIT, "document": text.DOCUMENT_TEXT_LIMIT},
