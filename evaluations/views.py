@@ -414,6 +414,7 @@ def evaluation_review(request, pk):
         "last_return": last_return,
         "changes_since_return": editing.net_changes_since(evaluation, last_return.version) if last_return else [],
         "comments_by": comments_by_target(evaluation),
+        "comment_add_url": reverse("evaluations:comment_add", args=[evaluation.pk]),
         "decisions": [a for a in context["actions"] if a.action != "submit"],
     })
 
