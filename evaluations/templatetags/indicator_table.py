@@ -58,3 +58,22 @@ def table_lines(scorecard, with_explanations=False):
                 lines.append(TableLine(first, category if n == 0 else None, scored, with_explanations))
                 first = None
     return lines
+
+
+@register.filter
+def review_cells(scored):
+    """A row's cells on the review page (_review_table.html), 三级指标 to 偏差原因, worked out once as the 自评表's
+    lines are: the target with its unit, no 指标性质 or 度量单位 column, the 得分说明 always."""
+    row, result = scored.row, scored.result
+    lost = result.score is not None and row.weight is not None and result.score < row.weight
+    score = "—" if result.score is None else f"{result.score:f}"
+    badge = ' <span class="badge text-bg-light">单位自设</span>' if row.is_unit_row else ""
+    unit = f" {escape(row.unit_of_measure)}" if row.unit_of_measure and row.target_value is not None else ""
+    reason = linebreaksbr(row.deviation_reason, autoescape=True) if row.deviation_reason else ""
+    return mark_safe(
+        f'<th scope="row" class="fw-normal">{escape(row.name)}{badge}</th>'
+        f"<td>{escape(row.target_display)}{unit}</td><td>{escape(row.actual_display)}</td>"
+        f'<td class="text-end">{escape(scoring.plain(row.weight))}</td>'
+        f'<td class="text-end{" text-danger" if lost else ""}">{escape(score)}</td>'
+        f'<td class="small">{escape(result.explanation)}</td><td class="small">{reason}</td>'
+    )
