@@ -26,7 +26,6 @@ def escape(value):
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
-
 def _attrs(attrs):
     """django/forms/widgets/attrs.html"""
     return "".join(

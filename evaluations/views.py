@@ -43,6 +43,9 @@ from evaluations.models import (
 from evaluations.models.evaluations import PERSON_NAME
 
 S = EvaluationStatus
+# The limits the pages print beside their text boxes ("不超过 N 字").
+TEXT_LIMITS = {"reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT,
+               "deviation_reason": text.DEVIATION_REASON_LIMIT, "document": text.DOCUMENT_TEXT_LIMIT}
 
 
 def _visible(request):
@@ -148,10 +151,7 @@ def _page_context(request, evaluation):
         "evidence": _evidence_list(evaluation),
         "archive": evaluation.approved_archive(),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
-        "text_limits": {
-            "reason": text.REASON_LIMIT, "comment": text.COMMENT_LIMIT, "deviation_reason": text.DEVIATION_REASON_LIMIT,
-            "document": text.DOCUMENT_TEXT_LIMIT,
-        },
+        "text_limits": TEXT_LIMITS,
         "recheck": _recheck_of(user, evaluation),
     } | _side_forms(evaluation, user, scorecard)
 
@@ -312,7 +312,7 @@ def _edit_context(request, evaluation, form):
     evidence_items = _evidence_list(evaluation)
     return {
         "evaluation": evaluation, "scorecard": scorecard, "can_edit": True, "problems": problems,
-        "text_limits": {"deviation_reason": text.DEVIATION_REASON_LIMIT, "document": text.DOCUMENT_TEXT_LIMIT},
+        "text_limits": TEXT_LIMITS,
         "form": form, "document": build_document(evaluation, scorecard),
         "whole_comments": comments.get(("whole", None), []),
         "section_comments": comments,

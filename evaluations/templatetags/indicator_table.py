@@ -3,18 +3,29 @@
 Each line's cells are worked out once in Python (as forms.RowView does for the edit page): the template prints a
 row with four lookups instead of about twenty properties, filters and comparisons (issue 14)."""
 
-from html import escape
-
 from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.utils.safestring import mark_safe
 
 from evaluations import scoring
+from evaluations.form_renderer import escape
 from evaluations.models import Comparison
 
 register = template.Library()
 
 COMPARISONS = dict(Comparison.choices)  # row.get_comparison_display(), without its per-call choice lookup
+
+
+def _parts(scored):
+    """What both tables print alike of a row: whether it lost points, its 得分 (as the template printed the Decimal:
+    zh-hans, no grouping, to the cent), the 单位自设 badge and the 偏差原因 (the template's own linebreaksbr). Every
+    other text is escaped where it is written, once (form_renderer.escape: as {{ }} escapes)."""
+    row, result = scored.row, scored.result
+    lost = result.score is not None and row.weight is not None and result.score < row.weight
+    score = "—" if result.score is None else f"{result.score:f}"
+    badge = ' <span class="badge text-bg-light">单位自设</span>' if row.is_unit_row else ""
+    reason = linebreaksbr(row.deviation_reason, autoescape=True) if row.deviation_reason else ""
+    return lost, score, badge, reason
 
 
 class TableLine:
@@ -30,14 +41,8 @@ class TableLine:
             return
         row, result = scored.row, scored.result
         self.pk = row.pk
-        lost = result.score is not None and row.weight is not None and result.score < row.weight
-        # As the template printed the Decimal (zh-hans: no grouping, a point), to the cent.
-        score = "—" if result.score is None else f"{result.score:f}"
-        badge = ' <span class="badge text-bg-light">单位自设</span>' if row.is_unit_row else ""
+        lost, score, badge, reason = _parts(scored)
         explanation = f'<td class="small">{escape(result.explanation)}</td>' if with_explanations else ""
-        reason = linebreaksbr(row.deviation_reason, autoescape=True) if row.deviation_reason else ""
-        # Every text escaped here, once (html.escape: what Django's escape does, without its per-call wrapping,
-        # about 400 calls a table); the 偏差原因 by the template's own linebreaksbr.
         self.cells = mark_safe(
             f"<td>{escape(row.name)}{badge}</td><td>{escape(COMPARISONS.get(row.comparison, row.comparison))}</td>"
             f"<td>{escape(row.target_display)}</td><td>{escape(row.unit_of_measure)}</td>"
@@ -65,11 +70,8 @@ def review_cells(scored):
     """A row's cells on the review page (_review_table.html), 三级指标 to 偏差原因, worked out once as the 自评表's
     lines are: the target with its unit, no 指标性质 or 度量单位 column, the 得分说明 always."""
     row, result = scored.row, scored.result
-    lost = result.score is not None and row.weight is not None and result.score < row.weight
-    score = "—" if result.score is None else f"{result.score:f}"
-    badge = ' <span class="badge text-bg-light">单位自设</span>' if row.is_unit_row else ""
+    lost, score, badge, reason = _parts(scored)
     unit = f" {escape(row.unit_of_measure)}" if row.unit_of_measure and row.target_value is not None else ""
-    reason = linebreaksbr(row.deviation_reason, autoescape=True) if row.deviation_reason else ""
     return mark_safe(
         f'<th scope="row" class="fw-normal">{escape(row.name)}{badge}</th>'
         f"<td>{escape(row.target_display)}{unit}</td><td>{escape(row.actual_display)}</td>"
