@@ -50,7 +50,9 @@ def _remembered(user, key, compute):
 def is_member(user, unit):
     if not (user.is_authenticated and is_filler(user)):
         return False
-    return _remembered(user, ("member", unit.pk), lambda: unit.members.filter(pk=user.pk).exists())
+    # The membership table itself, not joined with the users.
+    membership = type(unit).members.through.objects
+    return _remembered(user, ("member", unit.pk), lambda: membership.filter(unit_id=unit.pk, user_id=user.pk).exists())
 
 
 def in_charge_of(user, unit, stage=None):

@@ -32,6 +32,7 @@ from evaluations.models import (
     EDITABLE_STATUSES,
     Evaluation,
     EvaluationStatus,
+    Event,
     EventAction,
     Evidence,
     FieldChange,
@@ -58,8 +59,8 @@ def load_evaluation(request, pk, *, contents=True):
     the evaluation, with just its unit and framework (a workflow step that needs more, such as the submission
     checklist, loads it itself)."""
     queryset = _visible(request)
-    # With its number of projects (in the same query): the checklist reads none when there are none.
-    queryset = queryset.with_document_data().with_project_count() if contents else queryset.select_related("unit", "framework")
+    # With whether it has projects (in the same query): the checklist reads none when there are none.
+    queryset = queryset.with_document_data().with_has_projects() if contents else queryset.select_related("unit", "framework")
     return get_object_or_404(queryset, pk=pk)
 
 
@@ -140,7 +141,8 @@ def _page_context(request, evaluation):
     return {
         "evaluation": evaluation,
         "scorecard": scorecard,
-        "events": evaluation.events.select_related("actor"),
+        "events": evaluation.events.select_related("actor").only(
+            *(f.name for f in Event._meta.concrete_fields), *(f"actor__{name}" for name in PERSON_NAME)),
         "comments": evaluation.comments.all(),
         "actions": workflow.available_actions(user, evaluation),
         "can_edit": workflow.can_edit(user, evaluation),
@@ -157,9 +159,9 @@ def _page_context(request, evaluation):
 
 
 def _projects_if_any(evaluation):
-    """No projects, when load_evaluation counted none: the checklist then does not look for them (None: it loads
+    """No projects, when load_evaluation found none: the checklist then does not look for them (None: it loads
     them itself)."""
-    return [] if getattr(evaluation, "project_count", None) == 0 else None
+    return [] if getattr(evaluation, "has_projects", None) is False else None
 
 
 def _evidence_list(evaluation):

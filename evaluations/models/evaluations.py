@@ -122,6 +122,11 @@ class EvaluationQuerySet(models.QuerySet):
                  .annotate(n=models.Count("pk")).values("n"))
         return self.annotate(project_count=Coalesce(models.Subquery(count, output_field=models.IntegerField()), 0))
 
+    def with_has_projects(self):
+        """Each evaluation with whether it has projects (项目支出), in the same query: cheaper to build than the count."""
+        Project = self.model._meta.get_field("projects").related_model
+        return self.annotate(has_projects=models.Exists(Project.objects.filter(evaluation=models.OuterRef("pk"))))
+
     def with_scoring_data(self):
         """What the scorecard reads (the framework's tree, the rows, the budget lines) and nothing more: for
         storing what the rules decide after a change (`Evaluation.refresh_computed_scores`)."""
