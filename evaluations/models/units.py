@@ -1,5 +1,8 @@
 """Units (the unit tree) and who reviews them."""
 
+import operator
+from functools import reduce
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -37,12 +40,12 @@ def visible_to(queryset, user, outer):
         return queryset.none()
     if is_admin(user):
         return queryset
-    condition = Q(pk__in=[])
+    conditions = []  # not seeded with an always-false Q: every query of every page compiles this
     if is_filler(user):
-        condition |= member_condition(user, outer)
+        conditions.append(member_condition(user, outer))
     if is_reviewer(user):
-        condition |= in_charge_condition(user, outer)
-    return queryset.filter(condition)
+        conditions.append(in_charge_condition(user, outer))
+    return queryset.filter(reduce(operator.or_, conditions)) if conditions else queryset.none()
 
 
 class UnitQuerySet(models.QuerySet):
