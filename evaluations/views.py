@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -41,6 +43,7 @@ from evaluations.models import (
     Unit,
 )
 from evaluations.models.evaluations import PERSON_NAME
+from evaluations.templatetags.indicator_table import CommentPlaces
 
 S = EvaluationStatus
 # The limits the pages print beside their text boxes ("不超过 N 字").
@@ -403,20 +406,41 @@ def evaluation_transition(request, pk, action):
 @login_required
 def evaluation_review(request, pk):
     """The table, the budget and the 说明 side by side; a comment is made on the row or section it is about, and
-    the decision bar stays in view. Lists the net change per field since the most recent return or reopen."""
+    the decision bar stays in view. Lists the net change per field since the most recent return or reopen.
+
+    Its context is what its templates print (not the 自评表's: no archive, 复核 or checklist), and the most recent
+    return is found among the events the timeline lists."""
     evaluation = load_evaluation(request, pk)
-    _require_reviewer_or_admin(request.user)
-    last_return = evaluation.events.filter(
-        action__in=[EventAction.RETURN_FOR_CHANGES, EventAction.REOPEN]).order_by("-pk").first()
-    context = _page_context(request, evaluation)
-    return render(request, "evaluations/evaluation_review.html", context | {
-        "document": build_document(evaluation, context["scorecard"]),
+    user = request.user
+    _require_reviewer_or_admin(user)
+    scorecard = evaluation.scorecard()
+    events = list(evaluation.events.select_related("actor"))
+    last_return = max((e for e in events if e.action in RETURNS), key=lambda e: e.pk, default=None)
+    can_edit, can_comment = workflow.can_edit(user, evaluation), workflow.can_comment(user, evaluation)
+    comment = loader.get_template("evaluations/_comment.html")
+    return render(request, "evaluations/evaluation_review.html", {
+        "evaluation": evaluation,
+        "scorecard": scorecard,
+        "events": events,
+        "comments": evaluation.comments.all(),
+        "can_edit": can_edit,
+        "can_comment": can_comment,
+        "evidence": _evidence_list(evaluation),
+        "text_limits": TEXT_LIMITS,
+        "document": build_document(evaluation, scorecard),
         "last_return": last_return,
         "changes_since_return": editing.net_changes_since(evaluation, last_return.version) if last_return else [],
-        "comments_by": comments_by_target(evaluation),
-        "comment_add_url": reverse("evaluations:comment_add", args=[evaluation.pk]),
-        "decisions": [a for a in context["actions"] if a.action != "submit"],
-    })
+        "places": CommentPlaces(
+            comments_by_target(evaluation), can_comment=can_comment,
+            add_url=reverse("evaluations:comment_add", args=[evaluation.pk]),
+            csrf_input=csrf_input(request) if can_comment else "", limit=TEXT_LIMITS["comment"],
+            comment_html=lambda c: comment.render({"comment": c, "evaluation": evaluation, "can_edit": can_edit}),
+        ),
+        "decisions": [a for a in workflow.available_actions(user, evaluation) if a.action != "submit"],
+    } | _side_forms(evaluation, user, scorecard))
+
+
+RETURNS = (EventAction.RETURN_FOR_CHANGES, EventAction.REOPEN)  # the review page lists the changes since the last
 
 
 def _anchor(result, section):

@@ -102,21 +102,6 @@ def at_section(comments, pk):
 
 
 @register.filter
-def at_result(comments, pk):
-    return comments.get(("result", pk), ()) if comments else ()
-
-
-@register.filter
-def at_key(comments, pk):
-    return at_section(comments, pk)
-
-
-@register.filter
-def at_whole(comments):
-    return comments.get(("whole", None), ()) if comments else ()
-
-
-@register.filter
 def section_pk(anchor):
     """"section-12" → 12 (a 说明 block's anchor names its section), else None."""
     kind, _, pk = (anchor or "").partition("-")
