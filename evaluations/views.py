@@ -66,6 +66,20 @@ def load_evaluation(request, pk, *, contents=True):
     return get_object_or_404(queryset, pk=pk)
 
 
+def url_by_pk(name):
+    """pk → reverse(name, args=[pk]), for a page linking each of its rows to the same view (a URL whose only
+    argument is an <int:pk>), reversed once a page instead of once a row: the URL reversed with a pk no row has,
+    that pk's digits replaced by each row's (reversed again for each row where they do not stand in it once)."""
+    marker = str(MARKER_PK)
+    head, found, tail = reverse(name, args=[MARKER_PK]).partition(marker)
+    if not found or marker in tail or marker in head:
+        return lambda pk: reverse(name, args=[pk])
+    return lambda pk: f"{head}{int(pk)}{tail}"
+
+
+MARKER_PK = 987654321987654321  # url_by_pk's: past any pk in use (a bigint's largest is 9223372036854775807)
+
+
 def _year(request, years):
     year = request.GET.get("year", "")
     return int(year) if year.isdigit() and int(year) in years else (years[0] if years else None)
@@ -86,12 +100,13 @@ def evaluation_list(request):
     thresholds = frameworks[year].grade_thresholds if year else scoring.GradeThresholds()
     pack = frameworks[year].rule_pack() if year else None
     rows = []
+    detail_url, document_url = url_by_pk("evaluations:detail"), url_by_pk("evaluations:document")
     for e in (_visible(request).for_year(year).with_stored_totals().select_related("unit")
               .only("pk", "status", "updated_at", "unit__name").order_by("unit__code")):
         total = None if e.stored_score is None else scoring.cap_by_budget(
             e.stored_score, e.stored_adjusted_budget, e.stored_executed, pack).total
-        rows.append((e, total, scoring.grade(total or 0, thresholds)))
-    counts = Counter(e.status for e, _total, _grade in rows)
+        rows.append((e, total, scoring.grade(total or 0, thresholds), detail_url(e.pk), document_url(e.pk)))
+    counts = Counter(e.status for e, *_ in rows)
     startable = []
     if access.is_filler(request.user) and year:
         startable = list(

@@ -114,6 +114,22 @@ def test_list_takes_the_same_queries_for_few_and_many_units():
     assert len(few) == len(many)
 
 
+def test_rows_urls_are_reversed_once_a_page_and_are_the_same():
+    from django.urls import reverse, set_script_prefix
+
+    from evaluations.views import MARKER_PK, url_by_pk
+
+    for prefix in ("/", "/jx987/"):  # also under a prefix (SCRIPT_NAME) holding digits
+        set_script_prefix(prefix)
+        try:
+            for name in ("evaluations:detail", "evaluations:document", "evaluations:review"):
+                url = url_by_pk(name)
+                for pk in (1, 9, 10, 987, 123456789, MARKER_PK):
+                    assert url(pk) == reverse(name, args=[pk])
+        finally:
+            set_script_prefix("/")
+
+
 @pytest.mark.parametrize("role, offered", [
     (access.FILLER, []),
     (access.REVIEWER, ["待审核", "总览"]),
