@@ -588,10 +588,13 @@ def evaluation_history(request, pk):
 @login_required
 def review_queue(request):
     _require_reviewer_or_admin(request.user)
-    tasks = list(Evaluation.objects.awaiting(request.user).exclude(status__in=EDITABLE_STATUSES))
+    # Only the columns the queue prints, and each row's link from one reverse (url_by_pk).
+    tasks = list(Evaluation.objects.awaiting(request.user).exclude(status__in=EDITABLE_STATUSES)
+                 .only("pk", "status", "submitted_at", "unit__name", "framework__year"))
+    review_url = url_by_pk("evaluations:review")
     by_year = {}
     for evaluation in tasks:
-        by_year.setdefault(evaluation.framework.year, []).append(evaluation)
+        by_year.setdefault(evaluation.framework.year, []).append((evaluation, review_url(evaluation.pk)))
     return render(request, "evaluations/review_queue.html", {"by_year": sorted(by_year.items(), reverse=True), "count": len(tasks)})
 
 
