@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from evaluations import access
 from evaluations.models import IndicatorResult
@@ -112,6 +113,17 @@ def test_list_takes_the_same_queries_for_few_and_many_units():
         html = client.get("/evaluations/").content.decode()
     assert html.count('href="/evaluations/') >= 16
     assert len(few) == len(many)
+
+
+def test_list_rows_print_as_the_template_printed_them():
+    admin = make_user(access.ADMIN)
+    evaluation = make_evaluation(unit=make_unit(name='<script>"甲" & 乙</script>'))
+    html = login(admin).get("/evaluations/").content.decode()
+    local = timezone.localtime(evaluation.updated_at).strftime("%Y-%m-%d %H:%M")
+    assert (f'<td><a href="/evaluations/{evaluation.pk}/">&lt;script&gt;&quot;甲&quot; &amp; 乙&lt;/script&gt;</a></td>'
+            in html and "<script>\"甲" not in html)
+    assert '<span class="badge status-draft">草稿</span>' in html and f'<td data-label="最后修改">{local}</td>' in html
+    assert f'<td><a href="/evaluations/{evaluation.pk}/document/">自评表说明</a></td>' in html
 
 
 def test_rows_urls_are_reversed_once_a_page_and_are_the_same():
