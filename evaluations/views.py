@@ -418,6 +418,9 @@ def evaluation_transition(request, pk, action):
     return redirect("evaluations:detail", evaluation.pk)
 
 
+RETURNS = (EventAction.RETURN_FOR_CHANGES, EventAction.REOPEN)  # the review page lists the changes since the latest
+
+
 @login_required
 def evaluation_review(request, pk):
     """The table, the budget and the 说明 side by side; a comment is made on the row or section it is about, and
@@ -453,9 +456,6 @@ def evaluation_review(request, pk):
         ),
         "decisions": [a for a in workflow.available_actions(user, evaluation) if a.action != "submit"],
     } | _side_forms(evaluation, user, scorecard))
-
-
-RETURNS = (EventAction.RETURN_FOR_CHANGES, EventAction.REOPEN)  # the review page lists the changes since the last
 
 
 def _anchor(result, section):
