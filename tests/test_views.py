@@ -126,6 +126,24 @@ def test_list_rows_print_as_the_template_printed_them():
     assert f'<td><a href="/evaluations/{evaluation.pk}/document/">自评表说明</a></td>' in html
 
 
+@pytest.mark.django_db(False)
+def test_minute_prints_as_the_date_filter_did():
+    import datetime
+
+    from django.template import Context, Template
+
+    from evaluations.templatetags.evaluation_tags import minute
+
+    printed = Template('{{ value|date:"Y-m-d H:i" }}')
+    values = [timezone.now(), datetime.datetime(2024, 3, 9, 16, 5, 59, tzinfo=datetime.UTC),
+              datetime.datetime(2024, 12, 31, 23, 59, tzinfo=datetime.UTC),  # another day in Beijing
+              datetime.datetime(7, 1, 2, 3, 4, tzinfo=datetime.UTC), datetime.datetime(2024, 1, 2, 3, 4), None]
+    for zone in ("Asia/Shanghai", "UTC", "America/New_York"):
+        with timezone.override(zone):
+            for value in values:
+                assert minute(value) == printed.render(Context({"value": value})), (zone, value)
+
+
 def test_rows_urls_are_reversed_once_a_page_and_are_the_same():
     from django.urls import reverse, set_script_prefix
 
