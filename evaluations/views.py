@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -42,6 +44,7 @@ from evaluations.models import (
     Unit,
 )
 from evaluations.models.evaluations import PERSON_NAME
+from evaluations.templatetags.indicator_table import CommentPlaces
 
 S = EvaluationStatus
 # The limits the pages print beside their text boxes ("不超过 N 字").
@@ -64,6 +67,20 @@ def load_evaluation(request, pk, *, contents=True):
     return get_object_or_404(queryset, pk=pk)
 
 
+def url_by_pk(name):
+    """pk → reverse(name, args=[pk]), for a page linking each of its rows to the same view (a URL whose only
+    argument is an <int:pk>), reversed once a page instead of once a row: the URL reversed with a pk no row has,
+    that pk's digits replaced by each row's (reversed again for each row where they do not stand in it once)."""
+    marker = str(MARKER_PK)
+    head, found, tail = reverse(name, args=[MARKER_PK]).partition(marker)
+    if not found or marker in tail or marker in head:
+        return lambda pk: reverse(name, args=[pk])
+    return lambda pk: f"{head}{int(pk)}{tail}"
+
+
+MARKER_PK = 987654321987654321  # url_by_pk's: past any pk in use (a bigint's largest is 9223372036854775807)
+
+
 def _year(request, years):
     year = request.GET.get("year", "")
     return int(year) if year.isdigit() and int(year) in years else (years[0] if years else None)
@@ -84,12 +101,13 @@ def evaluation_list(request):
     thresholds = frameworks[year].grade_thresholds if year else scoring.GradeThresholds()
     pack = frameworks[year].rule_pack() if year else None
     rows = []
+    detail_url, document_url = url_by_pk("evaluations:detail"), url_by_pk("evaluations:document")
     for e in (_visible(request).for_year(year).with_stored_totals().select_related("unit")
               .only("pk", "status", "updated_at", "unit__name").order_by("unit__code")):
         total = None if e.stored_score is None else scoring.cap_by_budget(
             e.stored_score, e.stored_adjusted_budget, e.stored_executed, pack).total
-        rows.append((e, total, scoring.grade(total or 0, thresholds)))
-    counts = Counter(e.status for e, _total, _grade in rows)
+        rows.append((e, total, scoring.grade(total or 0, thresholds), detail_url(e.pk), document_url(e.pk)))
+    counts = Counter(e.status for e, *_ in rows)
     startable = []
     if access.is_filler(request.user) and year:
         startable = list(
@@ -402,23 +420,44 @@ def evaluation_transition(request, pk, action):
     return redirect("evaluations:detail", evaluation.pk)
 
 
+RETURNS = (EventAction.RETURN_FOR_CHANGES, EventAction.REOPEN)  # the review page lists the changes since the latest
+
+
 @login_required
 def evaluation_review(request, pk):
     """The table, the budget and the 说明 side by side; a comment is made on the row or section it is about, and
-    the decision bar stays in view. Lists the net change per field since the most recent return or reopen."""
+    the decision bar stays in view. Lists the net change per field since the most recent return or reopen.
+
+    Its context is what its templates print (not the 自评表's: no archive, 复核 or checklist), and the most recent
+    return is found among the events the timeline lists."""
     evaluation = load_evaluation(request, pk)
-    _require_reviewer_or_admin(request.user)
-    last_return = evaluation.events.filter(
-        action__in=[EventAction.RETURN_FOR_CHANGES, EventAction.REOPEN]).order_by("-pk").first()
-    context = _page_context(request, evaluation)
-    return render(request, "evaluations/evaluation_review.html", context | {
-        "document": build_document(evaluation, context["scorecard"]),
+    user = request.user
+    _require_reviewer_or_admin(user)
+    scorecard = evaluation.scorecard()
+    events = list(evaluation.events.select_related("actor"))
+    last_return = max((e for e in events if e.action in RETURNS), key=lambda e: e.pk, default=None)
+    can_edit, can_comment = workflow.can_edit(user, evaluation), workflow.can_comment(user, evaluation)
+    comment = loader.get_template("evaluations/_comment.html")
+    return render(request, "evaluations/evaluation_review.html", {
+        "evaluation": evaluation,
+        "scorecard": scorecard,
+        "events": events,
+        "comments": evaluation.comments.all(),
+        "can_edit": can_edit,
+        "can_comment": can_comment,
+        "evidence": _evidence_list(evaluation),
+        "text_limits": TEXT_LIMITS,
+        "document": build_document(evaluation, scorecard),
         "last_return": last_return,
         "changes_since_return": editing.net_changes_since(evaluation, last_return.version) if last_return else [],
-        "comments_by": comments_by_target(evaluation),
-        "comment_add_url": reverse("evaluations:comment_add", args=[evaluation.pk]),
-        "decisions": [a for a in context["actions"] if a.action != "submit"],
-    })
+        "places": CommentPlaces(
+            comments_by_target(evaluation), can_comment=can_comment,
+            add_url=reverse("evaluations:comment_add", args=[evaluation.pk]),
+            csrf_input=csrf_input(request) if can_comment else "", limit=TEXT_LIMITS["comment"],
+            comment_html=lambda c: comment.render({"comment": c, "evaluation": evaluation, "can_edit": can_edit}),
+        ),
+        "decisions": [a for a in workflow.available_actions(user, evaluation) if a.action != "submit"],
+    } | _side_forms(evaluation, user, scorecard))
 
 
 def _anchor(result, section):
@@ -551,10 +590,13 @@ def evaluation_history(request, pk):
 @login_required
 def review_queue(request):
     _require_reviewer_or_admin(request.user)
-    tasks = list(Evaluation.objects.awaiting(request.user).exclude(status__in=EDITABLE_STATUSES))
+    # Only the columns the queue prints, and each row's link from one reverse (url_by_pk).
+    tasks = list(Evaluation.objects.awaiting(request.user).exclude(status__in=EDITABLE_STATUSES)
+                 .only("pk", "status", "submitted_at", "unit__name", "framework__year"))
+    review_url = url_by_pk("evaluations:review")
     by_year = {}
     for evaluation in tasks:
-        by_year.setdefault(evaluation.framework.year, []).append(evaluation)
+        by_year.setdefault(evaluation.framework.year, []).append((evaluation, review_url(evaluation.pk)))
     return render(request, "evaluations/review_queue.html", {"by_year": sorted(by_year.items(), reverse=True), "count": len(tasks)})
 
 

@@ -89,3 +89,21 @@ def test_changes_are_counted_from_a_reopen(cast):
     workflow.submit(Evaluation.objects.get(pk=evaluation.pk), by=filler)
     page = client.get(f"/evaluations/{evaluation.pk}/review/").content.decode()
     assert "重新打开以来的修改（1 处）" in page and "<del>420</del> → <ins>430</ins>" in page
+
+
+def test_rows_and_comments_with_markup_are_escaped_in_place(cast):
+    evaluation, _filler, reviewer, _admin, client = cast
+    row = evaluation.results.get(name="产出指标2")
+    row.name = '<script>"甲" & 乙</script>'
+    row.save(update_fields=["name"])
+    workflow.add_comment(evaluation, by=reviewer, text="第一行 & <b>\n第二行", result=row)
+    page = client.get(f"/evaluations/{evaluation.pk}/review/").content.decode()
+    name = "&lt;script&gt;&quot;甲&quot; &amp; 乙&lt;/script&gt;"
+    assert '<script>"甲"' not in page
+    assert f'aria-label="对“{name}”提意见"' in page and f"对“{name}”的意见</label>" in page
+    assert "第一行 &amp; &lt;b&gt;<br>第二行" in page
+    line = page[page.index(f'id="row-{row.pk}"'):]
+    line = line[:line.index("</tr>", line.index('class="row-comments"'))]
+    assert 'class="row-comments">' in line and f'id="comments-result-{row.pk}">' in line  # shown: it has one
+    other = evaluation.results.get(name="产出指标1")
+    assert f'<tr class="row-comments" hidden><td colspan="8"><div class="comment-place" id="comments-result-{other.pk}" data-empty>' in page

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from evaluations import access
 from evaluations.models import IndicatorResult
@@ -112,6 +113,51 @@ def test_list_takes_the_same_queries_for_few_and_many_units():
         html = client.get("/evaluations/").content.decode()
     assert html.count('href="/evaluations/') >= 16
     assert len(few) == len(many)
+
+
+def test_list_rows_print_as_the_template_printed_them():
+    admin = make_user(access.ADMIN)
+    evaluation = make_evaluation(unit=make_unit(name='<script>"甲" & 乙</script>'))
+    html = login(admin).get("/evaluations/").content.decode()
+    local = timezone.localtime(evaluation.updated_at).strftime("%Y-%m-%d %H:%M")
+    assert (f'<td><a href="/evaluations/{evaluation.pk}/">&lt;script&gt;&quot;甲&quot; &amp; 乙&lt;/script&gt;</a></td>'
+            in html and "<script>\"甲" not in html)
+    assert '<span class="badge status-draft">草稿</span>' in html and f'<td data-label="最后修改">{local}</td>' in html
+    assert f'<td><a href="/evaluations/{evaluation.pk}/document/">自评表说明</a></td>' in html
+
+
+@pytest.mark.django_db(False)
+def test_minute_prints_as_the_date_filter_did():
+    import datetime
+
+    from django.template import Context, Template
+
+    from evaluations.templatetags.evaluation_tags import minute
+
+    printed = Template('{{ value|date:"Y-m-d H:i" }}')
+    values = [timezone.now(), datetime.datetime(2024, 3, 9, 16, 5, 59, tzinfo=datetime.UTC),
+              datetime.datetime(2024, 12, 31, 23, 59, tzinfo=datetime.UTC),  # another day in Beijing
+              datetime.datetime(7, 1, 2, 3, 4, tzinfo=datetime.UTC), datetime.datetime(2024, 1, 2, 3, 4), None]
+    for zone in ("Asia/Shanghai", "UTC", "America/New_York"):
+        with timezone.override(zone):
+            for value in values:
+                assert minute(value) == printed.render(Context({"value": value})), (zone, value)
+
+
+def test_rows_urls_are_reversed_once_a_page_and_are_the_same():
+    from django.urls import reverse, set_script_prefix
+
+    from evaluations.views import MARKER_PK, url_by_pk
+
+    for prefix in ("/", "/jx987/"):  # also under a prefix (SCRIPT_NAME) holding digits
+        set_script_prefix(prefix)
+        try:
+            for name in ("evaluations:detail", "evaluations:document", "evaluations:review"):
+                url = url_by_pk(name)
+                for pk in (1, 9, 10, 987, 123456789, MARKER_PK):
+                    assert url(pk) == reverse(name, args=[pk])
+        finally:
+            set_script_prefix("/")
 
 
 @pytest.mark.parametrize("role, offered", [

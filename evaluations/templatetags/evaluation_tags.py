@@ -1,7 +1,12 @@
 from django import template
+from django.utils.formats import localize
+from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 
 from evaluations import scoring
+from evaluations.form_renderer import escape
 from evaluations.forms import table_of
+from evaluations.models import EvaluationStatus
 
 register = template.Library()
 
@@ -102,22 +107,39 @@ def at_section(comments, pk):
 
 
 @register.filter
-def at_result(comments, pk):
-    return comments.get(("result", pk), ()) if comments else ()
-
-
-@register.filter
-def at_key(comments, pk):
-    return at_section(comments, pk)
-
-
-@register.filter
-def at_whole(comments):
-    return comments.get(("whole", None), ()) if comments else ()
-
-
-@register.filter
 def section_pk(anchor):
     """"section-12" → 12 (a 说明 block's anchor names its section), else None."""
     kind, _, pk = (anchor or "").partition("-")
     return int(pk) if kind == "section" and pk.isdigit() else None
+
+
+@register.filter
+def minute(value):
+    """{{ value|date:"Y-m-d H:i" }} of a datetime (in the current time zone, as the filter shows it): the filter's
+    Y, m, d, H and i written directly; the filter parses its format and makes a DateFormat for every value (some
+    50 µs each: a 50-row list spent 2.5 ms on its dates)."""
+    if value in (None, ""):
+        return ""
+    t = template_localtime(value)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
+
+
+STATUSES = dict(EvaluationStatus.choices)  # evaluation.get_status_display(), without its per-call choice lookup
+
+
+@register.filter
+def list_row(line):
+    """A row of the 自评列表 (evaluation_list.html), its cells written once (50 rows a reviewer's page, thousands an
+    admin's; issue 14): (evaluation, 综合得分, 自评结果, its address, its 说明's address), printed as {{ }} prints them
+    (localized, the time in the current time zone, escaped)."""
+    evaluation, total, grade, detail_url, document_url = line
+    updated = minute(evaluation.updated_at)
+    return mark_safe(
+        f'<tr>\n      <td><a href="{escape(detail_url)}">{escape(evaluation.unit.name)}</a></td>\n'
+        f'      <td data-label="状态"><span class="badge status-{escape(evaluation.status)}">'
+        f"{escape(STATUSES.get(evaluation.status, evaluation.status))}</span></td>\n"
+        f'      <td class="text-end" data-label="综合得分">{escape(localize(total or "0.00"))}</td>\n'
+        f'      <td data-label="自评结果">{escape(localize(grade))}</td>\n'
+        f'      <td data-label="最后修改">{escape(updated)}</td>\n'
+        f'      <td><a href="{escape(document_url)}">自评表说明</a></td>\n    </tr>'
+    )

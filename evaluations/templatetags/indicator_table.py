@@ -79,3 +79,67 @@ def review_cells(scored):
         f'<td class="text-end{" text-danger" if lost else ""}">{escape(score)}</td>'
         f'<td class="small">{escape(result.explanation)}</td><td class="small">{reason}</td>'
     )
+
+
+class CommentPlaces:
+    """Where the review page's comments stand (a row, a section of the 说明, the whole evaluation), with the form
+    that adds one there (hidden until “提意见”): _comment_place.html's HTML, written once per row in Python as the
+    rows' cells are (some forty rows and ten sections a page; issue 14). Made by the view for one page: the
+    evaluation's comments by target (forms.comments_by_target), the comment form's address, the page's CSRF input
+    (only where the reviewer may comment) and `comment_html`, one comment as _comment.html prints it."""
+
+    def __init__(self, comments_by, *, can_comment, add_url, csrf_input, limit, comment_html):
+        self.comments_by, self.can_comment, self.add_url = comments_by, can_comment, escape(add_url)
+        self.csrf_input, self.limit, self.comment_html = csrf_input, limit, comment_html
+
+    def place(self, kind, pk, about, part=""):
+        """_comment_place.html: the list of comments (part "list"), the form ("form"), or both."""
+        html = ""
+        if part != "form":
+            comments = self.comments_by.get(("whole", None) if kind == "whole" else (kind, pk), ())
+            empty = "" if comments else " data-empty"
+            listed = "".join(self.comment_html(comment) for comment in comments)
+            html = f'<div class="comment-place" id="comments-{kind}-{pk}"{empty}>{listed}</div>\n'
+        if self.can_comment and part != "list":
+            place, url = f"{kind}-{pk}", self.add_url
+            html += (
+                f'<form method="post" action="{url}" class="comment-form" id="comment-form-{place}" hidden\n'
+                f'      hx-post="{url}" hx-target="#comments-{place}" hx-swap="beforeend" data-comment-form>\n'
+                f'  {self.csrf_input}<input type="hidden" name="{kind}" value="{pk}">\n'
+                f'  <label class="form-label small mb-0" for="comment-text-{place}">对“{escape(about)}”的意见</label>\n'
+                f'  <textarea class="form-control form-control-sm" name="text" id="comment-text-{place}" rows="2"'
+                f' required aria-describedby="comment-limit-{place}"></textarea>\n'
+                f'  <div class="form-text" id="comment-limit-{place}">不超过 {self.limit} 字。</div>\n'
+                f'  <div class="text-danger small" id="comment-error-{place}" role="alert"></div>\n'
+                f'  <button class="btn btn-sm btn-primary mt-1" type="submit">记录意见</button>\n'
+                f'  <button class="btn btn-sm btn-outline-secondary mt-1" type="button"'
+                f' data-comment-close="comment-form-{place}">取消</button>\n</form>\n'
+            )
+        return mark_safe(html)
+
+    def row(self, scored):
+        """A row of _review_table.html: its cells, “提意见” for the reviewer, and the line of its comments under it
+        (hidden while it has none)."""
+        row = scored.row
+        pk, name = row.pk, escape(row.name)
+        button = (
+            f'<td class="text-nowrap"><button type="button" class="btn btn-sm btn-outline-primary"'
+            f' data-comment-open="comment-form-result-{pk}" aria-expanded="false" aria-controls="comment-form-result-{pk}"'
+            f' aria-label="对“{name}”提意见">提意见</button></td>' if self.can_comment else ""
+        )
+        hidden = "" if self.comments_by.get(("result", pk)) else " hidden"
+        return mark_safe(
+            f'<tr id="row-{pk}">{review_cells(scored)}{button}</tr>\n'
+            f'<tr class="row-comments"{hidden}><td colspan="{8 if self.can_comment else 7}">'
+            f'{self.place("result", pk, row.name)}</td></tr>\n'
+        )
+
+
+@register.filter
+def review_row(scored, places):
+    return places.row(scored)
+
+
+@register.simple_tag
+def comment_place(places, kind, pk, about, part=""):
+    return places.place(kind, pk, about, part)
