@@ -159,8 +159,7 @@ def _page_context(request, evaluation):
     return {
         "evaluation": evaluation,
         "scorecard": scorecard,
-        "events": evaluation.events.select_related("actor").only(
-            *(f.name for f in Event._meta.concrete_fields), *(f"actor__{name}" for name in PERSON_NAME)),
+        "events": _events_list(evaluation),
         "comments": evaluation.comments.all(),
         "actions": workflow.available_actions(user, evaluation),
         "can_edit": workflow.can_edit(user, evaluation),
@@ -189,6 +188,12 @@ def _evidence_list(evaluation):
         *(f.name for f in Evidence._meta.concrete_fields), "result__name", "project__name", "project_row__name",
         *(f"uploaded_by__{name}" for name in PERSON_NAME),
     )
+
+
+def _events_list(evaluation):
+    """The evaluation's timeline (_timeline.html): of each actor, only the name printed."""
+    return evaluation.events.select_related("actor").only(
+        *(f.name for f in Event._meta.concrete_fields), *(f"actor__{name}" for name in PERSON_NAME))
 
 
 def _recheck_of(user, evaluation):
@@ -434,7 +439,7 @@ def evaluation_review(request, pk):
     user = request.user
     _require_reviewer_or_admin(user)
     scorecard = evaluation.scorecard()
-    events = list(evaluation.events.select_related("actor"))
+    events = list(_events_list(evaluation))
     last_return = max((e for e in events if e.action in RETURNS), key=lambda e: e.pk, default=None)
     can_edit, can_comment = workflow.can_edit(user, evaluation), workflow.can_comment(user, evaluation)
     comment = loader.get_template("evaluations/_comment.html")
