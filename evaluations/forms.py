@@ -5,7 +5,7 @@ import re
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
@@ -141,27 +141,45 @@ def row_input_attrs(row, name):
     return attrs
 
 
-class IndicatorResultForm(forms.ModelForm):
+class IndicatorResultForm(forms.Form):
     """One row of the edit page. Its fields are the inputs the row shows (see `row_form`): a form checks and
-    applies exactly what its row posts, so a field the page does not show is never emptied."""
+    applies exactly what its row posts, so a field the page does not show is never emptied.
+
+    Not a ModelForm, though it checks what one would: its fields are the model's form fields, made once per shape
+    of row (`_row_form_class`); what it posts is set on the row, which then runs the model's own checks (its fields'
+    validators and IndicatorResult.clean, that is scoring.row_errors) in `_post_clean`, as a ModelForm does. What a
+    ModelForm adds per row and save, some 40 rows a save, is what no row needs: reading every column for its
+    initial values, the unique and constraint checks (no row form has a field of one: `evaluation`, `indicator`),
+    limit_choices_to (no row field has choices from a query)."""
 
     row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    model_fields = ()  # the model's fields among the form's (set by _row_form_class), in the form's order
 
-    class Meta:
-        model = IndicatorResult
-        fields = []
-        formfield_callback = form_field
-        widgets = ROW_WIDGETS
-
-    def __init__(self, *args, categories=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.categories = {c.pk: c for c in categories}
-        row = self.instance
+    def __init__(self, data=None, *, instance, categories=(), initial=None, **kwargs):
+        self.instance = row = instance
+        # What the row holds, as a ModelForm reads it (model_to_dict: these fields' values, no relation among them).
+        object_data = {name: getattr(row, name) for name in self.model_fields}
+        object_data.update(initial or {})
         if row.pk:
-            self.initial.update(row_id=row.pk, order=row.order)  # the page's token fingerprints every row's order
+            object_data.update(row_id=row.pk, order=row.order)  # the page's token fingerprints every row's order
+        super().__init__(data, initial=object_data, **kwargs)
+        self.categories = categories if isinstance(categories, dict) else {c.pk: c for c in categories}
         for name, field in self.fields.items():
             field.widget.attrs.update(row_input_attrs(row, name))
         _style(self)
+
+    def _post_clean(self):
+        # As ModelForm._post_clean: the row takes what was typed (the fields that passed their own check) and runs
+        # the model's checks on the others' values as they stand, the fields refused already left out.
+        row = self.instance
+        for name in self.model_fields:
+            if name in self.cleaned_data:
+                setattr(row, name, self.cleaned_data[name])
+        exclude = {f.name for f in row._meta.fields if f.name not in self.model_fields or f.name in self._errors}
+        try:
+            row.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            self.add_error(None, error)
 
     @property
     def fixed_by_framework(self):
@@ -217,11 +235,17 @@ _ROW_FORMS = {}
 
 
 def _row_form_class(base, fields):
+    """The row form of `base` with the model's fields `fields` (made by the model as for a ModelForm: the same
+    fields, widgets and messages), then `base`'s own (row_id …), in that order; made once per shape."""
     key = (base, tuple(fields))
     if key not in _ROW_FORMS:
-        _ROW_FORMS[key] = forms.modelform_factory(
-            IndicatorResult, form=base, fields=list(fields), formfield_callback=form_field, widgets=ROW_WIDGETS
-        )
+        form_class = type(base.__name__, (base,), {"model_fields": tuple(fields)})
+        form_class.base_fields = {
+            **forms.fields_for_model(IndicatorResult, fields=list(fields), widgets=ROW_WIDGETS,
+                                     formfield_callback=form_field, apply_limit_choices_to=False),
+            **base.declared_fields,
+        }
+        _ROW_FORMS[key] = form_class
     return _ROW_FORMS[key]
 
 
@@ -256,6 +280,7 @@ class BaseRowFormSet(BaseFormSet):
 
     def __init__(self, *args, rows=(), evaluation=None, categories=(), **kwargs):
         self.rows, self.evaluation, self.categories = list(rows), evaluation, list(categories)
+        self.categories_by_pk = {c.pk: c for c in self.categories}  # for every row's form, made once
         kwargs.setdefault("initial", [{} for _ in self.rows])
         super().__init__(*args, **kwargs)
 
@@ -264,7 +289,7 @@ class BaseRowFormSet(BaseFormSet):
             instance = self.rows[index]
         else:
             instance = IndicatorResult(evaluation=self.evaluation, indicator=None, rule="proportional", comparison=">=")
-        return {"instance": instance, "categories": self.categories}
+        return {"instance": instance, "categories": self.categories_by_pk}
 
     def add_fields(self, form, index):
         if form.instance.is_unit_row:  # only the unit's own rows can be deleted
@@ -294,7 +319,7 @@ class BaseRowFormSet(BaseFormSet):
                 if form.has_changed():
                     created.append(row)
                 continue
-            old = {name: form.initial.get(name) for name in form.changed_data if name in form._meta.fields}
+            old = {name: form.initial.get(name) for name in form.changed_data if name in form.model_fields}
             if form.cleaned_data.get("order") not in (None, form.initial.get("order")):
                 old["order"] = form.initial.get("order")
             if old:
@@ -420,7 +445,7 @@ class EvaluationContentForm:
         if not self.rows.is_bound:  # the page being opened: its rows' fields by their form classes, no forms built
             for row in self.rows.rows:
                 form_class = row_form_class(row)
-                names = [n for n, f in form_class.base_fields.items() if n in form_class._meta.fields and not f.disabled]
+                names = [n for n, f in form_class.base_fields.items() if n in form_class.model_fields and not f.disabled]
                 pairs.append((row, [*names, "order"], None))
         for formset in (self.rows, self.budget, self.sections):
             if formset is self.rows and not formset.is_bound:
@@ -429,7 +454,8 @@ class EvaluationContentForm:
                 if not form.instance.pk or (formset is self.rows and self.rows.can_delete and
                                              self.rows.is_bound and self.rows._should_delete_form(form)):
                     continue
-                names = [n for n, f in form.fields.items() if n in form._meta.fields and not f.disabled]
+                model_fields = form.model_fields if formset is self.rows else form._meta.fields
+                names = [n for n, f in form.fields.items() if n in model_fields and not f.disabled]
                 if formset is self.rows:
                     names.append("order")
                 pairs.append((form.instance, names, form))
