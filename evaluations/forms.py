@@ -85,7 +85,8 @@ class FiniteDecimalField(forms.DecimalField):
 
 
 def form_field(db_field, **kwargs):
-    """The form field of a model field, for every ModelForm here: finite decimals, normalised and bounded text."""
+    """The form field of a model field, for every form of model fields here (ModelForms, InstanceForms): finite
+    decimals, normalised and bounded text."""
     if isinstance(db_field, models.DecimalField):
         kwargs.setdefault("form_class", FiniteDecimalField)
     elif isinstance(db_field, (models.CharField, models.TextField)) and not db_field.choices:
@@ -141,45 +142,71 @@ def row_input_attrs(row, name):
     return attrs
 
 
-class IndicatorResultForm(forms.Form):
-    """One row of the edit page. Its fields are the inputs the row shows (see `row_form`): a form checks and
-    applies exactly what its row posts, so a field the page does not show is never emptied.
+class InstanceForm(forms.Form):
+    """A form over one object loaded with the page (a row, a budget line, a section, the evaluation), of some of
+    its model's fields (`model_fields`, made by `of_model`): checked as a ModelForm checks it, each field and then
+    the model's own checks (Model.full_clean: its fields' validators and its clean()) on the object holding what was
+    typed, in `_post_clean`.
 
-    Not a ModelForm, though it checks what one would: its fields are the model's form fields, made once per shape
-    of row (`_row_form_class`); what it posts is set on the row, which then runs the model's own checks (its fields'
-    validators and IndicatorResult.clean, that is scoring.row_errors) in `_post_clean`, as a ModelForm does. What a
-    ModelForm adds per row and save, some 40 rows a save, is what no row needs: reading every column for its
-    initial values, the unique and constraint checks (no row form has a field of one: `evaluation`, `indicator`),
-    limit_choices_to (no row field has choices from a query)."""
+    Not a ModelForm: what one adds per form (some 50 a save) is what these never need: reading every column for
+    the initial values (model_to_dict), the unique and constraint checks (none of these forms has a field of a
+    unique constraint: they are the relations, `evaluation`, `indicator`, `item`, `kind`; tests/test_edit_page.py
+    checks), limit_choices_to (no field has choices from a query)."""
+
+    model_fields = ()  # the model's fields among the form's, in the form's order (of_model)
+
+    def __init__(self, data=None, *, instance, initial=None, **kwargs):
+        self.instance = instance
+        # What the object holds, as a ModelForm reads it (model_to_dict: these fields' values).
+        object_data = {name: getattr(instance, name) for name in self.model_fields}
+        object_data.update(initial or {})
+        super().__init__(data, initial=object_data, **kwargs)
+
+    def _post_clean(self):
+        # As ModelForm._post_clean: the object takes what passed its field's check, and the model checks it, the
+        # fields this form does not show and those already refused left out.
+        obj = self.instance
+        for name in self.model_fields:
+            if name in self.cleaned_data:
+                setattr(obj, name, self.cleaned_data[name])
+        exclude = {f.name for f in obj._meta.fields if f.name not in self.model_fields or f.name in self._errors}
+        try:
+            obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            self.add_error(None, error)
+
+
+def of_model(model, fields, widgets=None):
+    """Class decorator of an InstanceForm: its fields are first `model`'s form fields `fields` (as a ModelForm's:
+    form_field, `widgets`; a field the form declares itself stands in its place), then the form's own."""
+
+    def decorate(form_class):
+        form_class.model_fields = tuple(fields)
+        form_class.base_fields = {
+            **forms.fields_for_model(model, fields=list(fields), widgets=widgets, formfield_callback=form_field,
+                                     apply_limit_choices_to=False, form_declared_fields=form_class.declared_fields),
+            **form_class.declared_fields,
+        }
+        return form_class
+
+    return decorate
+
+
+class IndicatorResultForm(InstanceForm):
+    """One row of the edit page. Its fields are the inputs the row shows (see `row_form`): a form checks and
+    applies exactly what its row posts, so a field the page does not show is never emptied."""
 
     row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    model_fields = ()  # the model's fields among the form's (set by _row_form_class), in the form's order
 
-    def __init__(self, data=None, *, instance, categories=(), initial=None, **kwargs):
-        self.instance = row = instance
-        # What the row holds, as a ModelForm reads it (model_to_dict: these fields' values, no relation among them).
-        object_data = {name: getattr(row, name) for name in self.model_fields}
-        object_data.update(initial or {})
-        if row.pk:
-            object_data.update(row_id=row.pk, order=row.order)  # the page's token fingerprints every row's order
-        super().__init__(data, initial=object_data, **kwargs)
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
         self.categories = categories if isinstance(categories, dict) else {c.pk: c for c in categories}
+        row = self.instance
+        if row.pk:
+            self.initial.update(row_id=row.pk, order=row.order)  # the page's token fingerprints every row's order
         for name, field in self.fields.items():
             field.widget.attrs.update(row_input_attrs(row, name))
         _style(self)
-
-    def _post_clean(self):
-        # As ModelForm._post_clean: the row takes what was typed (the fields that passed their own check) and runs
-        # the model's checks on the others' values as they stand, the fields refused already left out.
-        row = self.instance
-        for name in self.model_fields:
-            if name in self.cleaned_data:
-                setattr(row, name, self.cleaned_data[name])
-        exclude = {f.name for f in row._meta.fields if f.name not in self.model_fields or f.name in self._errors}
-        try:
-            row.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-        except ValidationError as error:
-            self.add_error(None, error)
 
     @property
     def fixed_by_framework(self):
@@ -235,17 +262,10 @@ _ROW_FORMS = {}
 
 
 def _row_form_class(base, fields):
-    """The row form of `base` with the model's fields `fields` (made by the model as for a ModelForm: the same
-    fields, widgets and messages), then `base`'s own (row_id …), in that order; made once per shape."""
+    """The row form of `base` with the model's fields `fields`, then `base`'s own (row_id …); made once per shape."""
     key = (base, tuple(fields))
     if key not in _ROW_FORMS:
-        form_class = type(base.__name__, (base,), {"model_fields": tuple(fields)})
-        form_class.base_fields = {
-            **forms.fields_for_model(IndicatorResult, fields=list(fields), widgets=ROW_WIDGETS,
-                                     formfield_callback=form_field, apply_limit_choices_to=False),
-            **base.declared_fields,
-        }
-        _ROW_FORMS[key] = form_class
+        _ROW_FORMS[key] = of_model(IndicatorResult, fields, ROW_WIDGETS)(type(base)(base.__name__, (base,), {}))
     return _ROW_FORMS[key]
 
 
@@ -331,27 +351,21 @@ RowFormSet = formset_factory(row_form, formset=BaseRowFormSet, extra=0, can_dele
 RowFormSet.form = staticmethod(row_form)  # a function choosing each row's form class, not a method
 
 
-class BudgetLineForm(forms.ModelForm):
-    class Meta:
-        model = BudgetLine
-        fields = ["initial_budget", "adjusted_budget", "executed"]
-        formfield_callback = form_field
-        widgets = dict.fromkeys(fields, forms.TextInput)
+BUDGET_FIELDS = ["initial_budget", "adjusted_budget", "executed"]
 
+
+@of_model(BudgetLine, BUDGET_FIELDS, widgets=dict.fromkeys(BUDGET_FIELDS, forms.TextInput))
+class BudgetLineForm(InstanceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs.update({"class": "form-control form-control-sm text-end", "inputmode": "decimal", "data-live": ""})
 
 
-class NarrativeSectionForm(forms.ModelForm):
+@of_model(NarrativeSection, ["body", "points"],
+          widgets={"body": forms.Textarea(attrs={"rows": 4, "class": "form-control", "data-live": ""})})
+class NarrativeSectionForm(InstanceForm):
     points = PointsField(label="分条要点（打印时自动编号 1. 2. …）", required=False)
-
-    class Meta:
-        model = NarrativeSection
-        fields = ["body", "points"]
-        formfield_callback = form_field
-        widgets = {"body": forms.Textarea(attrs={"rows": 4, "class": "form-control", "data-live": ""})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -368,12 +382,9 @@ class NarrativeSectionForm(forms.ModelForm):
         return cleaned
 
 
-class BudgetNoteForm(forms.ModelForm):
-    class Meta:
-        model = Evaluation
-        fields = ["budget_note"]
-        formfield_callback = form_field
-        widgets = {"budget_note": forms.Textarea(attrs={"rows": 2, "class": "form-control"})}
+@of_model(Evaluation, ["budget_note"], widgets={"budget_note": forms.Textarea(attrs={"rows": 2, "class": "form-control"})})
+class BudgetNoteForm(InstanceForm):
+    pass
 
 
 class InstanceFormSet(BaseFormSet):
@@ -454,8 +465,7 @@ class EvaluationContentForm:
                 if not form.instance.pk or (formset is self.rows and self.rows.can_delete and
                                              self.rows.is_bound and self.rows._should_delete_form(form)):
                     continue
-                model_fields = form.model_fields if formset is self.rows else form._meta.fields
-                names = [n for n, f in form.fields.items() if n in model_fields and not f.disabled]
+                names = [n for n, f in form.fields.items() if n in form.model_fields and not f.disabled]
                 if formset is self.rows:
                     names.append("order")
                 pairs.append((form.instance, names, form))
