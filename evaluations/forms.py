@@ -451,7 +451,13 @@ class EvaluationContentForm:
         return all(results)
 
     def editable_fields(self):
-        """(object, [field names]) for every field of the existing objects this page may change."""
+        """(object, [field names]) for every field of the existing objects this page may change (worked out once:
+        a save reads them for its proposals and again for the page's new token)."""
+        if getattr(self, "_editable_fields", None) is None:
+            self._editable_fields = self._find_editable_fields()
+        return self._editable_fields
+
+    def _find_editable_fields(self):
         pairs = []
         if not self.rows.is_bound:  # the page being opened: its rows' fields by their form classes, no forms built
             for row in self.rows.rows:
@@ -809,8 +815,9 @@ class EditPageForm(forms.Form):
         """{field key: "mine" | "theirs"} for each field both people changed that the user has decided."""
         if not self.is_bound:
             return {}
-        return {key.removeprefix("resolve-"): value for key, value in self.data.items()
-                if key.startswith("resolve-") and value in ("mine", "theirs")}
+        # Of the page's many inputs (every row's), only the choices' values are read.
+        choices = ((key, self.data[key]) for key in self.data if key.startswith("resolve-"))
+        return {key.removeprefix("resolve-"): value for key, value in choices if value in ("mine", "theirs")}
 
 
 # --- The finance bureau's desk (desk_views): 复核, 整改, the 汇总分析报告's own text ----------------------------
