@@ -310,6 +310,7 @@ def test_the_content_forms_show_no_field_of_a_unique_constraint():
     }
     for model, fields in shown.items():
         unique = {f.name for f in model._meta.fields if f.unique}
+        unique |= {f.name for f in model._meta.fields if f.unique_for_date or f.unique_for_month or f.unique_for_year}
         unique |= {name for together in model._meta.unique_together for name in together}
         # Only unique constraints, each on fields (a check constraint, or one on expressions, would be checked).
         assert all(isinstance(c, UniqueConstraint) and c.fields for c in model._meta.constraints), model
