@@ -545,10 +545,11 @@ def merge(proposals, base, choices):
     for obj, stored in proposals:
         old = {}
         for name, current in stored.items():
-            key, mine = field_key(obj, name), getattr(obj, name)
-            loaded = base.get(key)
+            mine = getattr(obj, name)
             if as_text(mine) == as_text(current):
                 continue
+            key = field_key(obj, name)
+            loaded = base.get(key)
             changed_here = loaded is None or _fingerprint(mine) != loaded
             changed_there = loaded is not None and _fingerprint(current) != loaded
             if changed_here and changed_there and choices.get(key) != "mine":

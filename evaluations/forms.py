@@ -5,7 +5,7 @@ import re
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.forms.formsets import BaseFormSet, formset_factory
 from django.urls import reverse
@@ -85,7 +85,8 @@ class FiniteDecimalField(forms.DecimalField):
 
 
 def form_field(db_field, **kwargs):
-    """The form field of a model field, for every ModelForm here: finite decimals, normalised and bounded text."""
+    """The form field of a model field, for every form of model fields here (ModelForms, InstanceForms): finite
+    decimals, normalised and bounded text."""
     if isinstance(db_field, models.DecimalField):
         kwargs.setdefault("form_class", FiniteDecimalField)
     elif isinstance(db_field, (models.CharField, models.TextField)) and not db_field.choices:
@@ -141,21 +142,65 @@ def row_input_attrs(row, name):
     return attrs
 
 
-class IndicatorResultForm(forms.ModelForm):
+class InstanceForm(forms.Form):
+    """A form over one object loaded with the page (a row, a budget line, a section, the evaluation), of some of
+    its model's fields (`model_fields`, made by `of_model`): checked as a ModelForm checks it, each field and then
+    the model's own checks (Model.full_clean: its fields' validators and its clean()) on the object holding what was
+    typed, in `_post_clean`.
+
+    Not a ModelForm: what one adds per form (some 50 a save) is what these never need: reading every column for
+    the initial values (model_to_dict), the unique and constraint checks (none of these forms has a field of a
+    unique constraint: they are the relations, `evaluation`, `indicator`, `item`, `kind`; tests/test_edit_page.py
+    checks), limit_choices_to (no field has choices from a query)."""
+
+    model_fields = ()  # the model's fields among the form's, in the form's order (of_model)
+
+    def __init__(self, data=None, *, instance, initial=None, **kwargs):
+        self.instance = instance
+        # What the object holds, as a ModelForm reads it (model_to_dict: these fields' values).
+        object_data = {name: getattr(instance, name) for name in self.model_fields}
+        object_data.update(initial or {})
+        super().__init__(data, initial=object_data, **kwargs)
+
+    def _post_clean(self):
+        # As ModelForm._post_clean: the object takes what passed its field's check, and the model checks it, the
+        # fields this form does not show and those already refused left out.
+        obj = self.instance
+        for name in self.model_fields:
+            if name in self.cleaned_data:
+                setattr(obj, name, self.cleaned_data[name])
+        exclude = {f.name for f in obj._meta.fields if f.name not in self.model_fields or f.name in self._errors}
+        try:
+            obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            self.add_error(None, error)
+
+
+def of_model(model, fields, widgets=None):
+    """Class decorator of an InstanceForm: its fields are first `model`'s form fields `fields` (as a ModelForm's:
+    form_field, `widgets`; a field the form declares itself stands in its place), then the form's own."""
+
+    def decorate(form_class):
+        form_class.model_fields = tuple(fields)
+        form_class.base_fields = {
+            **forms.fields_for_model(model, fields=list(fields), widgets=widgets, formfield_callback=form_field,
+                                     apply_limit_choices_to=False, form_declared_fields=form_class.declared_fields),
+            **form_class.declared_fields,
+        }
+        return form_class
+
+    return decorate
+
+
+class IndicatorResultForm(InstanceForm):
     """One row of the edit page. Its fields are the inputs the row shows (see `row_form`): a form checks and
     applies exactly what its row posts, so a field the page does not show is never emptied."""
 
     row_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    class Meta:
-        model = IndicatorResult
-        fields = []
-        formfield_callback = form_field
-        widgets = ROW_WIDGETS
-
     def __init__(self, *args, categories=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.categories = {c.pk: c for c in categories}
+        self.categories = categories if isinstance(categories, dict) else {c.pk: c for c in categories}
         row = self.instance
         if row.pk:
             self.initial.update(row_id=row.pk, order=row.order)  # the page's token fingerprints every row's order
@@ -217,11 +262,10 @@ _ROW_FORMS = {}
 
 
 def _row_form_class(base, fields):
+    """The row form of `base` with the model's fields `fields`, then `base`'s own (row_id …); made once per shape."""
     key = (base, tuple(fields))
     if key not in _ROW_FORMS:
-        _ROW_FORMS[key] = forms.modelform_factory(
-            IndicatorResult, form=base, fields=list(fields), formfield_callback=form_field, widgets=ROW_WIDGETS
-        )
+        _ROW_FORMS[key] = of_model(IndicatorResult, fields, ROW_WIDGETS)(type(base)(base.__name__, (base,), {}))
     return _ROW_FORMS[key]
 
 
@@ -256,6 +300,7 @@ class BaseRowFormSet(BaseFormSet):
 
     def __init__(self, *args, rows=(), evaluation=None, categories=(), **kwargs):
         self.rows, self.evaluation, self.categories = list(rows), evaluation, list(categories)
+        self.categories_by_pk = {c.pk: c for c in self.categories}  # for every row's form, made once
         kwargs.setdefault("initial", [{} for _ in self.rows])
         super().__init__(*args, **kwargs)
 
@@ -264,7 +309,7 @@ class BaseRowFormSet(BaseFormSet):
             instance = self.rows[index]
         else:
             instance = IndicatorResult(evaluation=self.evaluation, indicator=None, rule="proportional", comparison=">=")
-        return {"instance": instance, "categories": self.categories}
+        return {"instance": instance, "categories": self.categories_by_pk}
 
     def add_fields(self, form, index):
         if form.instance.is_unit_row:  # only the unit's own rows can be deleted
@@ -294,7 +339,7 @@ class BaseRowFormSet(BaseFormSet):
                 if form.has_changed():
                     created.append(row)
                 continue
-            old = {name: form.initial.get(name) for name in form.changed_data if name in form._meta.fields}
+            old = {name: form.initial.get(name) for name in form.changed_data if name in form.model_fields}
             if form.cleaned_data.get("order") not in (None, form.initial.get("order")):
                 old["order"] = form.initial.get("order")
             if old:
@@ -306,27 +351,21 @@ RowFormSet = formset_factory(row_form, formset=BaseRowFormSet, extra=0, can_dele
 RowFormSet.form = staticmethod(row_form)  # a function choosing each row's form class, not a method
 
 
-class BudgetLineForm(forms.ModelForm):
-    class Meta:
-        model = BudgetLine
-        fields = ["initial_budget", "adjusted_budget", "executed"]
-        formfield_callback = form_field
-        widgets = dict.fromkeys(fields, forms.TextInput)
+BUDGET_FIELDS = ["initial_budget", "adjusted_budget", "executed"]
 
+
+@of_model(BudgetLine, BUDGET_FIELDS, widgets=dict.fromkeys(BUDGET_FIELDS, forms.TextInput))
+class BudgetLineForm(InstanceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs.update({"class": "form-control form-control-sm text-end", "inputmode": "decimal", "data-live": ""})
 
 
-class NarrativeSectionForm(forms.ModelForm):
+@of_model(NarrativeSection, ["body", "points"],
+          widgets={"body": forms.Textarea(attrs={"rows": 4, "class": "form-control", "data-live": ""})})
+class NarrativeSectionForm(InstanceForm):
     points = PointsField(label="分条要点（打印时自动编号 1. 2. …）", required=False)
-
-    class Meta:
-        model = NarrativeSection
-        fields = ["body", "points"]
-        formfield_callback = form_field
-        widgets = {"body": forms.Textarea(attrs={"rows": 4, "class": "form-control", "data-live": ""})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -343,12 +382,9 @@ class NarrativeSectionForm(forms.ModelForm):
         return cleaned
 
 
-class BudgetNoteForm(forms.ModelForm):
-    class Meta:
-        model = Evaluation
-        fields = ["budget_note"]
-        formfield_callback = form_field
-        widgets = {"budget_note": forms.Textarea(attrs={"rows": 2, "class": "form-control"})}
+@of_model(Evaluation, ["budget_note"], widgets={"budget_note": forms.Textarea(attrs={"rows": 2, "class": "form-control"})})
+class BudgetNoteForm(InstanceForm):
+    pass
 
 
 class InstanceFormSet(BaseFormSet):
@@ -415,12 +451,18 @@ class EvaluationContentForm:
         return all(results)
 
     def editable_fields(self):
-        """(object, [field names]) for every field of the existing objects this page may change."""
+        """(object, [field names]) for every field of the existing objects this page may change (worked out once:
+        a save reads them for its proposals and again for the page's new token)."""
+        if getattr(self, "_editable_fields", None) is None:
+            self._editable_fields = self._find_editable_fields()
+        return self._editable_fields
+
+    def _find_editable_fields(self):
         pairs = []
         if not self.rows.is_bound:  # the page being opened: its rows' fields by their form classes, no forms built
             for row in self.rows.rows:
                 form_class = row_form_class(row)
-                names = [n for n, f in form_class.base_fields.items() if n in form_class._meta.fields and not f.disabled]
+                names = [n for n, f in form_class.base_fields.items() if n in form_class.model_fields and not f.disabled]
                 pairs.append((row, [*names, "order"], None))
         for formset in (self.rows, self.budget, self.sections):
             if formset is self.rows and not formset.is_bound:
@@ -429,7 +471,7 @@ class EvaluationContentForm:
                 if not form.instance.pk or (formset is self.rows and self.rows.can_delete and
                                              self.rows.is_bound and self.rows._should_delete_form(form)):
                     continue
-                names = [n for n, f in form.fields.items() if n in form._meta.fields and not f.disabled]
+                names = [n for n, f in form.fields.items() if n in form.model_fields and not f.disabled]
                 if formset is self.rows:
                     names.append("order")
                 pairs.append((form.instance, names, form))
@@ -773,8 +815,9 @@ class EditPageForm(forms.Form):
         """{field key: "mine" | "theirs"} for each field both people changed that the user has decided."""
         if not self.is_bound:
             return {}
-        return {key.removeprefix("resolve-"): value for key, value in self.data.items()
-                if key.startswith("resolve-") and value in ("mine", "theirs")}
+        # Of the page's many inputs (every row's), only the choices' values are read.
+        choices = ((key, self.data[key]) for key in self.data if key.startswith("resolve-"))
+        return {key.removeprefix("resolve-"): value for key, value in choices if value in ("mine", "theirs")}
 
 
 # --- The finance bureau's desk (desk_views): 复核, 整改, the 汇总分析报告's own text ----------------------------

@@ -334,7 +334,6 @@ def _edit_context(request, evaluation, form):
     if form.is_bound:
         problems = [*form.problems(), *problems]
     comments = comments_by_target(evaluation)
-    evidence_items = _evidence_list(evaluation)
     return {
         "evaluation": evaluation, "scorecard": scorecard, "can_edit": True, "problems": problems,
         "text_limits": TEXT_LIMITS,
@@ -342,7 +341,7 @@ def _edit_context(request, evaluation, form):
         "whole_comments": comments.get(("whole", None), []),
         "section_comments": comments,
         # Read only where a row's detail is inline (a new row, one being redefined): not for a page being opened.
-        "evidence_by_row": functools.cache(lambda: _evidence_by_row(evidence_items)),
+        "evidence_by_row": functools.cache(lambda: _evidence_by_row(_evidence_list(evaluation))),
         # The row the page copies for “增加自设指标”: built only where it is drawn (not for the live answer).
         "new_row": functools.cache(lambda: [new_row_view(form)]),
         "document_length": form.document_length(),  # 已用 M / N 字 (text.DOCUMENT_TEXT_LIMIT)

@@ -293,3 +293,26 @@ def test_review_comments_stand_at_their_row_and_are_answered_there():
     assert evaluation.comments.get().answer == "已补充。"
     empty = client.post(f"/evaluations/{evaluation.pk}/comments/{comment.pk}/answer/", {"answer": " "})
     assert empty.status_code == 302 and empty["Location"].endswith(f"/edit/#comment-{comment.pk}")
+
+
+def test_the_content_forms_show_no_field_of_a_unique_constraint():
+    """The edit page's forms check what they post as ModelForms would, but without the unique and constraint checks
+    (forms.InstanceForm): none of them may show a field that one of those checks would look at."""
+    from django.db.models import UniqueConstraint
+
+    from evaluations import forms
+    from evaluations.models import BudgetLine, IndicatorResult, NarrativeSection
+
+    shown = {
+        IndicatorResult: {*forms.UNIT_ROW_FIELDS, *forms.NEW_ROW_FIELDS},  # every row form's fields are among these
+        BudgetLine: set(forms.BudgetLineForm.model_fields), NarrativeSection: set(forms.NarrativeSectionForm.model_fields),
+        Evaluation: set(forms.BudgetNoteForm.model_fields),
+    }
+    for model, fields in shown.items():
+        unique = {f.name for f in model._meta.fields if f.unique}
+        unique |= {f.name for f in model._meta.fields if f.unique_for_date or f.unique_for_month or f.unique_for_year}
+        unique |= {name for together in model._meta.unique_together for name in together}
+        # Only unique constraints, each on fields (a check constraint, or one on expressions, would be checked).
+        assert all(isinstance(c, UniqueConstraint) and c.fields for c in model._meta.constraints), model
+        unique |= {name for c in model._meta.constraints for name in c.fields}
+        assert fields and not fields & unique, (model, fields & unique)
