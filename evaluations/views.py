@@ -153,26 +153,35 @@ def evaluation_start(request):
     return redirect("evaluations:edit", evaluation.pk)
 
 
-def _page_context(request, evaluation):
+def _shown_context(request, evaluation, *, events=None):
+    """What the 自评表 and the 审核页 both print of an evaluation (its scorecard, timeline, comments, evidence), with
+    the user's side forms; each page adds its own."""
     user = request.user
     scorecard = evaluation.scorecard()
     return {
         "evaluation": evaluation,
         "scorecard": scorecard,
-        "events": _events_list(evaluation),
+        "events": _events_list(evaluation) if events is None else events,
         "comments": evaluation.comments.all(),
-        "actions": workflow.available_actions(user, evaluation),
         "can_edit": workflow.can_edit(user, evaluation),
         "can_comment": workflow.can_comment(user, evaluation),
-        "can_see_history": access.can_review_pages(user),
-        "problems": checklist.problems(evaluation, scorecard, projects=_projects_if_any(evaluation))
-        if workflow.can_edit(user, evaluation) else [],
         "evidence": _evidence_list(evaluation),
+        "text_limits": TEXT_LIMITS,
+    } | _side_forms(evaluation, user, scorecard)
+
+
+def _page_context(request, evaluation):
+    user = request.user
+    context = _shown_context(request, evaluation)
+    return context | {
+        "actions": workflow.available_actions(user, evaluation),
+        "can_see_history": access.can_review_pages(user),
+        "problems": checklist.problems(evaluation, context["scorecard"], projects=_projects_if_any(evaluation))
+        if context["can_edit"] else [],
         "archive": evaluation.approved_archive(),  # the approval in force's, never an earlier one's
         "can_publish": access.is_admin(user) and evaluation.status == S.APPROVED,
-        "text_limits": TEXT_LIMITS,
         "recheck": _recheck_of(user, evaluation),
-    } | _side_forms(evaluation, user, scorecard)
+    }
 
 
 def _projects_if_any(evaluation):
@@ -437,21 +446,13 @@ def evaluation_review(request, pk):
     evaluation = load_evaluation(request, pk)
     user = request.user
     _require_reviewer_or_admin(user)
-    scorecard = evaluation.scorecard()
     events = list(_events_list(evaluation))
     last_return = max((e for e in events if e.action in RETURNS), key=lambda e: e.pk, default=None)
-    can_edit, can_comment = workflow.can_edit(user, evaluation), workflow.can_comment(user, evaluation)
+    context = _shown_context(request, evaluation, events=events)
+    can_edit, can_comment = context["can_edit"], context["can_comment"]
     comment = loader.get_template("evaluations/_comment.html")
-    return render(request, "evaluations/evaluation_review.html", {
-        "evaluation": evaluation,
-        "scorecard": scorecard,
-        "events": events,
-        "comments": evaluation.comments.all(),
-        "can_edit": can_edit,
-        "can_comment": can_comment,
-        "evidence": _evidence_list(evaluation),
-        "text_limits": TEXT_LIMITS,
-        "document": build_document(evaluation, scorecard),
+    return render(request, "evaluations/evaluation_review.html", context | {
+        "document": build_document(evaluation, context["scorecard"]),
         "last_return": last_return,
         "changes_since_return": editing.net_changes_since(evaluation, last_return.version) if last_return else [],
         "places": CommentPlaces(
@@ -461,7 +462,7 @@ def evaluation_review(request, pk):
             comment_html=lambda c: comment.render({"comment": c, "evaluation": evaluation, "can_edit": can_edit}),
         ),
         "decisions": [a for a in workflow.available_actions(user, evaluation) if a.action != "submit"],
-    } | _side_forms(evaluation, user, scorecard))
+    })
 
 
 def _anchor(result, section):
