@@ -113,6 +113,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # query (about 80 ms) than running it. Off for this application's connections only.
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options["options"] = " ".join(filter(None, [options.get("options"), "-c jit=off"]))  # after any from the URL
+    # Parameters sent apart from the query text, and each query run five times on a connection prepared: PostgreSQL
+    # then plans a page's queries once per connection instead of on every request (planning them took five times
+    # as long as running them; docs/benchmarks.md「Issue 14, fifth round」). DATABASE_PREPARED=0 behind a pooler in
+    # transaction mode (PgBouncer without max_prepared_statements), which cannot keep a connection's statements.
+    if env_bool("DATABASE_PREPARED", default=True):
+        options.setdefault("server_side_binding", True)
+        options.setdefault("prepare_threshold", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several people save at once in the embedded setup: WAL lets readers go on while one writes,
     # BEGIN IMMEDIATE takes the write lock up front (no deadlock on lock upgrade), and writers wait

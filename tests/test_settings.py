@@ -55,3 +55,24 @@ def test_sqlite_is_set_up_for_several_writers():
         assert cursor.fetchone()[0] == 1
     assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in connection.settings_dict["OPTIONS"]["init_command"]
+
+
+@pytest.mark.django_db
+def test_postgresql_plans_a_repeated_query_once_per_connection():
+    if connection.vendor != "postgresql":
+        pytest.skip("预备语句只用于 PostgreSQL（SQLite 无此设置）")
+    from evaluations.models import Unit
+
+    for _ in range(6):  # psycopg prepares a query from its fifth run on a connection
+        list(Unit.objects.filter(code="no-such-unit"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "evaluations_unit"' in statement and "$1" in statement for statement in prepared), prepared
+
+
+def test_prepared_statements_are_on_for_postgresql_and_can_be_turned_off_for_a_pooler():
+    url = {"SECRET_KEY": "x", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/jx"}
+    expr = "{k: v for k, v in settings.DATABASES['default']['OPTIONS'].items() if k != 'options'}"
+    assert settings_in_subprocess(url, expr).stdout.strip() == "{'server_side_binding': True, 'prepare_threshold': 5}"
+    assert settings_in_subprocess(url | {"DATABASE_PREPARED": "0"}, expr).stdout.strip() == "{}"
