@@ -2,7 +2,8 @@
 
 Runs Django's test client against the database that `seed_scale` filled (the load test's), logged in as a filler
 of a draft evaluation and as a reviewer, and prints for each page the median CPU time of this process (the app's
-own work: views, templates, the ORM; the database server's work is not counted), the queries and the size:
+own work: views, templates, the ORM), the database server's CPU per page where PostgreSQL runs on this machine
+(its process for this connection, read from /proc), the queries and the size:
 
     DEBUG=0 HTTPS=0 ALLOWED_HOSTS=testserver DATABASE_URL=postgres://postgres@127.0.0.1:5432/jx_load \\
         flock /tmp/bench.lock .venv/bin/python bench/page_costs.py --runs 30
@@ -53,7 +54,8 @@ ONLY = None  # --only: the pages measured (names containing it)
 def measure(name, request, runs):
     if ONLY and ONLY not in name:
         return
-    request()  # warm: templates compiled, URL resolver filled
+    for _ in range(5):  # warm, as a worker that has served a while: templates compiled, URL resolver filled,
+        request()       # the queries prepared on PostgreSQL (from their fifth run on a connection)
     if PROFILE and PROFILE in name:
         import cProfile
         import pstats
@@ -66,14 +68,32 @@ def measure(name, request, runs):
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
     times = []
+    server_before = database_server_cpu()
     for _ in range(runs):
         started = time.process_time()
         response = request()
         times.append((time.process_time() - started) * 1000)
+    server_after = database_server_cpu()
+    server = "   —   " if server_before is None else f"{(server_after - server_before) / runs * 1000:5.1f} ms"
     with CaptureQueriesContext(connection) as queries:
         response = request()
     print(f"{name:28} {response.status_code}  CPU 中位 {statistics.median(times):6.1f} ms  最少 {min(times):6.1f} ms"
-          f"  查询 {len(queries):3d}  {len(response.content) // 1024:4d} KB")
+          f"  数据库进程 {server}  查询 {len(queries):3d}  {len(response.content) // 1024:4d} KB")
+
+
+def database_server_cpu():
+    """CPU seconds of the PostgreSQL process serving this connection, where it runs on this machine (None
+    otherwise): what the pages cost the database server, which the load test's machine pays too."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def main():

@@ -120,6 +120,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env_bool("DATABASE_PREPARED", default=True):
         options.setdefault("server_side_binding", True)
         options.setdefault("prepare_threshold", 5)
+        DATABASES["default"]["ENGINE"] = "ops.postgresql"  # Django's, batching under the parameters' limit
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several people save at once in the embedded setup: WAL lets readers go on while one writes,
     # BEGIN IMMEDIATE takes the write lock up front (no deadlock on lock upgrade), and writers wait

@@ -41,7 +41,8 @@ def test_postgres_url_selects_postgresql():
         {"SECRET_KEY": "x", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/jx"},
         "settings.DATABASES['default']['ENGINE'], settings.LANGUAGE_CODE, settings.TIME_ZONE",
     )
-    assert result.stdout.strip() == "django.db.backends.postgresql zh-hans Asia/Shanghai"
+    # Django's PostgreSQL backend, batching under PostgreSQL's limit of parameters (ops/postgresql/base.py)
+    assert result.stdout.strip() == "ops.postgresql zh-hans Asia/Shanghai"
 
 
 @pytest.mark.django_db
@@ -76,3 +77,21 @@ def test_prepared_statements_are_on_for_postgresql_and_can_be_turned_off_for_a_p
     expr = "{k: v for k, v in settings.DATABASES['default']['OPTIONS'].items() if k != 'options'}"
     assert settings_in_subprocess(url, expr).stdout.strip() == "{'server_side_binding': True, 'prepare_threshold': 5}"
     assert settings_in_subprocess(url | {"DATABASE_PREPARED": "0"}, expr).stdout.strip() == "{}"
+    assert settings_in_subprocess(url | {"DATABASE_PREPARED": "0"}, "settings.DATABASES['default']['ENGINE']"
+                                  ).stdout.strip() == "django.db.backends.postgresql"
+
+
+@pytest.mark.django_db
+def test_a_bulk_write_of_more_parameters_than_a_statement_carries_runs_in_batches():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL 每条语句最多 65,535 个参数；SQLite 的限制由 Django 自己分批")
+    from evaluations.models import Unit
+
+    # 20,000 rows × (2 columns × 2 + 1) parameters: one UPDATE would carry 100,000.
+    units = Unit.objects.bulk_create([Unit(name=f"批量单位{i}", code=f"bulk-{i}") for i in range(20000)])
+    for unit in units:
+        unit.short_name, unit.name = f"简称{unit.pk}", f"{unit.name}（改）"
+    Unit.objects.bulk_update(units, ["short_name", "name"])
+    assert Unit.objects.filter(code__startswith="bulk-", name__endswith="（改）").count() == 20000
+    Unit.objects.filter(code__startswith="bulk-").delete()
+    assert not Unit.objects.filter(code__startswith="bulk-").exists()
