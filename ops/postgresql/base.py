@@ -1,7 +1,7 @@
 """Django's PostgreSQL backend, told PostgreSQL's limit of 65,535 parameters a statement.
 
 With server-side binding (config/settings.py, DATABASE_PREPARED) the parameters travel apart from the query text,
-and PostgreSQL refuses a statement with more. Django 5.2 does not know the limit (6.1 does, ticket #36822):
+and PostgreSQL refuses a statement with more. Django 5.2 does not know the limit (later versions do, ticket #36822):
 bulk_create, bulk_update and the deletion collector would send every object in one statement, and an operation
 on a whole year's rows would fail instead of running in batches."""
 
