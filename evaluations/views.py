@@ -67,6 +67,9 @@ def load_evaluation(request, pk, *, contents=True):
     return get_object_or_404(queryset, pk=pk)
 
 
+MARKER_PK = 987654321987654321  # url_by_pk's: past any pk in use (a bigint's largest is 9223372036854775807)
+
+
 def url_by_pk(name):
     """pk → reverse(name, args=[pk]), for a page linking each of its rows to the same view (a URL whose only
     argument is an <int:pk>), reversed once a page instead of once a row: the URL reversed with a pk no row has,
@@ -76,9 +79,6 @@ def url_by_pk(name):
     if not found or marker in tail or marker in head:
         return lambda pk: reverse(name, args=[pk])
     return lambda pk: f"{head}{int(pk)}{tail}"
-
-
-MARKER_PK = 987654321987654321  # url_by_pk's: past any pk in use (a bigint's largest is 9223372036854775807)
 
 
 def _year(request, years):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from evaluations.models import Unit
 from tests.machine import project_process
 
 pytestmark = pytest.mark.multiprocess
@@ -62,8 +63,6 @@ def test_sqlite_is_set_up_for_several_writers():
 def test_postgresql_plans_a_repeated_query_once_per_connection():
     if connection.vendor != "postgresql":
         pytest.skip("预备语句只用于 PostgreSQL（SQLite 无此设置）")
-    from evaluations.models import Unit
-
     for _ in range(6):  # psycopg prepares a query from its fifth run on a connection
         list(Unit.objects.filter(code="no-such-unit"))
     with connection.cursor() as cursor:
@@ -85,8 +84,6 @@ def test_prepared_statements_are_on_for_postgresql_and_can_be_turned_off_for_a_p
 def test_a_bulk_write_of_more_parameters_than_a_statement_carries_runs_in_batches():
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL 每条语句最多 65,535 个参数；SQLite 的限制由 Django 自己分批")
-    from evaluations.models import Unit
-
     # 20,000 rows × (2 columns × 2 + 1) parameters: one UPDATE would carry 100,000.
     units = Unit.objects.bulk_create([Unit(name=f"批量单位{i}", code=f"bulk-{i}") for i in range(20000)])
     for unit in units:
