@@ -12,7 +12,7 @@ from evaluations.models.roles import ADMIN, FILLER, REVIEWER, ROLES, is_admin, i
 
 __all__ = [
     "ADMIN", "FILLER", "REVIEWER", "ROLES", "is_admin", "is_filler", "is_reviewer",
-    "can_import_official", "can_export_documents", "can_open_admin", "can_review_pages", "is_member", "in_charge_of", "ancestor_ids", "charges_over", "reviewers_in_charge", "fillers_of",
+    "can_import_official", "can_export_documents", "can_open_admin", "can_review_pages", "is_member", "remember_membership", "in_charge_of", "ancestor_ids", "charges_over", "reviewers_in_charge", "fillers_of",
 ]
 
 # Which rows a user may see is a QuerySet method, written once in the models: Evaluation.objects.visible_to(user),
@@ -53,6 +53,11 @@ def is_member(user, unit):
     # The membership table itself, not joined with the users.
     membership = type(unit).members.through.objects
     return _remembered(user, ("member", unit.pk), lambda: membership.filter(unit_id=unit.pk, user_id=user.pk).exists())
+
+
+def remember_membership(user, unit, member):
+    """What a query of the request already read (Evaluation.objects.with_membership_of): is_member asks no more."""
+    user.__dict__.setdefault("_access_memo", {})[("member", unit.pk)] = bool(member)
 
 
 def in_charge_of(user, unit, stage=None):

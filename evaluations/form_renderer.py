@@ -15,7 +15,7 @@ WIDGETS = "django/forms/widgets/"
 INPUTS = {
     f"{WIDGETS}{name}.html"
     for name in ("input", "text", "number", "hidden", "email", "url", "password", "checkbox", "date", "datetime",
-                 "time", "search", "tel", "color")
+                 "time", "search", "tel", "color", "file")
 }
 SELECT, OPTION, TEXTAREA = f"{WIDGETS}select.html", f"{WIDGETS}select_option.html", f"{WIDGETS}textarea.html"
 

@@ -718,22 +718,25 @@ class CommentForm(forms.Form):
 
 
 class EvidenceForm(forms.Form):
-    """Rendered by _evidence.html with the site's Bootstrap markup (not crispy: it cost the 自评表 about 2 ms)."""
+    """Rendered by _evidence.html with the site's Bootstrap markup (not crispy: it cost the 自评表 about 2 ms). The
+    file is checked by evaluations.evidence (type by content, size); the row is chosen among the evaluation's own
+    rows, already loaded (a posted id of another evaluation's row is refused), as ProjectEvidenceForm's: not a
+    ModelChoiceField, whose queryset every page with the form built and copied for nothing (issue 14)."""
 
-    file = forms.FileField(label="上传文件", widget=forms.ClearableFileInput(attrs={"class": "form-control"}))
-    result = forms.ModelChoiceField(
-        label="对应指标（可选）", required=False, queryset=IndicatorResult.objects.none(),
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    file = forms.FileField(label="上传文件", widget=forms.FileInput(attrs={"class": "form-control"}))
+    result = forms.ChoiceField(label="对应指标（可选）", required=False, widget=forms.Select(attrs={"class": "form-select"}))
 
-    def __init__(self, *args, evaluation, scorecard=None, types="", **kwargs):
+    def __init__(self, *args, evaluation, rows, types="", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = f"{types}，不超过 {settings.EVIDENCE_MAX_SIZE // 1024 // 1024} MB。"
         self.fields["file"].widget.attrs["accept"] = ".pdf,.docx,.xlsx,.jpg,.jpeg,.png"
-        self.fields["result"].queryset = IndicatorResult.objects.filter(evaluation=evaluation)  # as CommentForm
-        if scorecard is not None:
-            self.fields["result"].choices = [("", "（整个自评）")] + [(s.row.pk, s.row.name) for s in scorecard.rows]
+        self.rows_by_pk = {str(row.pk): row for row in rows}
+        self.fields["result"].choices = [("", "（整个自评）")] + [(pk, row.name) for pk, row in self.rows_by_pk.items()]
+        self.fields["result"].error_messages["invalid_choice"] = "所选指标不属于这份自评，请刷新页面后重新选择。"
         self.action = reverse("evaluations:evidence_upload", args=[evaluation.pk])
+
+    def clean_result(self):
+        return self.rows_by_pk.get(self.cleaned_data["result"])
 
 
 # --- The small forms of the workflow: every POST goes through a form, with the same text boundary -------------

@@ -61,10 +61,14 @@ def load_evaluation(request, pk, *, contents=True):
     comments: everything the 自评表, 填写 and 审核 pages read), or, for a view that only checks permissions and names
     the evaluation, with just its unit and framework (a workflow step that needs more, such as the submission
     checklist, loads it itself)."""
-    queryset = _visible(request)
-    # With whether it has projects (in the same query): the checklist reads none when there are none.
+    # With whether the user fills its unit in, and whether it has projects (the checklist reads none when there are
+    # none), in the same query.
+    queryset = _visible(request).with_membership_of(request.user)
     queryset = queryset.with_document_data().with_has_projects() if contents else queryset.select_related("unit", "framework")
-    return get_object_or_404(queryset, pk=pk)
+    evaluation = get_object_or_404(queryset, pk=pk)
+    if hasattr(evaluation, "viewer_is_member"):
+        access.remember_membership(request.user, evaluation.unit, evaluation.viewer_is_member)
+    return evaluation
 
 
 MARKER_PK = 987654321987654321  # url_by_pk's: past any pk in use (a bigint's largest is 9223372036854775807)
@@ -191,18 +195,22 @@ def _projects_if_any(evaluation):
 
 
 def _evidence_list(evaluation):
-    """The evaluation's files as _evidence.html lists them: of what each supports and of who uploaded it, only the
-    names printed (not every column of the project and of the user)."""
-    return evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by").only(
+    """The evaluation's files as _evidence.html lists them, in upload order: of what each supports and of who
+    uploaded it, only the names printed (not every column of the project and of the user). Sorted here, as the
+    load sorts an evaluation's rows (models.evaluations.LOADED_ORDER): a few files, one ORDER BY less to compile."""
+    files = evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by").only(
         *(f.name for f in Evidence._meta.concrete_fields), "result__name", "project__name", "project_row__name",
         *(f"uploaded_by__{name}" for name in PERSON_NAME),
-    )
+    ).order_by()
+    return sorted(files, key=lambda item: (item.uploaded_at, item.pk))
 
 
 def _events_list(evaluation):
-    """The evaluation's timeline (_timeline.html): of each actor, only the name printed."""
-    return evaluation.events.select_related("actor").only(
-        *(f.name for f in Event._meta.concrete_fields), *(f"actor__{name}" for name in PERSON_NAME))
+    """The evaluation's timeline (_timeline.html), oldest first: of each actor, only the name printed (sorted
+    here, as _evidence_list is)."""
+    events = evaluation.events.select_related("actor").only(
+        *(f.name for f in Event._meta.concrete_fields), *(f"actor__{name}" for name in PERSON_NAME)).order_by()
+    return sorted(events, key=lambda event: (event.created_at, event.pk))
 
 
 def _recheck_of(user, evaluation):
@@ -217,7 +225,7 @@ def _side_forms(evaluation, user, scorecard):
     forms = {}
     if workflow.can_edit(user, evaluation):
         forms["evidence_form"] = EvidenceForm(
-            evaluation=evaluation, scorecard=scorecard, types="、".join(evidence.ALLOWED.values())
+            evaluation=evaluation, rows=[scored.row for scored in scorecard.rows], types="、".join(evidence.ALLOWED.values())
         )
     return forms
 
@@ -446,7 +454,7 @@ def evaluation_review(request, pk):
     evaluation = load_evaluation(request, pk)
     user = request.user
     _require_reviewer_or_admin(user)
-    events = list(_events_list(evaluation))
+    events = _events_list(evaluation)
     last_return = max((e for e in events if e.action in RETURNS), key=lambda e: e.pk, default=None)
     context = _shown_context(request, evaluation, events=events)
     can_edit, can_comment = context["can_edit"], context["can_comment"]
@@ -533,7 +541,8 @@ def comment_answer(request, pk, comment_pk):
 @require_POST
 def evidence_upload(request, pk):
     evaluation = _editable(request, pk, contents=False)
-    form = EvidenceForm(request.POST, request.FILES, evaluation=evaluation)
+    form = EvidenceForm(request.POST, request.FILES, evaluation=evaluation,
+                        rows=IndicatorResult.objects.filter(evaluation=evaluation).only("pk", "name"))
     if not form.is_valid():
         messages.error(request, error_text(form))
         return redirect(f"{reverse('evaluations:detail', args=[evaluation.pk])}#evidence")

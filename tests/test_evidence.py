@@ -81,6 +81,14 @@ def test_attach_to_a_row(setup):
     assert Evidence.objects.get().result == row
 
 
+def test_a_row_of_another_evaluation_is_refused(setup):
+    evaluation, client = setup
+    other = make_evaluation().results.first()
+    page = upload(client, evaluation, "行.pdf", PDF, result=other.pk).content.decode()
+    assert "所选指标不属于这份自评，请刷新页面后重新选择。" in page
+    assert not Evidence.objects.exists()
+
+
 def test_strangers_cannot_download(setup):
     evaluation, client = setup
     upload(client, evaluation, "报告.pdf", PDF)

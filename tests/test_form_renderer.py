@@ -88,7 +88,8 @@ def test_side_forms_admin_forms_and_unusual_widgets():
 
     assert_same_html(lambda: [
         CommentForm(evaluation=evaluation), AnswerForm(),
-        EvidenceForm(evaluation=evaluation, scorecard=scorecard, types="PDF"),
+        EvidenceForm(evaluation=evaluation, rows=[s.row for s in scorecard.rows], types="PDF"),
+        EvidenceForm({"result": "<x>"}, evaluation=evaluation, rows=[], types="PDF"),
         Unusual(),
         Unusual({"grouped": "<x>", "many": ["<y>"], "safe": HOSTILE, "number": HOSTILE}),
         *(make() for make in admin_forms),

@@ -62,3 +62,80 @@ def test_pages_read_comments_evidence_and_events_in_fixed_queries(who):
     assert counts() == few
     page = client.get(urls[0]).content.decode()
     assert "已核实" in page and "x.pdf" in page
+
+
+def test_the_loads_give_each_relation_in_its_order():
+    """with_document_data and with_scoring_data sort what they load in Python (models.evaluations.LOADED_ORDER):
+    the same order as the models' own ordering in the database, whatever order the rows were written in."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evaluations.models import Evaluation, Indicator, IndicatorResult, NarrativeSection
+    from evaluations.views import _events_list, _evidence_list
+
+    evaluation = make_evaluation(extra_rows=4)
+    filler = make_user(access.FILLER, units=[evaluation.unit])
+    reviewer = make_user(access.REVIEWER, charge=evaluation.unit)
+    # Orders written against the rows' ids (ties included), and the framework's indicators likewise.
+    for n, row in enumerate(IndicatorResult.objects.filter(evaluation=evaluation).order_by("pk")):
+        IndicatorResult.objects.filter(pk=row.pk).update(order=(100 - n) // 2)
+    for n, section in enumerate(NarrativeSection.objects.filter(evaluation=evaluation).order_by("pk")):
+        NarrativeSection.objects.filter(pk=section.pk).update(order=100 - n)
+    for n, indicator in enumerate(Indicator.objects.filter(framework=evaluation.framework).order_by("pk")):
+        Indicator.objects.filter(pk=indicator.pk).update(order=(300 - n) // 3)
+    workflow.submit(evaluation, by=filler)
+    workflow.return_for_changes(evaluation, by=reviewer, reason="请补充")
+    now = timezone.now()
+    for minutes in (5, 1, 3, 3):
+        comment = ReviewComment.objects.create(evaluation=evaluation, author=reviewer, text=f"{minutes}")
+        ReviewComment.objects.filter(pk=comment.pk).update(created_at=now - timedelta(minutes=minutes))
+        item = Evidence.objects.create(evaluation=evaluation, file="evidence/x.pdf", original_name=f"{minutes}.pdf",
+                                       kind="pdf", size=1, sha256="0" * 64, uploaded_by=filler)
+        Evidence.objects.filter(pk=item.pk).update(uploaded_at=now - timedelta(minutes=minutes))
+
+    def ids(objects):
+        return [o.pk for o in objects]
+
+    in_database = {
+        "results": ids(evaluation.results.order_by("order", "pk")),
+        "budget_lines": ids(evaluation.budget_lines.order_by("pk")),
+        "sections": ids(evaluation.sections.order_by("order", "pk")),
+        "comments": ids(evaluation.comments.order_by("created_at", "pk")),
+    }
+    indicators = ids(Indicator.objects.filter(framework=evaluation.framework).order_by("level", "order", "pk"))
+    assert in_database["results"] != sorted(in_database["results"])  # the orders are not the ids' own
+    assert indicators != sorted(indicators)
+    for load in (Evaluation.objects.with_document_data(), Evaluation.objects.with_scoring_data()):
+        loaded = list(load.filter(pk=evaluation.pk))[0]
+        assert ids(loaded.framework.indicators.all()) == indicators
+        for name, expected in in_database.items():
+            if name in loaded._prefetched_objects_cache:
+                assert ids(getattr(loaded, name).all()) == expected, name
+    assert ids(_events_list(evaluation)) == ids(evaluation.events.order_by("created_at", "pk"))
+    assert ids(_evidence_list(evaluation)) == ids(evaluation.evidence.order_by("uploaded_at", "pk"))
+    assert [e.original_name for e in _evidence_list(evaluation)] == ["5.pdf", "3.pdf", "3.pdf", "1.pdf"]
+
+
+def test_membership_is_read_with_the_evaluation_and_only_members_may_edit():
+    """load_evaluation reads whether the user fills the unit in within its own query (with_membership_of): a user
+    who is filler and reviewer sees a unit in their charge, and may edit it only once a member of it."""
+    from django.contrib.auth.models import Group
+
+    evaluation = make_evaluation()
+    both = make_user(access.REVIEWER, charge=evaluation.unit)
+    both.groups.add(Group.objects.get_or_create(name=access.FILLER)[0])
+    client = login(both)
+    edit_link = f'href="/evaluations/{evaluation.pk}/edit/"'
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/evaluations/{evaluation.pk}/")
+    assert page.status_code == 200 and edit_link not in page.content.decode()
+    assert client.get(f"/evaluations/{evaluation.pk}/edit/").status_code == 403
+    assert not any("evaluations_unit_members" in q["sql"] and q["sql"].lstrip().startswith("SELECT 1")
+                   for q in queries.captured_queries)  # no separate membership query
+    evaluation.unit.members.add(both)
+    page = client.get(f"/evaluations/{evaluation.pk}/")
+    assert edit_link in page.content.decode()
+    assert client.get(f"/evaluations/{evaluation.pk}/edit/").status_code == 200
+    stranger = login(make_user(access.FILLER))
+    assert stranger.get(f"/evaluations/{evaluation.pk}/").status_code == 404

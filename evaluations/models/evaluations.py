@@ -63,6 +63,11 @@ class EvaluationQuerySet(models.QuerySet):
     def visible_to(self, user):
         return visible_to(self, user, EVALUATION_UNIT)
 
+    def with_membership_of(self, user):
+        """Each evaluation with whether `user`, a filler, fills its unit in (`viewer_is_member`), in the same query:
+        the pages of one evaluation ask it (access.is_member) for their buttons and checks."""
+        return self.annotate(viewer_is_member=member_condition(user)) if is_filler(user) else self
+
     def waiting_at(self, stage):
         """Evaluations that wait for review at `stage` (REVIEW_STAGES as a query)."""
         conditions = []
@@ -130,11 +135,13 @@ class EvaluationQuerySet(models.QuerySet):
     def with_scoring_data(self):
         """What the scorecard reads (the framework's tree, the rows, the budget lines) and nothing more: for
         storing what the rules decide after a change (`Evaluation.refresh_computed_scores`)."""
-        return self.select_related("framework").prefetch_related(
-            Prefetch("framework__indicators", queryset=Indicator.objects.order_by("level", "order", "pk")),
-            Prefetch("results", queryset=IndicatorResult.objects.order_by("order", "pk")),
-            Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("pk")),
+        clone = self.select_related("framework").prefetch_related(
+            Prefetch("framework__indicators", queryset=Indicator.objects.order_by()),
+            Prefetch("results", queryset=IndicatorResult.objects.order_by()),
+            Prefetch("budget_lines", queryset=BudgetLine.objects.order_by()),
         )
+        clone._sort_loaded = True
+        return clone
 
     def with_document_data(self):
         """Everything the evaluation page and the 说明 read, in a fixed number of queries.
@@ -153,30 +160,54 @@ class EvaluationQuerySet(models.QuerySet):
         )
         # The evaluation's 最后修改人 (updated_by) is not joined: no page of its contents shows it.
         clone = self.select_related("unit", "framework").prefetch_related(
-            Prefetch("framework__indicators", queryset=Indicator.objects.order_by("level", "order", "pk")),
-            Prefetch("results", queryset=IndicatorResult.objects.order_by("order", "pk")),
-            Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("pk")),
-            Prefetch("sections", queryset=NarrativeSection.objects.order_by("order", "pk")),
-            Prefetch("comments", queryset=comments.order_by("created_at", "pk")),
+            Prefetch("framework__indicators", queryset=Indicator.objects.order_by()),
+            Prefetch("results", queryset=IndicatorResult.objects.order_by()),
+            Prefetch("budget_lines", queryset=BudgetLine.objects.order_by()),
+            Prefetch("sections", queryset=NarrativeSection.objects.order_by()),
+            Prefetch("comments", queryset=comments.order_by()),
         )
-        clone._attach_document_data = True
+        clone._sort_loaded = clone._attach_document_data = True
         return clone
 
     # Django's own hooks (QuerySet._clone, _prefetch_related_objects, as in 5.2 LTS) so that every way of reading
-    # the queryset (get, iteration, slicing) gets the relations attached; tests/test_edit_page.py's query counts and
-    # the 说明 tests fail if an upgrade changes them.
-    _attach_document_data = False
+    # the queryset (get, iteration, slicing) gets the relations sorted and attached; tests/test_edit_page.py's query
+    # counts, tests/test_page_queries.py's orders and the 说明 tests fail if an upgrade changes them.
+    _sort_loaded = _attach_document_data = False
 
     def _clone(self):
         clone = super()._clone()
-        clone._attach_document_data = self._attach_document_data
+        clone._sort_loaded, clone._attach_document_data = self._sort_loaded, self._attach_document_data
         return clone
 
     def _prefetch_related_objects(self):
         super()._prefetch_related_objects()
-        if self._attach_document_data:
-            for evaluation in self._result_cache:
-                attach_document_relations(evaluation)
+        for evaluation in self._result_cache if self._sort_loaded else ():
+            sort_loaded_relations(evaluation)
+        for evaluation in self._result_cache if self._attach_document_data else ():
+            attach_document_relations(evaluation)
+
+
+# The order of each relation the loads above read, as their models' Meta.ordering gives it. Sorted in Python, not by
+# the database: one evaluation has a few dozen of each, which sort in microseconds, where Django 5.2 spends about half
+# a millisecond compiling each ORDER BY (it hashes every selected column to match the ordering against them), a
+# sixth of the load of a page (docs/benchmarks.md, issue 14 sixth round).
+LOADED_ORDER = {
+    "results": lambda row: (row.order, row.pk),
+    "budget_lines": lambda line: line.pk,
+    "sections": lambda section: (section.order, section.pk),
+    "comments": lambda comment: (comment.created_at, comment.pk),
+}
+INDICATOR_ORDER = {"indicators": lambda indicator: (indicator.level, indicator.order, indicator.pk)}
+
+
+def sort_loaded_relations(evaluation):
+    """Put what the load prefetched in its order: the prefetched querysets' own lists, which every
+    `evaluation.<relation>.all()` then returns (framework indicators shared by evaluations are one list)."""
+    for instance, orders in ((evaluation, LOADED_ORDER), (evaluation.framework, INDICATOR_ORDER)):
+        loaded = getattr(instance, "_prefetched_objects_cache", {})
+        for name, key in orders.items():
+            if name in loaded:
+                loaded[name]._result_cache.sort(key=key)
 
 
 def attach_document_relations(evaluation):
