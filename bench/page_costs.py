@@ -12,7 +12,6 @@ Saves change three 实际完成值 and are posted as the page's JavaScript posts
 """
 
 import argparse
-import html
 import os
 import re
 import statistics
@@ -32,12 +31,11 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from page_forms import edit_form  # noqa: E402  (bench/, shared with the load test)
+from page_forms import FORM, in_page_save  # noqa: E402  (bench/, shared with the load test)
 
 from evaluations.models import Evaluation, EvaluationStatus  # noqa: E402
 
 PASSWORD = "load-test-password"
-FORM = "application/x-www-form-urlencoded"
 
 
 def client_for(username):
@@ -114,24 +112,7 @@ def main():
     reviewed = reviewer.get("/evaluations/").content.decode()
     reviewed_pk = re.search(r'href="/evaluations/(\d+)/"', reviewed).group(1)
     edit_url = f"/evaluations/{draft.pk}/edit/"
-    data = [list(pair) for pair in edit_form(filler.get(edit_url).content.decode())]
-    actual = [pair for pair in data if pair[0].endswith("-actual_value") and pair[1]][:3]
-
-    def save():
-        for pair in actual:
-            pair[1] = str(100 + (int(pair[1].split(".")[0]) + 1) % 500)
-        response = filler.post(edit_url, urlencode([tuple(pair) for pair in data]), content_type=FORM, HTTP_HX_REQUEST="true")
-        # The answer carries the page's new version and token, as the page's JavaScript takes them (a save sent
-        # again with the old token would be a conflict with its own earlier save).
-        page = response.content.decode()
-        for name in ("version", "base"):
-            found = re.search(rf'name="{name}" value="([^"]*)"', page)
-            for pair in data:
-                if pair[0] == name and found:
-                    pair[1] = html.unescape(found.group(1))
-        if response.status_code != 200:
-            sys.exit(f"保存未成功（{response.status_code}）：{page[:300]}")
-        return response
+    save, data = in_page_save(filler, edit_url)
 
     print(f"{connection.vendor}，填报人的草稿 {draft.pk}（{draft.results.count()} 个三级指标），每页 {runs} 次")
     measure("填报人：自评列表", lambda: filler.get("/evaluations/"), runs)

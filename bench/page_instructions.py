@@ -14,7 +14,6 @@ some thirty times slower); the counts of two checkouts can be taken side by side
 
 import argparse
 import gc
-import html
 import os
 import re
 import subprocess
@@ -24,7 +23,6 @@ from urllib.parse import urlencode
 
 HERE = Path(__file__).resolve().parent
 PASSWORD = "load-test-password"
-FORM = "application/x-www-form-urlencoded"
 PAGES = ("自评列表", "自评表", "填写页", "保存", "实时预览", "审核页")
 WARM = 6  # as page_costs.py: templates compiled, URLs resolved, the queries prepared (from their fifth run)
 
@@ -39,7 +37,7 @@ def requests_of(page):
     django.setup()
     from django.contrib.auth import get_user_model
     from django.test import Client
-    from page_forms import edit_form
+    from page_forms import FORM, in_page_save
 
     from evaluations.models import Evaluation, EvaluationStatus
 
@@ -56,23 +54,7 @@ def requests_of(page):
         reviewed = re.search(r'href="/evaluations/(\d+)/"', reviewer.get("/evaluations/").content.decode()).group(1)
         return lambda: reviewer.get(f"/evaluations/{reviewed}/review/")
     if page in ("保存", "实时预览"):
-        data = [list(pair) for pair in edit_form(filler.get(edit_url).content.decode())]
-        actual = [pair for pair in data if pair[0].endswith("-actual_value") and pair[1]][:3]
-
-        def save():
-            for pair in actual:
-                pair[1] = str(100 + (int(pair[1].split(".")[0]) + 1) % 500)
-            response = filler.post(edit_url, urlencode([tuple(p) for p in data]), content_type=FORM, HTTP_HX_REQUEST="true")
-            answer = response.content.decode()
-            for name in ("version", "base"):
-                found = re.search(rf'name="{name}" value="([^"]*)"', answer)
-                for pair in data:
-                    if pair[0] == name and found:
-                        pair[1] = html.unescape(found.group(1))
-            if response.status_code != 200:
-                sys.exit(f"保存未成功（{response.status_code}）")
-            return response
-
+        save, data = in_page_save(filler, edit_url)
         if page == "保存":
             return save
         return lambda: filler.post(f"/evaluations/{draft.pk}/edit/preview/", urlencode([tuple(p) for p in data]),
