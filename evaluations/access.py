@@ -39,9 +39,13 @@ def can_open_admin(user):
     return user.is_authenticated and user.is_staff
 
 
-def _remembered(user, key, compute):
+def _memo(user):
     """Per-request memo on the user object (a page asks the same question for several buttons)."""
-    memo = user.__dict__.setdefault("_access_memo", {})
+    return user.__dict__.setdefault("_access_memo", {})
+
+
+def _remembered(user, key, compute):
+    memo = _memo(user)
     if key not in memo:
         memo[key] = compute()
     return memo[key]
@@ -57,7 +61,7 @@ def is_member(user, unit):
 
 def remember_membership(user, unit, member):
     """What a query of the request already read (Evaluation.objects.with_membership_of): is_member asks no more."""
-    user.__dict__.setdefault("_access_memo", {})[("member", unit.pk)] = bool(member)
+    _memo(user)[("member", unit.pk)] = bool(member)
 
 
 def in_charge_of(user, unit, stage=None):

@@ -43,7 +43,7 @@ from evaluations.models import (
     Recheck,
     Unit,
 )
-from evaluations.models.evaluations import PERSON_NAME
+from evaluations.models.evaluations import PERSON_NAME, meta_order
 from evaluations.templatetags.indicator_table import CommentPlaces
 
 S = EvaluationStatus
@@ -197,12 +197,12 @@ def _projects_if_any(evaluation):
 def _evidence_list(evaluation):
     """The evaluation's files as _evidence.html lists them, in upload order: of what each supports and of who
     uploaded it, only the names printed (not every column of the project and of the user). Sorted here, as the
-    load sorts an evaluation's rows (models.evaluations.LOADED_ORDER): a few files, one ORDER BY less to compile."""
+    load sorts an evaluation's rows (models.evaluations.meta_order): a few files, one ORDER BY less to compile."""
     files = evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by").only(
         *(f.name for f in Evidence._meta.concrete_fields), "result__name", "project__name", "project_row__name",
         *(f"uploaded_by__{name}" for name in PERSON_NAME),
     ).order_by()
-    return sorted(files, key=lambda item: (item.uploaded_at, item.pk))
+    return sorted(files, key=meta_order(Evidence))
 
 
 def _events_list(evaluation):
@@ -210,7 +210,7 @@ def _events_list(evaluation):
     here, as _evidence_list is)."""
     events = evaluation.events.select_related("actor").only(
         *(f.name for f in Event._meta.concrete_fields), *(f"actor__{name}" for name in PERSON_NAME)).order_by()
-    return sorted(events, key=lambda event: (event.created_at, event.pk))
+    return sorted(events, key=meta_order(Event))
 
 
 def _recheck_of(user, evaluation):

@@ -65,7 +65,7 @@ def test_pages_read_comments_evidence_and_events_in_fixed_queries(who):
 
 
 def test_the_loads_give_each_relation_in_its_order():
-    """with_document_data and with_scoring_data sort what they load in Python (models.evaluations.LOADED_ORDER):
+    """with_document_data and with_scoring_data sort what they load in Python (models.evaluations.meta_order):
     the same order as the models' own ordering in the database, whatever order the rows were written in."""
     from datetime import timedelta
 

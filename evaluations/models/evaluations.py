@@ -1,5 +1,6 @@
 """A unit's self-evaluation for a year: budget lines, indicator rows and the 说明's sections."""
 
+import functools
 import operator
 from decimal import Decimal
 from functools import reduce
@@ -187,27 +188,26 @@ class EvaluationQuerySet(models.QuerySet):
             attach_document_relations(evaluation)
 
 
-# The order of each relation the loads above read, as their models' Meta.ordering gives it. Sorted in Python, not by
-# the database: one evaluation has a few dozen of each, which sort in microseconds, where Django 5.2 spends about half
-# a millisecond compiling each ORDER BY (it hashes every selected column to match the ordering against them), a
-# sixth of the load of a page (docs/benchmarks.md, issue 14 sixth round).
-LOADED_ORDER = {
-    "results": lambda row: (row.order, row.pk),
-    "budget_lines": lambda line: line.pk,
-    "sections": lambda section: (section.order, section.pk),
-    "comments": lambda comment: (comment.created_at, comment.pk),
-}
-INDICATOR_ORDER = {"indicators": lambda indicator: (indicator.level, indicator.order, indicator.pk)}
+@functools.cache
+def meta_order(model):
+    """The sort key of a model's Meta.ordering (its pk where it has none), for objects loaded without ORDER BY: the
+    loads below and the pages' short lists sort in Python what the database would have. One evaluation has a few
+    dozen of each, which sort in microseconds, where Django 5.2 spends about half a millisecond compiling each
+    ORDER BY (it hashes every selected column to match the ordering against them), a sixth of the load of a page
+    (docs/benchmarks.md, issue 14 sixth round). Ascending fields only: their columns are never null."""
+    names = model._meta.ordering or ["pk"]
+    if any(not isinstance(name, str) or name.startswith("-") or "__" in name for name in names):
+        raise ValueError(f"{model.__name__}.Meta.ordering 不能在 Python 中排序：{names}")
+    return operator.attrgetter(*(model._meta.pk.attname if name == "pk" else model._meta.get_field(name).attname
+                                 for name in names))
 
 
 def sort_loaded_relations(evaluation):
-    """Put what the load prefetched in its order: the prefetched querysets' own lists, which every
-    `evaluation.<relation>.all()` then returns (framework indicators shared by evaluations are one list)."""
-    for instance, orders in ((evaluation, LOADED_ORDER), (evaluation.framework, INDICATOR_ORDER)):
-        loaded = getattr(instance, "_prefetched_objects_cache", {})
-        for name, key in orders.items():
-            if name in loaded:
-                loaded[name]._result_cache.sort(key=key)
+    """Put what the load prefetched (the evaluation's relations, its framework's indicators) in its models' order:
+    the prefetched querysets' own lists, which every `evaluation.<relation>.all()` then returns."""
+    for instance in (evaluation, evaluation.framework):
+        for loaded in getattr(instance, "_prefetched_objects_cache", {}).values():
+            loaded._result_cache.sort(key=meta_order(loaded.model))
 
 
 def attach_document_relations(evaluation):
