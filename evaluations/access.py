@@ -60,7 +60,8 @@ def is_member(user, unit):
 
 
 def remember_membership(user, unit, member):
-    """What a query of the request already read (Evaluation.objects.with_membership_of): is_member asks no more."""
+    """What a query of the request already read (Evaluation.objects.visible_to(user, with_membership=True)): is_member
+    asks no more."""
     _memo(user)[("member", unit.pk)] = bool(member)
 
 

@@ -56,15 +56,21 @@ def _visible(request):
     return Evaluation.objects.visible_to(request.user)
 
 
-def load_evaluation(request, pk, *, contents=True):
+def load_evaluation(request, pk, *, contents=True, lists=False, checklist=True):
     """The one scoped way to load an evaluation: 404 when not visible. With its contents (rows, budget, sections,
     comments: everything the 自评表, 填写 and 审核 pages read), or, for a view that only checks permissions and names
     the evaluation, with just its unit and framework (a workflow step that needs more, such as the submission
-    checklist, loads it itself)."""
-    # With whether the user fills its unit in, and whether it has projects (the checklist reads none when there are
-    # none), in the same query.
-    queryset = _visible(request).with_membership_of(request.user)
-    queryset = queryset.with_document_data().with_has_projects() if contents else queryset.select_related("unit", "framework")
+    checklist, loads it itself). With its contents, in the same query: whether it has projects, for the checklist
+    (which then reads none when there are none; `checklist=False` for an answer that seldom shows it, the save),
+    and, with `lists`, for a page that lists its files and timeline (_evidence_list, _events_list), whether it has
+    any."""
+    # With whether the user fills its unit in, in the same query.
+    queryset = Evaluation.objects.visible_to(request.user, with_membership=True)
+    if contents:
+        relations = (("projects",) if checklist else ()) + (("evidence", "events") if lists else ())
+        queryset = queryset.with_document_data().with_presence_of(*relations)
+    else:
+        queryset = queryset.select_related("unit", "framework")
     evaluation = get_object_or_404(queryset, pk=pk)
     if hasattr(evaluation, "viewer_is_member"):
         access.remember_membership(request.user, evaluation.unit, evaluation.viewer_is_member)
@@ -197,7 +203,10 @@ def _projects_if_any(evaluation):
 def _evidence_list(evaluation):
     """The evaluation's files as _evidence.html lists them, in upload order: of what each supports and of who
     uploaded it, only the names printed (not every column of the project and of the user). Sorted here, as the
-    load sorts an evaluation's rows (models.evaluations.meta_order): a few files, one ORDER BY less to compile."""
+    load sorts an evaluation's rows (models.evaluations.meta_order): a few files, one ORDER BY less to compile.
+    None asked for when the load found none (load_evaluation's `lists`)."""
+    if getattr(evaluation, "has_evidence", None) is False:
+        return []
     files = evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by").only(
         *(f.name for f in Evidence._meta.concrete_fields), "result__name", "project__name", "project_row__name",
         *(f"uploaded_by__{name}" for name in PERSON_NAME),
@@ -207,7 +216,9 @@ def _evidence_list(evaluation):
 
 def _events_list(evaluation):
     """The evaluation's timeline (_timeline.html), oldest first: of each actor, only the name printed (sorted
-    here, as _evidence_list is)."""
+    here, as _evidence_list is, and likewise not asked for when the load found none)."""
+    if getattr(evaluation, "has_events", None) is False:
+        return []
     events = evaluation.events.select_related("actor").only(
         *(f.name for f in Event._meta.concrete_fields), *(f"actor__{name}" for name in PERSON_NAME)).order_by()
     return sorted(events, key=meta_order(Event))
@@ -232,14 +243,14 @@ def _side_forms(evaluation, user, scorecard):
 
 @login_required
 def evaluation_detail(request, pk):
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, lists=True)
     return render(request, "evaluations/evaluation_detail.html", _page_context(request, evaluation) | {
         "pdf_unavailable": html_pdf.pdf_unavailable_reason() is not None,  # the button says so (issue 14)
     })
 
 
-def _editable(request, pk, *, contents=True):
-    evaluation = load_evaluation(request, pk, contents=contents)
+def _editable(request, pk, *, contents=True, checklist=True):
+    evaluation = load_evaluation(request, pk, contents=contents, checklist=checklist)
     if not workflow.can_edit(request.user, evaluation):
         raise PermissionDenied(f"当前状态为“{evaluation.get_status_display()}”，或您不是本单位填报人，不能修改。")
     return evaluation
@@ -251,7 +262,8 @@ def evaluation_edit(request, pk):
     changes in the page (its version and token, the outcome, the conflict box, the totals: the live preview has
     already brought the rows' scores and the 说明 up to date); without JavaScript, when rows were added or
     removed, or when someone else's changes were merged in, the browser is sent to the page again."""
-    evaluation = _editable(request, pk)
+    # A save's answer shows the checklist only when the save is refused (it then finds the projects itself).
+    evaluation = _editable(request, pk, checklist=request.method != "POST")
     form = EvaluationContentForm(evaluation, request.POST if request.method == "POST" else None)
     status, conflict, saved = 200, None, None
     # The page carries what it was opened with (editing.page_token): kept as it is until a save succeeds, so a
@@ -451,7 +463,7 @@ def evaluation_review(request, pk):
 
     Its context is what its templates print (not the 自评表's: no archive, 复核 or checklist), and the most recent
     return is found among the events the timeline lists."""
-    evaluation = load_evaluation(request, pk)
+    evaluation = load_evaluation(request, pk, lists=True)
     user = request.user
     _require_reviewer_or_admin(user)
     events = _events_list(evaluation)

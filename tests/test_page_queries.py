@@ -117,9 +117,52 @@ def test_the_loads_give_each_relation_in_its_order():
     assert [e.original_name for e in _evidence_list(evaluation)] == ["5.pdf", "3.pdf", "3.pdf", "1.pdf"]
 
 
+def _reads_of(queries, table):
+    """The queries that read `table` itself (not a subquery of another table's query that asks whether it has rows)."""
+    return [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().startswith(f'SELECT "{table}".')]
+
+
+@pytest.mark.parametrize("who", ["filler", "reviewer"])
+def test_lists_an_evaluation_has_none_of_are_not_queried_and_appear_once_it_has_some(who):
+    """A draft has no comments, files or timeline yet: its pages ask whether it has any in the load's own query
+    (with_presence_of) and do not query them. Once it has some, every page shows them."""
+    evaluation = make_evaluation()
+    filler = make_user(access.FILLER, units=[evaluation.unit])
+    reviewer = make_user(access.REVIEWER, charge=evaluation.unit)
+    client = login(filler if who == "filler" else reviewer)
+    urls = [f"/evaluations/{evaluation.pk}/", f"/evaluations/{evaluation.pk}/document/"]
+    urls.append(f"/evaluations/{evaluation.pk}/edit/" if who == "filler" else f"/evaluations/{evaluation.pk}/review/")
+    tables = ("evaluations_reviewcomment", "evaluations_evidence", "evaluations_event")
+
+    def reads():
+        found = {}
+        for url in urls:
+            client.get(url)
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200, url
+            found[url] = {table: len(_reads_of(queries, table)) for table in tables}
+        return found
+
+    assert reads() == {url: dict.fromkeys(tables, 0) for url in urls}
+    workflow.submit(evaluation, by=filler)
+    workflow.return_for_changes(evaluation, by=reviewer, reason="请补充佐证")
+    ReviewComment.objects.create(evaluation=evaluation, author=reviewer, text="请核实第一行",
+                                 result=evaluation.results.first())
+    Evidence.objects.create(evaluation=evaluation, result=evaluation.results.first(), file="evidence/x.pdf",
+                            original_name="会议纪要.pdf", kind="pdf", size=1, sha256="0" * 64, uploaded_by=filler)
+    found = reads()
+    detail = urls[0]
+    assert found[detail] == dict.fromkeys(tables, 1)
+    page = client.get(detail).content.decode()
+    assert "请核实第一行" in page and "会议纪要.pdf" in page and "请补充佐证" in page
+    third = client.get(urls[2]).content.decode()
+    assert "请核实第一行" in third
+
+
 def test_membership_is_read_with_the_evaluation_and_only_members_may_edit():
-    """load_evaluation reads whether the user fills the unit in within its own query (with_membership_of): a user
-    who is filler and reviewer sees a unit in their charge, and may edit it only once a member of it."""
+    """load_evaluation reads whether the user fills the unit in within its own query (visible_to's
+    with_membership): a user who is filler and reviewer sees a unit in their charge, and may edit it only once a
+    member of it; an admin who fills one unit in may edit that one only."""
     from django.contrib.auth.models import Group
 
     evaluation = make_evaluation()
@@ -139,3 +182,25 @@ def test_membership_is_read_with_the_evaluation_and_only_members_may_edit():
     assert client.get(f"/evaluations/{evaluation.pk}/edit/").status_code == 200
     stranger = login(make_user(access.FILLER))
     assert stranger.get(f"/evaluations/{evaluation.pk}/").status_code == 404
+    own, other = make_evaluation(), make_evaluation()
+    admin = make_user(access.ADMIN, units=[own.unit])
+    admin.groups.add(Group.objects.get_or_create(name=access.FILLER)[0])
+    client = login(admin)
+    for evaluation, may_edit in ((own, True), (other, False)):
+        page = client.get(f"/evaluations/{evaluation.pk}/")
+        assert page.status_code == 200
+        assert (f'href="/evaluations/{evaluation.pk}/edit/"' in page.content.decode()) is may_edit
+        assert client.get(f"/evaluations/{evaluation.pk}/edit/").status_code == (200 if may_edit else 403)
+
+
+def test_a_filler_with_no_other_role_is_a_member_of_what_they_see_without_asking():
+    """For a 填报人 only, visibility is membership: the load asks it once (its filter), and the page offers editing."""
+    evaluation = make_evaluation()
+    filler = make_user(access.FILLER, units=[evaluation.unit])
+    client = login(filler)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/evaluations/{evaluation.pk}/")
+    assert f'href="/evaluations/{evaluation.pk}/edit/"' in page.content.decode()
+    load = next(q["sql"] for q in queries.captured_queries if 'FROM "evaluations_evaluation"' in q["sql"])
+    assert load.count('"evaluations_unit_members"') == 1
+    assert client.get(f"/evaluations/{evaluation.pk}/edit/").status_code == 200

@@ -242,3 +242,28 @@ def test_starting_from_last_year_carries_the_projects_and_their_targets_marked_a
         ("满意度", D("90.00"), D("10.00"), None, True),
     ]
     assert all(r.category.project_framework.framework.year == 2024 for r in rows)
+
+
+def test_a_save_asks_about_projects_only_when_it_is_refused_and_then_lists_their_problems(evaluation):
+    """The save from the page answers with its outcome and totals (no checklist): it does not ask whether the
+    evaluation has projects. Refused, it shows the page again, whose checklist still lists every project's
+    problems."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import login
+    from tests.test_edit_page import edit_form, row_prefix
+
+    make_project(evaluation, name="缺数项目", fiscal=(D("100"), D("100"), D("70")))
+    client = login(make_user(access.FILLER, units=[evaluation.unit]))
+    url = f"/evaluations/{evaluation.pk}/edit/"
+    data = edit_form(client, evaluation)
+    with CaptureQueriesContext(connection) as saving:
+        saved = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert saved.status_code == 200 and "已保存" in saved.content.decode()
+    assert not any("evaluations_project" in q["sql"] for q in saving.captured_queries)
+    data = edit_form(client, evaluation)
+    data[f"{row_prefix(data, 'score', '5.00')}-score"] = "50"
+    refused = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400
+    assert "项目“缺数项目”：执行率为 70.00%，低于 90%，请说明原因。" in refused.content.decode()

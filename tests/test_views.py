@@ -173,3 +173,55 @@ def test_navigation_offers_what_the_role_may_open(role, offered):
     nav = login(user).get("/evaluations/").content.decode().split('aria-label="主导航"')[1].split("</nav>")[0]
     for link in ["待审核", "总览", "导入自评表", "系统管理"]:
         assert (f">{link}</a>" in nav) == (link in offered), link
+
+
+# _indicator_table.html's lines as the template wrote them before table_body wrote them in Python (issue 14).
+TEMPLATE_LINES = """{% load evaluation_tags %}{% for dimension in scorecard.dimensions %}{% for category in dimension.categories %}
+{% for scored in category.rows %}<tr id="row-{{ scored.row.pk }}">
+{% if forloop.first and forloop.parentloop.first %}<th scope="rowgroup" rowspan="{{ dimension.row_count }}" class="fw-normal">{{ dimension.indicator.name }}<br><small class="text-muted">分值 {{ dimension.weight|plain }}，得 {{ dimension.score }}</small></th>{% endif %}
+{% if forloop.first %}<th scope="rowgroup" rowspan="{{ category.rows|length }}" class="fw-normal">{{ category.indicator.name }}<br><small class="text-muted">分值 {{ category.weight|plain }}，得 {{ category.score }}</small></th>{% endif %}
+<td>{{ scored.row.name }}{% if scored.row.is_unit_row %} <span class="badge text-bg-light">单位自设</span>{% endif %}</td><td>{{ scored.row.get_comparison_display }}</td>
+<td>{{ scored.row.target_display }}</td><td>{{ scored.row.unit_of_measure }}</td><td>{{ scored.row.actual_display }}</td>
+<td class="text-end">{{ scored.row.weight|plain }}</td>
+<td class="text-end{% if scored.result.score is not None and scored.result.score < scored.row.weight %} text-danger{% endif %}">{% if scored.result.score is None %}—{% else %}{{ scored.result.score }}{% endif %}</td>
+{% if with_explanations %}<td class="small">{{ scored.result.explanation }}</td>{% endif %}<td class="small">{{ scored.row.deviation_reason|linebreaksbr }}</td></tr>
+{% empty %}<tr>{% if forloop.first %}<th scope="rowgroup" rowspan="{{ dimension.row_count }}" class="fw-normal">{{ dimension.indicator.name }}<br><small class="text-muted">分值 {{ dimension.weight|plain }}，得 {{ dimension.score }}</small></th>{% endif %}
+<th scope="row" class="fw-normal">{{ category.indicator.name }}<br><small class="text-muted">分值 {{ category.weight|plain }}</small></th>
+<td colspan="{% if with_explanations %}9{% else %}8{% endif %}" class="text-muted">尚无三级指标</td></tr>
+{% endfor %}{% endfor %}{% endfor %}"""
+
+
+@pytest.mark.parametrize("with_explanations", [True, False])
+def test_the_table_lines_are_what_the_template_wrote(demo, with_explanations):
+    """table_body writes the 自评表's lines in Python (the 自评表 page with the 得分说明, the public table
+    without): the same HTML as the template, for the demo and for rows with markup in their texts, a row not yet
+    scored, lost points and a category with no rows."""
+    import re
+
+    from django.template import engines
+
+    from evaluations.models import Evaluation, Indicator
+    from evaluations.templatetags.indicator_table import table_body
+
+    evaluation = make_evaluation(extra_rows=3)
+    row = evaluation.results.filter(category__name="产出").first()
+    IndicatorResult.objects.filter(pk=row.pk).update(
+        name='<b>"产出"</b> & 甲', unit_of_measure="<i>项</i>", actual_value=None, score=None,
+        deviation_reason="第一行<br>\n第二行 & 第三行",
+    )
+    IndicatorResult.objects.filter(evaluation=evaluation, category__name="效益").update(score=Decimal("1.5"))
+    output = evaluation.framework.indicators.get(name="产出")
+    Indicator.objects.create(framework=evaluation.framework, parent=output.parent, level=2, name="<u>满意度</u>",
+                             weight=Decimal("0"), order=99)
+    template = engines["django"].from_string(TEMPLATE_LINES)
+
+    def whitespace_between_tags_removed(html):
+        return re.sub(r">\s+<", "><", str(html)).strip()
+
+    for each in (demo, evaluation):
+        card = Evaluation.objects.with_document_data().get(pk=each.pk).scorecard()
+        expected = template.render({"scorecard": card, "with_explanations": with_explanations})
+        written = table_body(card, with_explanations)
+        assert whitespace_between_tags_removed(written) == whitespace_between_tags_removed(expected)
+    assert "&lt;u&gt;满意度&lt;/u&gt;" in written and "尚无三级指标" in written and "text-danger" in written and "&lt;b&gt;&quot;产出&quot;&lt;/b&gt; &amp; 甲" in written
+    assert "第一行&lt;br&gt;<br>第二行 &amp; 第三行" in written

@@ -33,19 +33,29 @@ def member_condition(user, outer=EVALUATION_UNIT):
     return Exists(Unit.members.through.objects.filter(unit_id=OuterRef(outer), user_id=user.pk))
 
 
-def visible_to(queryset, user, outer):
+def visible_to(queryset, user, outer, *, with_membership=False):
     """Who sees what: admins everything; fillers their units; reviewers the units in their charge (views, admin
-    and exports all scope through this, as `Evaluation.objects.visible_to(user)` / `Unit.objects.visible_to(user)`)."""
+    and exports all scope through this, as `Evaluation.objects.visible_to(user)` / `Unit.objects.visible_to(user)`).
+
+    with_membership: each row also says whether the user, a filler, fills its unit in (`viewer_is_member`), in the
+    same query; where membership is all the user sees by, that is true of every row found (no second subquery)."""
     if not user.is_authenticated:
         return queryset.none()
-    if is_admin(user):
-        return queryset
     conditions = []  # not seeded with an always-false Q: every query of every page compiles this
     if is_filler(user):
         conditions.append(member_condition(user, outer))
     if is_reviewer(user):
         conditions.append(in_charge_condition(user, outer))
-    return queryset.filter(reduce(operator.or_, conditions)) if conditions else queryset.none()
+    if is_admin(user):
+        visible = queryset
+    elif conditions:
+        visible = queryset.filter(reduce(operator.or_, conditions))
+    else:
+        return queryset.none()
+    if with_membership and is_filler(user):
+        by_membership_alone = not is_admin(user) and not is_reviewer(user)
+        visible = visible.annotate(viewer_is_member=Value(True) if by_membership_alone else conditions[0])
+    return visible
 
 
 class UnitQuerySet(models.QuerySet):

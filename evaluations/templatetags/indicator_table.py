@@ -1,7 +1,8 @@
 """The 自评表's lines as _indicator_table.html prints them (the 自评表 page, the public table).
 
-Each line's cells are worked out once in Python (as forms.RowView does for the edit page): the template prints a
-row with four lookups instead of about twenty properties, filters and comparisons (issue 14)."""
+Each line is written once in Python (as forms.RowView writes the edit page's rows): the template prints the whole
+body with one lookup, where it printed each line with about twenty properties, filters and comparisons (issue 14;
+tests/test_views.py holds the template it replaced and checks both write the same HTML)."""
 
 from django import template
 from django.template.defaultfilters import linebreaksbr
@@ -28,41 +29,48 @@ def _parts(scored):
     return lost, score, badge, reason
 
 
-class TableLine:
-    """One line of the 自评表. It opens its dimension's and its category's cells (spanning their rows) where it is
-    their first line; `cells` is the rest of a row's line (三级指标 … 偏差原因), as the template printed them; a
-    category without rows is a line whose `scored` is None."""
+def _group_cell(unit, rowspan):
+    """The cell of a 一级 or 二级指标 opening its rows: its name, 分值 and score."""
+    return (f'<th scope="rowgroup" rowspan="{rowspan}" class="fw-normal">{escape(unit.indicator.name)}<br>'
+            f'<small class="text-muted">分值 {escape(scoring.plain(unit.weight))}，得 {unit.score:f}</small></th>')
 
-    __slots__ = ("dimension", "category", "scored", "pk", "cells")
 
-    def __init__(self, dimension, category, scored, with_explanations):
-        self.dimension, self.category, self.scored = dimension, category, scored
-        if scored is None:
-            return
-        row, result = scored.row, scored.result
-        self.pk = row.pk
-        lost, score, badge, reason = _parts(scored)
-        explanation = f'<td class="small">{escape(result.explanation)}</td>' if with_explanations else ""
-        self.cells = mark_safe(
-            f"<td>{escape(row.name)}{badge}</td><td>{escape(COMPARISONS.get(row.comparison, row.comparison))}</td>"
-            f"<td>{escape(row.target_display)}</td><td>{escape(row.unit_of_measure)}</td>"
-            f"<td>{escape(row.actual_display)}</td><td class=\"text-end\">{escape(scoring.plain(row.weight))}</td>"
-            f"<td class=\"text-end{' text-danger' if lost else ''}\">{escape(score)}</td>{explanation}"
-            f"<td class=\"small\">{reason}</td>"
-        )
+def _row_cells(scored, with_explanations):
+    """A row's cells, 三级指标 … 偏差原因."""
+    row, result = scored.row, scored.result
+    lost, score, badge, reason = _parts(scored)
+    explanation = f'<td class="small">{escape(result.explanation)}</td>' if with_explanations else ""
+    return (
+        f"<td>{escape(row.name)}{badge}</td><td>{escape(COMPARISONS.get(row.comparison, row.comparison))}</td>"
+        f"<td>{escape(row.target_display)}</td><td>{escape(row.unit_of_measure)}</td>"
+        f"<td>{escape(row.actual_display)}</td><td class=\"text-end\">{escape(scoring.plain(row.weight))}</td>"
+        f"<td class=\"text-end{' text-danger' if lost else ''}\">{escape(score)}</td>{explanation}"
+        f"<td class=\"small\">{reason}</td>"
+    )
 
 
 @register.filter
-def table_lines(scorecard, with_explanations=False):
-    """The scorecard's lines in order: one per row, one per category without rows."""
+def table_body(scorecard, with_explanations=False):
+    """The 自评表's lines (its <tbody>), in order: one per row, opening its dimension's and its category's cells
+    (spanning their rows) where it is their first line, and one per category without rows. Written here once per
+    line, as forms.RowView writes the edit page's rows: the template printed each line with some twenty lookups."""
     lines = []
     for dimension in scorecard.dimensions:
-        first = dimension
+        opening = _group_cell(dimension, dimension.row_count)
         for category in dimension.categories:
-            for n, scored in enumerate(category.rows or (None,)):
-                lines.append(TableLine(first, category if n == 0 else None, scored, with_explanations))
-                first = None
-    return lines
+            if not category.rows:
+                lines.append(
+                    f'<tr>{opening}<th scope="row" class="fw-normal">{escape(category.indicator.name)}<br>'
+                    f'<small class="text-muted">分值 {escape(scoring.plain(category.weight))}</small></th>'
+                    f'<td colspan="{9 if with_explanations else 8}" class="text-muted">尚无三级指标</td></tr>'
+                )
+                opening = ""
+            for n, scored in enumerate(category.rows):
+                category_cell = _group_cell(category, len(category.rows)) if n == 0 else ""
+                lines.append(f'<tr id="row-{scored.row.pk}">{opening}{category_cell}'
+                             f'{_row_cells(scored, with_explanations)}</tr>')
+                opening = ""
+    return mark_safe("\n".join(lines))
 
 
 @register.filter
