@@ -9,7 +9,8 @@ of the page, and prints the difference per request. Only this process is counted
         .venv/bin/python bench/page_instructions.py 自评表 填写页 保存
 
 Needs Debian's valgrind (apt-get install valgrind). Each page takes two to five minutes (Valgrind runs Python
-some thirty times slower); the counts of two checkouts can be taken side by side, one per core.
+some thirty times slower); the counts of two checkouts can be taken side by side, one per core (each on its own
+copy of the database where the page is the save: two saves of one draft would refuse each other).
 """
 
 import argparse
@@ -77,7 +78,9 @@ def run_inner(page, requests):
 def instructions(page, requests):
     command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
                sys.executable, __file__, "--inner", page, str(requests)]
-    run = subprocess.run(command, capture_output=True, text=True)
+    # One hash seed for every run: the same dicts and sets in the same order (the counts still move by about 1 %
+    # between runs of the same code, so a comparison takes more than one run of each).
+    run = subprocess.run(command, capture_output=True, text=True, env={"PYTHONHASHSEED": "0", **os.environ})
     found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
     if run.returncode != 0 or not found:
         sys.exit(f"valgrind 未能运行{page}：{run.stderr[-500:]}")
