@@ -43,7 +43,7 @@ from evaluations.models import (
     Recheck,
     Unit,
 )
-from evaluations.models.evaluations import PERSON_NAME, meta_order
+from evaluations.models.evaluations import PERSON_NAME, known_to_have_none, meta_order
 from evaluations.templatetags.indicator_table import CommentPlaces
 
 S = EvaluationStatus
@@ -197,7 +197,7 @@ def _page_context(request, evaluation):
 def _projects_if_any(evaluation):
     """No projects, when load_evaluation found none: the checklist then does not look for them (None: it loads
     them itself)."""
-    return [] if getattr(evaluation, "has_projects", None) is False else None
+    return [] if known_to_have_none(evaluation, "projects") else None
 
 
 def _evidence_list(evaluation):
@@ -205,7 +205,7 @@ def _evidence_list(evaluation):
     uploaded it, only the names printed (not every column of the project and of the user). Sorted here, as the
     load sorts an evaluation's rows (models.evaluations.meta_order): a few files, one ORDER BY less to compile.
     None asked for when the load found none (load_evaluation's `lists`)."""
-    if getattr(evaluation, "has_evidence", None) is False:
+    if known_to_have_none(evaluation, "evidence"):
         return []
     files = evaluation.evidence.select_related("result", "project", "project_row", "uploaded_by").only(
         *(f.name for f in Evidence._meta.concrete_fields), "result__name", "project__name", "project_row__name",
@@ -217,7 +217,7 @@ def _evidence_list(evaluation):
 def _events_list(evaluation):
     """The evaluation's timeline (_timeline.html), oldest first: of each actor, only the name printed (sorted
     here, as _evidence_list is, and likewise not asked for when the load found none)."""
-    if getattr(evaluation, "has_events", None) is False:
+    if known_to_have_none(evaluation, "events"):
         return []
     events = evaluation.events.select_related("actor").only(
         *(f.name for f in Event._meta.concrete_fields), *(f"actor__{name}" for name in PERSON_NAME)).order_by()

@@ -210,6 +210,12 @@ def meta_order(model):
                                  for name in names))
 
 
+def known_to_have_none(evaluation, relation):
+    """Whether the load found the evaluation has none of `relation` (with_presence_of's `has_<relation>`); False
+    where it did not ask."""
+    return getattr(evaluation, f"has_{relation}", None) is False
+
+
 def skip_absent_relations(evaluation, lookups):
     """Each prefetch of a relation the evaluation is known to have none of (with_presence_of's `has_<relation>` is
     False) is answered with an empty result in place of its query, stored as Django stores what it prefetches (the
@@ -217,7 +223,7 @@ def skip_absent_relations(evaluation, lookups):
     of the relation still queries the database."""
     for lookup in lookups:
         name = lookup.prefetch_to if isinstance(lookup, Prefetch) else lookup
-        if getattr(evaluation, f"has_{name}", None) is False:
+        if known_to_have_none(evaluation, name):
             if not hasattr(evaluation, "_prefetched_objects_cache"):
                 evaluation._prefetched_objects_cache = {}
             empty = getattr(evaluation, name).all()

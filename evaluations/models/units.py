@@ -41,9 +41,8 @@ def visible_to(queryset, user, outer, *, with_membership=False):
     same query; where membership is all the user sees by, that is true of every row found (no second subquery)."""
     if not user.is_authenticated:
         return queryset.none()
-    conditions = []  # not seeded with an always-false Q: every query of every page compiles this
-    if is_filler(user):
-        conditions.append(member_condition(user, outer))
+    membership = member_condition(user, outer) if is_filler(user) else None
+    conditions = [] if membership is None else [membership]  # not seeded with an always-false Q: every page compiles this
     if is_reviewer(user):
         conditions.append(in_charge_condition(user, outer))
     if is_admin(user):
@@ -52,9 +51,9 @@ def visible_to(queryset, user, outer, *, with_membership=False):
         visible = queryset.filter(reduce(operator.or_, conditions))
     else:
         return queryset.none()
-    if with_membership and is_filler(user):
-        by_membership_alone = not is_admin(user) and not is_reviewer(user)
-        visible = visible.annotate(viewer_is_member=Value(True) if by_membership_alone else conditions[0])
+    if with_membership and membership is not None:
+        by_membership_alone = len(conditions) == 1 and not is_admin(user)
+        visible = visible.annotate(viewer_is_member=Value(True) if by_membership_alone else membership)
     return visible
 
 
